@@ -1,0 +1,58 @@
+"""The ``credence`` command line.
+
+Each group of subcommands lives in its own module with a ``register(subparsers)``
+function; this module only dispatches and turns input errors into exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+#: Modules that add subcommands (each has ``register(subparsers)``).
+COMMANDS = ["credence.commands.case"]
+
+
+class UsageError(Exception):
+    """Bad input to a command: printed as one line on stderr, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="credence",
+        description="Bayesian claim-credibility estimation.",
+    )
+    from credence import __version__
+
+    parser.add_argument("--version", action="version", version=f"credence {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    from credence.errors import CaseError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (CaseError, UsageError) as err:
+        print(f"credence {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

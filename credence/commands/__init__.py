@@ -1,0 +1,1 @@
+"""Subcommands of the ``credence`` command line, one module per group."""

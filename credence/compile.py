@@ -1,0 +1,324 @@
+"""Compile a validated case into arrays: the one place that knows the model's semantics.
+
+Every sourced report is a yes/no signal on a set A of hypotheses. Under
+hypothesis H its independent probability is linear in exactly one reliability
+parameter: ``theta`` if the report "rises" with it, else ``1 - theta``
+
+* one-coin accuracy r: the report declares the set D (A for "yes", the
+  complement for "no"); P = r if H in D, else 1 - r;
+* two-coin: the parameter is the sensitivity s if H in A, else the
+  false-positive rate f; P = the parameter for "yes", 1 - it for "no".
+
+A derived report mixes a copy (probability c) with an independent report:
+``c * m + (1 - c) * P_independent``, where m is the fraction of its parents
+declaring the same set. Engines read only the arrays built here, through
+:mod:`credence.likelihood`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from credence.case import ADMIRALTY, Admiralty, Beta, Case, Evidence, LogNormal, TwoCoin
+from credence.errors import CaseError
+
+__all__ = ["CompiledCase", "compile_case"]
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledCase:
+    """A case as arrays. Shapes: K hypotheses, P parameters, n sourced reports.
+
+    Attributes
+    ----------
+    hypotheses : tuple of str
+        Hypothesis ids (``("true", "false")`` for a binary case).
+    prior : ndarray (K,)
+        Prior probability of each hypothesis (the mean, for a Beta prior).
+    prior_beta : tuple of float or None
+        Beta(a, b) prior of a binary claim, when uncertain.
+    evidence_ids : tuple of str
+        All evidence ids in file order.
+    order : ndarray of int
+        Evidence indices in ledger order (by date where dates exist, else file order).
+    source_ids, source_kinds : tuple
+        Per source.
+    param_source : ndarray (P,) of int
+        Source of each reliability parameter.
+    param_names : tuple of str
+        ``"<source>.accuracy"``, ``"<source>.sensitivity"``, ``"<source>.false_positive_rate"``.
+    param_value : ndarray (P,)
+        Fixed value, or NaN for a Beta parameter.
+    param_alpha, param_beta : ndarray (P,)
+        Beta prior, NaN for a fixed parameter.
+    param_one_coin : ndarray (P,) of bool
+        True for one-coin accuracies (the ones pooling by kind applies to).
+    report_evidence, report_source : ndarray (n,) of int
+    report_param : ndarray (n, K) of int
+        Parameter each report depends on under each hypothesis.
+    report_rises : ndarray (n, K) of bool
+        Independent probability is ``theta`` (True) or ``1 - theta`` (False).
+    report_derived : ndarray (n,) of bool
+        Has ``derived_from``; its probability is a copy mixture.
+    report_match : ndarray (n,)
+        Fraction m of parents declaring the same set (0 where not derived).
+    report_copy_value : ndarray (n,)
+        Fixed copy probability (0 where not derived), NaN for a Beta one.
+    report_copy_alpha, report_copy_beta : ndarray (n,)
+        Beta prior of the copy probability, NaN where fixed.
+    direct_evidence : ndarray (d,) of int
+    direct_loglik : ndarray (d, K)
+        log P(E | h) of direct evidence (0 rows for log-normal ratios).
+    direct_lognormal : ndarray (d, 2)
+        (mu, sigma) of an uncertain log-normal likelihood ratio, NaN otherwise.
+    pooled_kinds : tuple of str
+        Kinds whose one-coin accuracies are pooled (PyMC engine only).
+    """
+
+    case: Case
+    hypotheses: tuple[str, ...]
+    prior: np.ndarray
+    prior_beta: tuple[float, float] | None
+    evidence_ids: tuple[str, ...]
+    order: np.ndarray
+    source_ids: tuple[str, ...]
+    source_kinds: tuple[str | None, ...]
+    param_source: np.ndarray
+    param_names: tuple[str, ...]
+    param_value: np.ndarray
+    param_alpha: np.ndarray
+    param_beta: np.ndarray
+    param_one_coin: np.ndarray
+    report_evidence: np.ndarray
+    report_source: np.ndarray
+    report_param: np.ndarray
+    report_rises: np.ndarray
+    report_derived: np.ndarray
+    report_match: np.ndarray
+    report_copy_value: np.ndarray
+    report_copy_alpha: np.ndarray
+    report_copy_beta: np.ndarray
+    direct_evidence: np.ndarray
+    direct_loglik: np.ndarray
+    direct_lognormal: np.ndarray
+    pooled_kinds: tuple[str, ...]
+
+    @property
+    def n_hypotheses(self) -> int:
+        """K."""
+        return len(self.hypotheses)
+
+    @property
+    def n_params(self) -> int:
+        """P."""
+        return len(self.param_names)
+
+    @property
+    def param_random(self) -> np.ndarray:
+        """Boolean mask of parameters with a Beta prior."""
+        return np.isnan(self.param_value)
+
+    @property
+    def copy_random(self) -> np.ndarray:
+        """Boolean mask of reports with a Beta copy probability."""
+        return np.isnan(self.report_copy_value)
+
+    @property
+    def copy_mean(self) -> np.ndarray:
+        """Copy probability of each report, its mean where uncertain."""
+        mean = self.report_copy_alpha / (self.report_copy_alpha + self.report_copy_beta)
+        return np.where(self.copy_random, mean, self.report_copy_value)
+
+    @property
+    def needs_mcmc(self) -> list[tuple[str, str]]:
+        """Extensions only the PyMC engine computes, as (location, what) pairs."""
+        found = [("pooling", "pooling of reliabilities by kind")] if self.pooled_kinds else []
+        for d, e in enumerate(self.direct_evidence):
+            if not np.isnan(self.direct_lognormal[d, 0]):
+                found.append(
+                    (f"evidence[{e}].likelihood_ratio", "an uncertain (log-normal) likelihood ratio")
+                )
+        return found
+
+
+def _as_prior(p: float | Beta) -> tuple[float, float, float]:
+    """(value, alpha, beta): value NaN for a Beta, alpha/beta NaN for a number."""
+    if isinstance(p, Beta):
+        return math.nan, p.a, p.b
+    return float(p), math.nan, math.nan
+
+
+def _source_params(reliability, scale: dict[str, Beta]) -> tuple[bool, list[tuple[str, float | Beta]]]:
+    """(two_coin, [(name, value or Beta)]) of a source's reliability."""
+    if isinstance(reliability, TwoCoin):
+        return True, [
+            ("sensitivity", reliability.sensitivity),
+            ("false_positive_rate", reliability.false_positive_rate),
+        ]
+    if isinstance(reliability, str):
+        reliability = Admiralty(reliability)
+    if isinstance(reliability, Admiralty):
+        reliability = reliability.prior(scale)
+    return False, [("accuracy", reliability)]
+
+
+def _declared(item: Evidence, hypotheses: tuple[str, ...]) -> tuple[np.ndarray, bool]:
+    """(mask of the set A, answer is yes)."""
+    if item.stance is not None:
+        return np.array([True, False]), item.stance == "supports"
+    chosen = set(item.supports if item.supports is not None else item.refutes or ())
+    return np.array([h in chosen for h in hypotheses]), item.supports is not None
+
+
+def _ledger_order(evidence: list[Evidence]) -> np.ndarray:
+    """Date order where dates exist; an undated item keeps the date of the one before it."""
+    dates: list[dt.date] = []
+    last = dt.date.min
+    for item in evidence:
+        last = item.date or last
+        dates.append(last)
+    return np.array(sorted(range(len(evidence)), key=lambda i: dates[i]), dtype=int)
+
+
+def compile_case(case: Case) -> CompiledCase:
+    """Compile a validated case into the arrays every engine reads.
+
+    Parameters
+    ----------
+    case : Case
+
+    Returns
+    -------
+    CompiledCase
+
+    Raises
+    ------
+    CaseError
+        A pure copy (copy probability 1) that disagrees with all its parents.
+    """
+    hypotheses = case.hypothesis_ids
+    K = len(hypotheses)
+    if case.claim is not None:
+        value, a, b = _as_prior(case.claim.prior)
+        prior_beta = None if math.isnan(a) else (a, b)
+        p_true = value if prior_beta is None else a / (a + b)
+        prior = np.array([p_true, 1.0 - p_true])
+    else:
+        priors = [h.prior for h in case.hypotheses or ()]
+        prior = np.array(priors, float) if priors[0] is not None else np.full(K, 1.0 / K)
+        prior_beta = None
+
+    scale = dict(ADMIRALTY) | dict(case.admiralty or {})
+    source_index = {s.id: i for i, s in enumerate(case.sources)}
+    names, psrc, values, alphas, betas, one_coin = [], [], [], [], [], []
+    source_params: list[list[int]] = []
+    two_coin: list[bool] = []
+    for s_i, source in enumerate(case.sources):
+        is_two, params = _source_params(source.reliability, scale)
+        two_coin.append(is_two)
+        source_params.append([])
+        for name, p in params:
+            v, a, b = _as_prior(p)
+            source_params[-1].append(len(names))
+            names.append(f"{source.id}.{name}")
+            psrc.append(s_i)
+            values.append(v)
+            alphas.append(a)
+            betas.append(b)
+            one_coin.append(not is_two)
+
+    position = {e.id: i for i, e in enumerate(case.evidence)}
+    declared_sets: dict[int, np.ndarray] = {}
+    rows: list[tuple] = []
+    direct_rows: list[tuple] = []
+    for e_i, item in enumerate(case.evidence):
+        if item.is_direct:
+            lognormal = (math.nan, math.nan)
+            if item.likelihood is not None:
+                with np.errstate(divide="ignore"):
+                    loglik = np.log([item.likelihood[h] for h in hypotheses])
+            elif isinstance(item.likelihood_ratio, LogNormal):
+                loglik = np.zeros(K)
+                lognormal = item.likelihood_ratio.lognormal
+            else:
+                loglik = np.array([math.log(item.likelihood_ratio), 0.0])
+            direct_rows.append((e_i, loglik, lognormal))
+            continue
+        in_a, yes = _declared(item, hypotheses)
+        declared_sets[e_i] = in_a if yes else ~in_a
+        s_i = source_index[item.source]
+        params = source_params[s_i]
+        if two_coin[s_i]:
+            param = np.where(in_a, params[0], params[1])
+            rises = np.full(K, yes)
+        else:
+            param = np.full(K, params[0])
+            rises = declared_sets[e_i].copy()
+        rows.append((e_i, s_i, param, rises))
+
+    n = len(rows)
+    match = np.zeros(n)
+    copy_value = np.zeros(n)
+    copy_alpha = np.full(n, math.nan)
+    copy_beta = np.full(n, math.nan)
+    derived = np.zeros(n, bool)
+    for r, (e_i, *_rest) in enumerate(rows):
+        item = case.evidence[e_i]
+        if item.derived_from is None:
+            continue
+        derived[r] = True
+        parents = [position[p] for p in item.derived_from]
+        agree = [bool(np.array_equal(declared_sets[p], declared_sets[e_i])) for p in parents]
+        match[r] = sum(agree) / len(parents)
+        copy = item.copy_probability if item.copy_probability is not None else 1.0
+        copy_value[r], copy_alpha[r], copy_beta[r] = _as_prior(copy)
+        if copy_value[r] == 1.0 and match[r] == 0.0:
+            raise CaseError(
+                "a pure copy (copy_probability 1) disagrees with every parent it copies; "
+                "give a copy_probability below 1 or fix the stance",
+                f"evidence[{e_i}].derived_from",
+            )
+
+    def stack(items, width, dtype=float):
+        return np.array(items, dtype=dtype).reshape(-1, width)
+
+    return CompiledCase(
+        case=case,
+        hypotheses=hypotheses,
+        prior=prior,
+        prior_beta=prior_beta,
+        evidence_ids=tuple(e.id for e in case.evidence),
+        order=_ledger_order(case.evidence),
+        source_ids=tuple(s.id for s in case.sources),
+        source_kinds=tuple(s.kind for s in case.sources),
+        param_source=np.array(psrc, dtype=int),
+        param_names=tuple(names),
+        param_value=np.array(values, float),
+        param_alpha=np.array(alphas, float),
+        param_beta=np.array(betas, float),
+        param_one_coin=np.array(one_coin, bool),
+        report_evidence=np.array([r[0] for r in rows], dtype=int),
+        report_source=np.array([r[1] for r in rows], dtype=int),
+        report_param=stack([r[2] for r in rows], K, int),
+        report_rises=stack([r[3] for r in rows], K, bool),
+        report_derived=derived,
+        report_match=match,
+        report_copy_value=copy_value,
+        report_copy_alpha=copy_alpha,
+        report_copy_beta=copy_beta,
+        direct_evidence=np.array([d[0] for d in direct_rows], dtype=int),
+        direct_loglik=stack([d[1] for d in direct_rows], K),
+        direct_lognormal=stack([d[2] for d in direct_rows], 2),
+        pooled_kinds=_pooled_kinds(case),
+    )
+
+
+def _pooled_kinds(case: Case) -> tuple[str, ...]:
+    if case.pooling is None:
+        return ()
+    kinds = {s.kind for s in case.sources if s.kind is not None and not isinstance(s.reliability, TwoCoin)}
+    return tuple(sorted(kinds))

@@ -1,0 +1,323 @@
+"""The exact engine: posterior, ledger and robustness draws, with no sampling error.
+
+Given H, each Beta-distributed reliability parameter theta meets a product of
+factors linear in theta: ``u (1 - theta) + v theta``. Plain reports give
+``theta`` or ``1 - theta``; derived reports give copy mixtures with
+``u, v >= 0``. The product, in the unscaled Bernstein basis
+``sum_k w_k theta^k (1 - theta)^(M - k)``, has non-negative weights, so its
+expectation under Beta(a, b),
+``sum_k w_k B(a + k, b + M - k) / B(a, b)``, is a sum of positive terms
+computed in log space without cancellation.
+
+Cost: plain reports only shift the Beta's parameters, O(1) each, so a case
+without provenance costs O(n K). A parameter with M derived reports under one
+hypothesis costs O(M^2) to expand, and O(M^3) for its leave-one-out ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import betaln, logsumexp
+
+from credence.compile import CompiledCase
+from credence.errors import CaseError
+from credence.likelihood import independent_counts, report_probability
+
+__all__ = ["ExactResult", "exact_assess", "robustness_draws"]
+
+LN10 = np.log(10.0)
+_TINY = np.nextafter(0.0, 1.0)
+_EPS = np.finfo(float).epsneg
+
+
+def bernstein_weights(log_u: np.ndarray, log_v: np.ndarray) -> np.ndarray:
+    """Log weights of ``prod_i (u_i (1 - t) + v_i t)`` in the unscaled Bernstein basis.
+
+    Returns ``w`` with ``prod = sum_k exp(w[k]) t^k (1 - t)^(M - k)``.
+    """
+    w = np.zeros(1)
+    for lu, lv in zip(log_u, log_v, strict=True):
+        w = np.logaddexp(np.append(w + lu, -np.inf), np.insert(w + lv, 0, -np.inf))
+    return w
+
+
+def _component_logp(w, n1, n0, a, b):
+    """Log of each mixture component's mass: w_k + B(a + n1 + k, b + n0 + M - k) - B(a, b)."""
+    k = np.arange(len(w))
+    with np.errstate(invalid="ignore"):
+        return w + betaln(a + n1 + k, b + n0 + len(w) - 1 - k) - betaln(a, b)
+
+
+def _log_expectation(w, n1, n0, a, b) -> float:
+    return float(logsumexp(_component_logp(w, n1, n0, a, b)))
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """Per (parameter, hypothesis) sufficient statistics of a compiled case."""
+
+    rise: np.ndarray  # (P, K) plain reports with probability theta
+    fall: np.ndarray  # (P, K) plain reports with probability 1 - theta
+    mixture: dict[tuple[int, int], np.ndarray]  # (p, h) -> derived report indices, random p
+    log_u: np.ndarray  # (n, K) log factor at theta = 0 (copy probability at its mean)
+    log_v: np.ndarray  # (n, K) log factor at theta = 1
+    log_fixed: np.ndarray  # (n, K) log probability of reports whose parameter is fixed
+
+
+def _terms(compiled: CompiledCase) -> _Terms:
+    n, K = compiled.report_param.shape
+    reports = np.arange(n)
+    copy = compiled.copy_mean
+    random = compiled.param_random
+    theta = np.where(random, 0.0, compiled.param_value)
+    with np.errstate(divide="ignore"):
+        log_u = np.log(report_probability(theta, copy, compiled, reports))
+        log_v = np.log(report_probability(np.where(random, 1.0, theta), copy, compiled, reports))
+    rise, fall = independent_counts(compiled)
+    mixture: dict[tuple[int, int], list[int]] = {}
+    for r in np.flatnonzero(compiled.report_derived):
+        for h in range(K):
+            p = compiled.report_param[r, h]
+            if random[p]:
+                mixture.setdefault((int(p), h), []).append(int(r))
+    log_fixed = np.where(random[compiled.report_param], 0.0, log_u)
+    return _Terms(rise, fall, {g: np.array(r) for g, r in mixture.items()}, log_u, log_v, log_fixed)
+
+
+@dataclass(frozen=True)
+class ExactResult:
+    """What the exact engine computes for a case (arrays in hypothesis order).
+
+    Attributes
+    ----------
+    log_evidence : ndarray (K,)
+        log P(evidence | H), every uncertain parameter integrated out.
+    posterior : ndarray (K,)
+    in_order, leave_one_out : ndarray (n_evidence, K)
+        Change in log10 odds of each hypothesis (against all others) when the
+        item is added after those before it in ledger order / removed from all;
+        rows in file order.
+    path : ndarray (n_evidence, K)
+        Posterior after each item, rows in ledger order.
+    """
+
+    log_evidence: np.ndarray
+    posterior: np.ndarray
+    in_order: np.ndarray
+    leave_one_out: np.ndarray
+    path: np.ndarray
+
+
+def _log_odds(log_post: np.ndarray) -> np.ndarray:
+    """log10 odds of each hypothesis against the rest; rows are states."""
+    log_post = log_post - logsumexp(log_post, axis=-1, keepdims=True)
+    K = log_post.shape[-1]
+    rest = np.stack(
+        [logsumexp(np.delete(log_post, h, axis=-1), axis=-1) for h in range(K)], axis=-1
+    )
+    with np.errstate(invalid="ignore"):
+        return (log_post - rest) / LN10
+
+
+def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarray]:
+    """Per evidence item (file order): log-evidence added in order, and lost when left out."""
+    n_items = len(compiled.evidence_ids)
+    K = compiled.n_hypotheses
+    step = np.zeros((n_items, K))
+    loo = np.zeros((n_items, K))
+    step[compiled.direct_evidence] += compiled.direct_loglik
+    loo[compiled.direct_evidence] += compiled.direct_loglik
+
+    n = compiled.report_param.shape[0]
+    if n == 0:
+        return step, loo
+    position = np.empty(n_items, int)
+    position[compiled.order] = np.arange(n_items)
+    evidence = compiled.report_evidence
+    random = compiled.param_random
+    a_all, b_all = compiled.param_alpha, compiled.param_beta
+    mixed = np.zeros((compiled.n_params, K), bool)
+    for p, h in terms.mixture:
+        mixed[p, h] = True
+
+    # Reports whose parameter is fixed: a constant factor.
+    step[evidence] += terms.log_fixed
+    loo[evidence] += terms.log_fixed
+
+    # Plain reports of random parameters without mixtures: Beta-Binomial updates.
+    for h in range(K):
+        p = compiled.report_param[:, h]
+        sel = random[p] & ~mixed[p, h] & ~compiled.report_derived
+        r = np.flatnonzero(sel)
+        r = r[np.lexsort((position[evidence[r]], p[r]))]
+        rises = compiled.report_rises[r, h].astype(float)
+        pr = p[r]
+        # running counts before each report within its parameter
+        start = np.r_[True, pr[1:] != pr[:-1]]
+        group = np.cumsum(start) - 1
+        first = np.flatnonzero(start)
+        cum_rise = np.cumsum(rises)
+        n1 = cum_rise - rises - (cum_rise - rises)[first][group]
+        idx = np.arange(len(r))
+        n0 = idx - first[group] - n1
+        a, b = a_all[pr], b_all[pr]
+        step[evidence[r], h] += betaln(a + n1 + rises, b + n0 + 1 - rises) - betaln(a + n1, b + n0)
+        N1, N0 = terms.rise[pr, h], terms.fall[pr, h]
+        loo[evidence[r], h] += betaln(a + N1, b + N0) - betaln(a + N1 - rises, b + N0 - 1 + rises)
+
+    # Parameters with derived reports under h: expand in the Bernstein basis.
+    for (p, h), derived in terms.mixture.items():
+        a, b = a_all[p], b_all[p]
+        pr = compiled.report_param[:, h]
+        members = np.flatnonzero(pr == p)
+        members = members[np.argsort(position[evidence[members]], kind="stable")]
+        is_derived = compiled.report_derived[members]
+        rises = compiled.report_rises[members, h]
+        n1 = n0 = 0
+        lu: list[float] = []
+        lv: list[float] = []
+        w = np.zeros(1)
+        before = 0.0
+        for r, d, up in zip(members, is_derived, rises, strict=True):
+            if d:
+                lu.append(terms.log_u[r, h])
+                lv.append(terms.log_v[r, h])
+                w = np.logaddexp(np.append(w + lu[-1], -np.inf), np.insert(w + lv[-1], 0, -np.inf))
+            else:
+                n1, n0 = n1 + up, n0 + (not up)
+            after = _log_expectation(w, n1, n0, a, b)
+            step[evidence[r], h] += after - before
+            before = after
+        full = before
+        lu_all, lv_all = np.array(lu), np.array(lv)
+        d_index = {int(r): j for j, r in enumerate(members[is_derived])}
+        for r, d, up in zip(members, is_derived, rises, strict=True):
+            if d:
+                keep = np.arange(len(lu_all)) != d_index[int(r)]
+                without = _log_expectation(
+                    bernstein_weights(lu_all[keep], lv_all[keep]), n1, n0, a, b
+                )
+            else:
+                without = _log_expectation(w, n1 - up, n0 - (not up), a, b)
+            loo[evidence[r], h] += full - without
+    return step, loo
+
+
+def exact_assess(compiled: CompiledCase) -> ExactResult:
+    """Compute the posterior and the ledger of a compiled case exactly.
+
+    Parameters
+    ----------
+    compiled : CompiledCase
+
+    Returns
+    -------
+    ExactResult
+
+    Raises
+    ------
+    CaseError
+        The case uses an extension only the PyMC engine computes, or its
+        evidence is impossible under every hypothesis.
+    """
+    for location, what in compiled.needs_mcmc:
+        raise CaseError(f"{what} needs the PyMC engine: use --engine mcmc", location)
+    terms = _terms(compiled)
+    step, loo = _deltas(compiled, terms)
+    with np.errstate(divide="ignore"):
+        log_prior = np.log(compiled.prior)
+    path = log_prior + np.cumsum(step[compiled.order], axis=0)
+    log_evidence = step.sum(axis=0)
+    log_post = log_prior + log_evidence
+    if not np.isfinite(log_post).any():
+        dead = int(np.argmax(~np.isfinite(path).any(axis=1))) if len(path) else 0
+        item = int(compiled.order[dead]) if len(path) else 0
+        raise CaseError(
+            "the evidence is impossible under every hypothesis once this item is added "
+            "(a source with reliability 0 or 1 contradicting itself or the direct evidence?)",
+            f"evidence[{item}]",
+        )
+    posterior = np.exp(log_post - logsumexp(log_post))
+    odds_path = _log_odds(np.vstack([log_prior, path]))
+    in_order = np.empty_like(step)
+    with np.errstate(invalid="ignore"):
+        in_order[compiled.order] = np.diff(odds_path, axis=0)
+        leave_one_out = _log_odds(log_post) - _log_odds(log_post - loo)
+    with np.errstate(invalid="ignore"):
+        path_posterior = np.exp(path - logsumexp(path, axis=1, keepdims=True))
+    return ExactResult(log_evidence, posterior, in_order, leave_one_out, path_posterior)
+
+
+def robustness_draws(
+    compiled: CompiledCase, posterior: np.ndarray, n_draws: int, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Exact draws of P(H | evidence, phi) with phi ~ p(phi | evidence).
+
+    phi is every uncertain parameter: reliabilities, copy probabilities and a
+    Beta claim prior. H is drawn from its posterior; given H, each reliability
+    is a mixture of Betas (one Beta without derived reports); each uncertain
+    copy probability is drawn through its copy-or-not indicator.
+
+    Returns
+    -------
+    draws : ndarray (n_draws, K)
+        P(H | evidence, phi) per draw; its mean is the posterior.
+    parameters : dict of str to ndarray
+        The draws of phi, keyed by parameter name.
+    """
+    from credence.likelihood import log_likelihood
+
+    K = compiled.n_hypotheses
+    terms = _terms(compiled)
+    H = rng.choice(K, size=n_draws, p=posterior)
+    random = np.flatnonzero(compiled.param_random)
+    theta = np.broadcast_to(compiled.param_value, (n_draws, compiled.n_params)).copy()
+    a = compiled.param_alpha[random][None, :] + terms.rise[random][:, H].T
+    b = compiled.param_beta[random][None, :] + terms.fall[random][:, H].T
+    theta[:, random] = rng.beta(a, b)
+    for (p, h), derived in terms.mixture.items():
+        s = np.flatnonzero(H == h)
+        if not s.size:
+            continue
+        n1, n0 = terms.rise[p, h], terms.fall[p, h]
+        w = bernstein_weights(terms.log_u[derived, h], terms.log_v[derived, h])
+        logp = _component_logp(w, n1, n0, compiled.param_alpha[p], compiled.param_beta[p])
+        k = rng.choice(len(w), size=s.size, p=np.exp(logp - logsumexp(logp)))
+        M = len(w) - 1
+        theta[s, p] = rng.beta(compiled.param_alpha[p] + n1 + k, compiled.param_beta[p] + n0 + M - k)
+
+    # A Beta draw can round to exactly 0 or 1; keep log(theta) finite.
+    theta[:, random] = np.clip(theta[:, random], _TINY, 1.0 - _EPS)
+    derived = np.flatnonzero(compiled.report_derived)
+    copy = np.broadcast_to(compiled.report_copy_value[derived], (n_draws, derived.size)).copy()
+    uncertain = np.flatnonzero(compiled.copy_random[derived])
+    if uncertain.size:
+        chosen = derived[uncertain]
+        independent = report_probability(theta, np.zeros((n_draws, chosen.size)), compiled, chosen)
+        independent = np.take_along_axis(independent, H[:, None, None], axis=2)[..., 0]
+        cbar = compiled.copy_mean[chosen]
+        copied = cbar * compiled.report_match[chosen]
+        z = rng.random(independent.shape) * (copied + (1 - cbar) * independent) < copied
+        copy[:, uncertain] = rng.beta(
+            compiled.report_copy_alpha[chosen] + z, compiled.report_copy_beta[chosen] + ~z
+        )
+
+    with np.errstate(divide="ignore"):
+        log_prior = np.broadcast_to(np.log(compiled.prior), (n_draws, K)).copy()
+    parameters = {name: theta[:, i] for i, name in enumerate(compiled.param_names)
+                  if compiled.param_random[i]}
+    if compiled.prior_beta is not None:
+        pa, pb = compiled.prior_beta
+        prior_p = rng.beta(pa + (H == 0), pb + (H == 1))
+        log_prior = np.stack([np.log(prior_p), np.log1p(-prior_p)], axis=1)
+        parameters["claim.prior"] = prior_p
+    for j, r in enumerate(derived[uncertain] if uncertain.size else ()):
+        parameters[f"{compiled.evidence_ids[compiled.report_evidence[r]]}.copy_probability"] = (
+            copy[:, uncertain[j]]
+        )
+    with np.errstate(divide="ignore"):
+        log_post = log_prior + log_likelihood(theta, copy, compiled)
+    draws = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
+    return draws, parameters
