@@ -15,7 +15,7 @@ from credence.words import words as icd203_words
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Assessment", "format_probability"]
+__all__ = ["Assessment", "format_probability", "signal"]
 
 #: Unit of the ledger's contributions.
 UNIT = "log10 Bayes factor (bans; x10 for decibans)"
@@ -188,7 +188,7 @@ class Assessment:
         rows = [items[i] for i in self.evidence_ids]
         data = {
             "source": [e.source for e in rows],
-            "signal": [_signal(e) for e in rows],
+            "signal": [signal(e) for e in rows],
             "date": [e.date for e in rows],
             **self._columns("log10_bf_in_order", self.in_order),
             **self._columns("log10_bf_leave_one_out", self.leave_one_out),
@@ -247,13 +247,22 @@ class Assessment:
         return render_text(self)
 
 
+def _percent(p: float) -> str:
+    """A percentage with just enough decimals not to round to 0% or 100%."""
+    for decimals in range(4):
+        text = f"{100 * p:.{decimals}f}"
+        if 0.0 < p < 1.0 and float(text) in (0.0, 100.0):
+            continue
+        return text
+    return f"{100 * p:.1e}"
+
+
 def _span(lo: float, hi: float) -> str:
-    if 0.01 <= lo and hi <= 0.99:
-        return f"{100 * lo:.0f}–{100 * hi:.0f}%"
-    return f"{format_probability(lo)} to {format_probability(hi)}"
+    return f"{_percent(lo)}–{_percent(hi)}%"
 
 
-def _signal(e) -> str:
+def signal(e) -> str:
+    """How an evidence item reads in the ledger: its stance, set, or likelihood."""
     if e.stance is not None:
         return e.stance
     if e.supports is not None:

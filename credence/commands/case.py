@@ -1,0 +1,99 @@
+"""``credence assess``, ``credence validate`` and ``credence schema``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+__all__ = ["register"]
+
+
+def _json_safe(value: Any) -> Any:
+    """Replace non-finite floats (not valid JSON) by None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _assess(args: argparse.Namespace) -> int:
+    from credence.api import assess
+    from credence.io import load_case
+
+    case = load_case(args.file)
+    try:
+        result = assess(case, engine=args.engine, seed=args.seed)
+    except Exception as err:
+        from credence.errors import CaseError
+
+        if isinstance(err, CaseError):
+            raise err.with_path(args.file) from None
+        raise
+    if args.json:
+        sys.stdout.write(json.dumps(_json_safe(result.to_dict()), allow_nan=False) + "\n")
+    else:
+        from credence.report import render
+
+        render(result)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from credence.compile import compile_case
+    from credence.errors import CaseError
+    from credence.exact import exact_assess
+    from credence.io import load_case
+
+    case = load_case(args.file)
+    try:
+        compiled = compile_case(case)
+        if not compiled.needs_mcmc:
+            exact_assess(compiled)  # catches evidence impossible under every hypothesis
+    except CaseError as err:
+        raise err.with_path(args.file) from None
+    kind = "claim" if case.is_binary else f"{len(case.hypothesis_ids)} hypotheses"
+    extensions = ", ".join(what for _, what in compiled.needs_mcmc)
+    print(
+        f"{args.file}: valid case v1 ({kind}, {len(case.sources)} sources, "
+        f"{len(case.evidence)} evidence items)"
+        + (f"; uses {extensions} (--engine mcmc)" if extensions else "")
+    )
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from credence.case import Case
+
+    schema = Case.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "credence case file, format v1"
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the case subcommands to the ``credence`` parser."""
+    p = sub.add_parser(
+        "assess",
+        help="assess a case file: posterior, robustness interval and ledger",
+        description="Assess a case file (YAML or JSON, format v1).",
+    )
+    p.add_argument("file", metavar="FILE", help="case file (.yaml, .yml or .json)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--engine", choices=["exact", "mcmc"], default="exact",
+                   help="exact (closed form, default) or mcmc (PyMC, NUTS)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the draws, for repeatable output")
+    p.set_defaults(run=_assess)
+
+    p = sub.add_parser("validate", help="check a case file without assessing it")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(run=_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the case format")
+    p.set_defaults(run=_schema)

@@ -1,0 +1,94 @@
+"""Render an assessment for people: the verdict sentence and the ledger table."""
+
+from __future__ import annotations
+
+import io
+import math
+
+from credence.assessment import UNIT, Assessment, format_probability, signal
+
+__all__ = ["render", "render_text"]
+
+
+def _bans(x: float) -> str:
+    if math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return "+inf" if x > 0 else "-inf"
+    return f"{x:+.2f}"
+
+
+def render(assessment: Assessment, console=None) -> None:
+    """Print the verdict, the posterior and the ledger with rich.
+
+    Parameters
+    ----------
+    assessment : Assessment
+    console : rich.console.Console, optional
+        Where to print (standard output by default).
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    case = assessment.case
+    if case.title:
+        console.print(f"[bold]{case.title}[/bold]")
+    if case.claim is not None:
+        console.print(f"Claim: {case.claim.statement}")
+    console.print(f"[bold]Verdict:[/bold] {assessment.verdict}")
+
+    if not assessment.is_binary:
+        table = Table(title="Hypotheses", title_justify="left")
+        for col in ("hypothesis", "posterior", f"{assessment.level:.0%} robustness interval"):
+            table.add_column(col, justify="left" if col == "hypothesis" else "right")
+        statements = {h.id: h.statement for h in case.hypotheses or ()}
+        for h, p in assessment.posterior.items():
+            lo, hi = assessment.intervals[h]
+            label = f"{h}: {statements[h]}" if statements.get(h) else h
+            table.add_row(label, format_probability(p), f"{format_probability(lo)} – {format_probability(hi)}")
+        console.print(table)
+
+    subject = assessment.subject
+    k = assessment.hypotheses.index(subject)
+    title = "What moved it" + ("" if assessment.is_binary else f" (odds of {subject})")
+    table = Table(
+        title=title, title_justify="left", caption=f"Unit: {UNIT}. In order: added after the rows above; "
+        "left out: removed from all the evidence.", caption_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("evidence", no_wrap=True)
+    table.add_column("date", no_wrap=True, min_width=10)
+    table.add_column("report", overflow="fold")
+    table.add_column("in order", justify="right", no_wrap=True)
+    table.add_column("left out", justify="right", no_wrap=True)
+    table.add_column("P after", justify="right", no_wrap=True)
+    items = {e.id: e for e in case.evidence}
+    for i, eid in enumerate(assessment.evidence_ids):
+        e = items[eid]
+        table.add_row(
+            eid,
+            str(e.date or ""),
+            f"{e.source} {signal(e)}" if e.source else signal(e),
+            _bans(assessment.in_order[i, k]),
+            _bans(assessment.leave_one_out[i, k]),
+            format_probability(assessment.path[i, k]),
+        )
+    console.print(table)
+    if assessment.diagnostics is not None:
+        d = assessment.diagnostics
+        console.print(
+            "MCMC diagnostics: "
+            + ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+                        for key, value in d.items())
+        )
+
+
+def render_text(assessment: Assessment, width: int = 110) -> str:
+    """The same report as plain text."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    render(assessment, Console(file=buffer, width=width, color_system=None, force_terminal=False))
+    return buffer.getvalue()
