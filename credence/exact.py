@@ -151,6 +151,8 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
         p = compiled.report_param[:, h]
         sel = random[p] & ~mixed[p, h] & ~compiled.report_derived
         r = np.flatnonzero(sel)
+        if not r.size:
+            continue
         r = r[np.lexsort((position[evidence[r]], p[r]))]
         rises = compiled.report_rises[r, h].astype(float)
         pr = p[r]
