@@ -428,11 +428,7 @@ class Case(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _version(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            if "credence" not in data:
-                raise CaseError(
-                    "missing format version: add `credence: 1` at the top", "credence"
-                )
+        if isinstance(data, dict) and "credence" in data:
             version = data["credence"]
             if version != FORMAT_VERSION or isinstance(version, bool):
                 raise CaseError(
@@ -440,6 +436,10 @@ class Case(_Frozen):
                     "credence",
                 )
         return data
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form of the case file, ``credence: 1`` first."""
+        return {"credence": FORMAT_VERSION} | super().to_dict()
 
     @property
     def is_binary(self) -> bool:

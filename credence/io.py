@@ -164,6 +164,8 @@ def case_from_dict(data: Any, path: str | None = None) -> Case:
     if not isinstance(data, dict):
         kind = "empty document" if data is None else f"a {type(data).__name__}"
         raise CaseError(f"a case must be a mapping of keys to values, not {kind}", path=path)
+    if "credence" not in data:
+        raise CaseError("missing format version: add `credence: 1` at the top", "credence", path)
     try:
         return Case.model_validate(data)
     except ValidationError as err:

@@ -1,0 +1,92 @@
+"""The command-line contract of DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import EXAMPLES
+
+from credence import assess
+from credence.cli import main
+
+EXAMPLE = EXAMPLES / "north-korea-troops.yaml"
+
+
+def test_assess_json_contract(capsys):
+    assert main(["assess", str(EXAMPLE), "--json", "--seed", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["engine"] == "exact"
+    assert set(out["posterior"]) == {"true", "false"}
+    assert out["probability"] == pytest.approx(out["posterior"]["true"])
+    lo, hi = out["interval"]
+    assert 0 <= lo <= hi <= 1
+    assert out["words"] in out["verdict"]
+    assert "bans" in out["unit"]
+    direct = assess(EXAMPLE, seed=3)
+    assert out["probability"] == pytest.approx(direct.probability, abs=1e-15)
+    ids = [e["id"] for e in out["evidence"]]
+    assert ids == list(direct.evidence_ids)
+    for entry in out["evidence"]:
+        assert set(entry) == {"id", "log10_bf_in_order", "log10_bf_leave_one_out"}
+
+
+def test_seed_repeats_output(capsys):
+    main(["assess", str(EXAMPLE), "--json", "--seed", "5"])
+    first = capsys.readouterr().out
+    main(["assess", str(EXAMPLE), "--json", "--seed", "5"])
+    assert capsys.readouterr().out == first
+
+
+def test_assess_text_has_verdict_and_ledger(capsys):
+    assert main(["assess", str(EXAMPLE), "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    result = assess(EXAMPLE, seed=1)
+    assert f"Verdict: {result.verdict}" in out
+    assert "robustness interval" in out
+    for eid in result.evidence_ids:
+        assert eid in out
+    assert "bans" in out
+
+
+def test_multi_hypothesis_json(tmp_path, capsys):
+    path = tmp_path / "ach.yaml"
+    path.write_text(
+        "credence: 1\nhypotheses: [{id: a, prior: 0.5}, {id: b, prior: 0.3}, {id: c, prior: 0.2}]\n"
+        "sources: [{id: s, reliability: B}]\n"
+        "evidence:\n  - {id: e, source: s, supports: [a, b]}\n  - {id: d, likelihood: {a: 0.1, b: 0.5, c: 0.5}}\n"
+    )
+    assert main(["assess", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["posterior"]) == {"a", "b", "c"}
+    assert "probability" not in out
+    assert out["leading"] == max(out["posterior"], key=out["posterior"].get)
+    assert set(out["evidence"][0]["log10_bf_in_order"]) == {"a", "b", "c"}
+
+
+def test_validate_and_schema(capsys):
+    assert main(["validate", str(EXAMPLE)]) == 0
+    assert "valid case v1" in capsys.readouterr().out
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["additionalProperties"] is False
+    assert {"claim", "hypotheses", "sources", "evidence"} <= set(schema["properties"])
+
+
+def test_python_m_and_console_script():
+    proc = subprocess.run([sys.executable, "-m", "credence", "assess", str(EXAMPLE), "--json"],
+                          capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout)["engine"] == "exact"
+    assert proc.stderr == ""
+
+
+def test_infinite_contributions_are_valid_json(tmp_path, capsys):
+    path = tmp_path / "certain.yaml"
+    path.write_text("credence: 1\nclaim: {statement: c}\nsources: [{id: s, reliability: 1.0}]\n"
+                    "evidence: [{id: e, source: s, stance: supports}]\n")
+    assert main(["assess", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["probability"] == 1.0
+    assert out["evidence"][0]["log10_bf_in_order"] is None
