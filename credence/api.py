@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from types import MappingProxyType
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -91,16 +91,15 @@ def _assess_exact(compiled: CompiledCase, seed: int | None, n_draws: int, level:
     from credence.exact import exact_assess, robustness_draws
 
     result = exact_assess(compiled)
-    rng = np.random.default_rng(seed)
-    draws, parameters = robustness_draws(compiled, result.posterior, n_draws, rng)
     order = compiled.order
     return Assessment(
         case=compiled.case,
         engine="exact",
         hypotheses=compiled.hypotheses,
         posterior_array=result.posterior,
-        draws=draws,
-        parameter_draws=MappingProxyType(parameters),
+        sampler=partial(
+            robustness_draws, compiled, result.posterior, n_draws, np.random.default_rng(seed)
+        ),
         evidence_ids=tuple(compiled.evidence_ids[i] for i in order),
         in_order=result.in_order[order],
         leave_one_out=result.leave_one_out[order],

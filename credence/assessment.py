@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -64,11 +65,10 @@ class Assessment:
     hypotheses : tuple of str
     posterior_array : ndarray (K,)
         P(H | evidence), in hypothesis order.
-    draws : ndarray (S, K)
-        P(H | evidence, phi) for draws of the uncertain parameters phi from
-        their posterior; their mean is the posterior.
-    parameter_draws : mapping of str to ndarray
-        The draws of phi (reliabilities, copy probabilities, claim prior).
+    sampler : callable
+        Returns ``(draws, parameter_draws)`` (see the properties of those
+        names); called once, on first use, since the ledger and posterior do
+        not need the draws.
     evidence_ids : tuple of str
         In ledger order.
     in_order, leave_one_out : ndarray (n_evidence, K)
@@ -90,8 +90,7 @@ class Assessment:
     engine: str
     hypotheses: tuple[str, ...]
     posterior_array: np.ndarray
-    draws: np.ndarray
-    parameter_draws: MappingProxyType
+    sampler: Callable[[], tuple[np.ndarray, Mapping[str, np.ndarray]]]
     evidence_ids: tuple[str, ...]
     in_order: np.ndarray
     leave_one_out: np.ndarray
@@ -108,6 +107,27 @@ class Assessment:
     def posterior(self) -> MappingProxyType:
         """P(H | evidence) for each hypothesis id."""
         return MappingProxyType(dict(zip(self.hypotheses, map(float, self.posterior_array))))
+
+    def _sampled(self) -> tuple[np.ndarray, MappingProxyType]:
+        if "draws" not in self._cache:
+            draws, parameters = self.sampler()
+            draws.setflags(write=False)
+            self._cache["draws"] = (draws, MappingProxyType(dict(parameters)))
+        return self._cache["draws"]
+
+    @property
+    def draws(self) -> np.ndarray:
+        """P(H | evidence, phi) per draw (S, K), phi drawn from p(phi | evidence).
+
+        phi is every uncertain parameter (reliabilities, copy probabilities,
+        claim prior); the draws' mean is the posterior.
+        """
+        return self._sampled()[0]
+
+    @property
+    def parameter_draws(self) -> MappingProxyType:
+        """The draws of phi, keyed by parameter name (``"nis.accuracy"``...)."""
+        return self._sampled()[1]
 
     @property
     def is_binary(self) -> bool:
