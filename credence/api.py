@@ -87,7 +87,9 @@ def assess(
     raise ValueError(f"unknown engine {engine!r}; use 'exact' or 'mcmc'")
 
 
-def _assess_exact(compiled: CompiledCase, seed: int | None, n_draws: int, level: float) -> Assessment:
+def _assess_exact(
+    compiled: CompiledCase, seed: int | None, n_draws: int, level: float
+) -> Assessment:
     from credence.exact import exact_assess, robustness_draws
 
     result = exact_assess(compiled)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -106,7 +106,9 @@ class Assessment:
     @property
     def posterior(self) -> MappingProxyType:
         """P(H | evidence) for each hypothesis id."""
-        return MappingProxyType(dict(zip(self.hypotheses, map(float, self.posterior_array))))
+        return MappingProxyType(
+            dict(zip(self.hypotheses, map(float, self.posterior_array), strict=True))
+        )
 
     def _sampled(self) -> tuple[np.ndarray, MappingProxyType]:
         if "draws" not in self._cache:
@@ -291,5 +293,7 @@ def signal(e) -> str:
         return "refutes " + ", ".join(e.refutes)
     if e.likelihood_ratio is not None:
         lr = e.likelihood_ratio
-        return f"likelihood ratio {lr:g}" if isinstance(lr, float) else "likelihood ratio (log-normal)"
+        return (
+            f"likelihood ratio {lr:g}" if isinstance(lr, float) else "likelihood ratio (log-normal)"
+        )
     return "likelihood " + ", ".join(f"{h}={p:g}" for h, p in (e.likelihood or {}).items())

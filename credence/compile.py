@@ -140,7 +140,10 @@ class CompiledCase:
         for d, e in enumerate(self.direct_evidence):
             if not np.isnan(self.direct_lognormal[d, 0]):
                 found.append(
-                    (f"evidence[{e}].likelihood_ratio", "an uncertain (log-normal) likelihood ratio")
+                    (
+                        f"evidence[{e}].likelihood_ratio",
+                        "an uncertain (log-normal) likelihood ratio",
+                    )
                 )
         return found
 
@@ -152,7 +155,9 @@ def _as_prior(p: float | Beta) -> tuple[float, float, float]:
     return float(p), math.nan, math.nan
 
 
-def _source_params(reliability, scale: dict[str, Beta]) -> tuple[bool, list[tuple[str, float | Beta]]]:
+def _source_params(
+    reliability, scale: dict[str, Beta]
+) -> tuple[bool, list[tuple[str, float | Beta]]]:
     """(two_coin, [(name, value or Beta)]) of a source's reliability."""
     if isinstance(reliability, TwoCoin):
         return True, [
@@ -320,5 +325,9 @@ def compile_case(case: Case) -> CompiledCase:
 def _pooled_kinds(case: Case) -> tuple[str, ...]:
     if case.pooling is None:
         return ()
-    kinds = {s.kind for s in case.sources if s.kind is not None and not isinstance(s.reliability, TwoCoin)}
+    kinds = {
+        s.kind
+        for s in case.sources
+        if s.kind is not None and not isinstance(s.reliability, TwoCoin)
+    }
     return tuple(sorted(kinds))

@@ -184,7 +184,7 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
         loo[evidence[r], h] += betaln(a + N1, b + N0) - betaln(a + N1 - rises, b + N0 - 1 + rises)
 
     # Parameters with derived reports under h: expand in the Bernstein basis.
-    for (p, h), derived in terms.mixture.items():
+    for p, h in terms.mixture:
         _mixture_deltas(compiled, terms, p, h, position, step, loo)
     return step, loo
 
@@ -225,7 +225,7 @@ def _mixture_deltas(compiled, terms, p, h, position, step, loo) -> None:
     prefix = np.full((M + 1, M + 1), -np.inf)
     prefix[0, 0] = 0.0
     for j in range(M):
-        prefix[j + 1] = multiply(prefix[j : j + 1, : M], lu[j], lv[j])[0]
+        prefix[j + 1] = multiply(prefix[j : j + 1, :M], lu[j], lv[j])[0]
 
     n1, n0 = np.cumsum(up).astype(float), np.cumsum(down).astype(float)
     degree = np.cumsum(is_derived)
@@ -237,7 +237,9 @@ def _mixture_deltas(compiled, terms, p, h, position, step, loo) -> None:
     if plain.any():
         count = int(plain.sum())
         without = log_expect(
-            np.broadcast_to(prefix[M], (count, M + 1)), N1 - up[plain], N0 - down[plain],
+            np.broadcast_to(prefix[M], (count, M + 1)),
+            N1 - up[plain],
+            N0 - down[plain],
             np.full(count, M),
         )
         loo[evidence[members[plain]], h] += full - without
@@ -333,7 +335,9 @@ def robustness_draws(
         logp = _component_logp(w, n1, n0, compiled.param_alpha[p], compiled.param_beta[p])
         k = rng.choice(len(w), size=s.size, p=np.exp(logp - logsumexp(logp)))
         M = len(w) - 1
-        theta[s, p] = rng.beta(compiled.param_alpha[p] + n1 + k, compiled.param_beta[p] + n0 + M - k)
+        theta[s, p] = rng.beta(
+            compiled.param_alpha[p] + n1 + k, compiled.param_beta[p] + n0 + M - k
+        )
 
     # A Beta draw can round to exactly 0 or 1; keep log(theta) finite.
     theta[:, random] = np.clip(theta[:, random], _TINY, 1.0 - _EPS)
@@ -353,17 +357,18 @@ def robustness_draws(
 
     with np.errstate(divide="ignore"):
         log_prior = np.broadcast_to(np.log(compiled.prior), (n_draws, K)).copy()
-    parameters = {name: theta[:, i] for i, name in enumerate(compiled.param_names)
-                  if compiled.param_random[i]}
+    parameters = {
+        name: theta[:, i] for i, name in enumerate(compiled.param_names) if compiled.param_random[i]
+    }
     if compiled.prior_beta is not None:
         pa, pb = compiled.prior_beta
         prior_p = rng.beta(pa + (H == 0), pb + (H == 1))
         log_prior = np.stack([np.log(prior_p), np.log1p(-prior_p)], axis=1)
         parameters["claim.prior"] = prior_p
     for j, r in enumerate(derived[uncertain] if uncertain.size else ()):
-        parameters[f"{compiled.evidence_ids[compiled.report_evidence[r]]}.copy_probability"] = (
-            copy[:, uncertain[j]]
-        )
+        parameters[f"{compiled.evidence_ids[compiled.report_evidence[r]]}.copy_probability"] = copy[
+            :, uncertain[j]
+        ]
     with np.errstate(divide="ignore"):
         log_post = log_prior + log_likelihood(theta, copy, compiled)
     draws = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))

@@ -127,7 +127,11 @@ def read_document(path: str | os.PathLike[str]) -> Any:
 
 
 _UNION_FIELDS = {
-    "reliability", "prior", "copy_probability", "likelihood_ratio", "sensitivity",
+    "reliability",
+    "prior",
+    "copy_probability",
+    "likelihood_ratio",
+    "sensitivity",
     "false_positive_rate",
 }
 _TAGS = {"number", "beta", "grade", "admiralty", "two-coin", "lognormal"}

@@ -22,7 +22,9 @@ __all__ = [
 ]
 
 
-def report_probability(theta, copy, compiled: CompiledCase, reports: np.ndarray, xp: ModuleType = np):
+def report_probability(
+    theta, copy, compiled: CompiledCase, reports: np.ndarray, xp: ModuleType = np
+):
     """P(report | H, theta, c) of the chosen reports under every hypothesis.
 
     Parameters
@@ -79,7 +81,7 @@ def fixed_log_likelihood(compiled: CompiledCase) -> np.ndarray:
 
 
 def log_likelihood(theta, copy, compiled: CompiledCase, xp: ModuleType = np):
-    """log P(evidence | H, theta, c) for every hypothesis.
+    """Log P(evidence | H, theta, c) for every hypothesis.
 
     Parameters
     ----------

@@ -47,15 +47,20 @@ def render(assessment: Assessment, console=None) -> None:
         for h, p in assessment.posterior.items():
             lo, hi = assessment.intervals[h]
             label = f"{h}: {statements[h]}" if statements.get(h) else h
-            table.add_row(label, format_probability(p), f"{format_probability(lo)} – {format_probability(hi)}")
+            table.add_row(
+                label, format_probability(p), f"{format_probability(lo)} – {format_probability(hi)}"
+            )
         console.print(table)
 
     subject = assessment.subject
     k = assessment.hypotheses.index(subject)
     title = "What moved it" + ("" if assessment.is_binary else f" (odds of {subject})")
     table = Table(
-        title=title, title_justify="left", caption=f"Unit: {UNIT}. In order: added after the rows above; "
-        "left out: removed from all the evidence.", caption_justify="left",
+        title=title,
+        title_justify="left",
+        caption=f"Unit: {UNIT}. In order: added after the rows above; "
+        "left out: removed from all the evidence.",
+        caption_justify="left",
         box=box.SIMPLE_HEAD,
     )
     table.add_column("evidence", no_wrap=True)
@@ -80,8 +85,10 @@ def render(assessment: Assessment, console=None) -> None:
         d = assessment.diagnostics
         console.print(
             "MCMC diagnostics: "
-            + ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
-                        for key, value in d.items())
+            + ", ".join(
+                f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+                for key, value in d.items()
+            )
         )
 
 

@@ -103,8 +103,14 @@ def quad_log_evidence(case: Case) -> dict[str, float]:
 
             if isinstance(prior, Beta):
                 value, _ = integrate.quad(
-                    product, 0, 1, weight="alg", wvar=(prior.a - 1, prior.b - 1),
-                    epsabs=0, epsrel=1e-13, limit=200,
+                    product,
+                    0,
+                    1,
+                    weight="alg",
+                    wvar=(prior.a - 1, prior.b - 1),
+                    epsabs=0,
+                    epsrel=1e-13,
+                    limit=200,
                 )
                 total += math.log(value) - betaln(prior.a, prior.b) if value > 0 else -math.inf
             else:
@@ -117,8 +123,9 @@ def quad_log_evidence(case: Case) -> dict[str, float]:
 def quad_posterior(case: Case) -> dict[str, float]:
     log_z = quad_log_evidence(case)
     prior = _prior(case)
-    logs = np.array([math.log(prior[h]) + log_z[h] if prior[h] > 0 else -math.inf
-                     for h in case.hypothesis_ids])
+    logs = np.array(
+        [math.log(prior[h]) + log_z[h] if prior[h] > 0 else -math.inf for h in case.hypothesis_ids]
+    )
     post = np.exp(logs - np.logaddexp.reduce(logs))
     return dict(zip(case.hypothesis_ids, post, strict=True))
 
@@ -129,8 +136,10 @@ def _frac(x) -> Fraction:
 
 def _beta_moment(a: int, b: int, k: int, j: int) -> Fraction:
     """E[t^k (1 - t)^j] under Beta(a, b), integer a, b: a ratio of factorials."""
+
     def B(x, y):
         return Fraction(math.factorial(x - 1) * math.factorial(y - 1), math.factorial(x + y - 1))
+
     return B(a + k, b + j) / B(a, b)
 
 

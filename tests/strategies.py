@@ -32,13 +32,14 @@ def cases(draw, max_sources=3, max_items=7, derived=True, direct=True, param=Non
         priors = [x / sum(raw) for x in raw]
         priors[-1] = 1.0 - sum(priors[:-1])
         uniform = draw(st.booleans())
-        head = {"hypotheses": [
-            {"id": h} if uniform else {"id": h, "prior": p} for h, p in zip(hyps, priors)
-        ]}
+        head = {
+            "hypotheses": [
+                {"id": h} if uniform else {"id": h, "prior": p}
+                for h, p in zip(hyps, priors, strict=True)
+            ]
+        }
     n_sources = draw(st.integers(1, max_sources))
-    sources = [
-        {"id": f"s{i}", "reliability": draw(reliabilities(param))} for i in range(n_sources)
-    ]
+    sources = [{"id": f"s{i}", "reliability": draw(reliabilities(param))} for i in range(n_sources)]
     evidence = []
     for i in range(draw(st.integers(0, max_items))):
         item = {"id": f"e{i}"}
@@ -53,13 +54,15 @@ def cases(draw, max_sources=3, max_items=7, derived=True, direct=True, param=Non
         if binary:
             item["stance"] = draw(st.sampled_from(["supports", "refutes"]))
         else:
-            subset = draw(st.lists(st.sampled_from(hyps), min_size=1, max_size=len(hyps) - 1,
-                                   unique=True))
+            subset = draw(
+                st.lists(st.sampled_from(hyps), min_size=1, max_size=len(hyps) - 1, unique=True)
+            )
             item[draw(st.sampled_from(["supports", "refutes"]))] = subset
         sourced = [e["id"] for e in evidence if "source" in e]
         if derived and sourced and draw(st.booleans()):
-            item["derived_from"] = draw(st.lists(st.sampled_from(sourced), min_size=1,
-                                                 max_size=2, unique=True))
+            item["derived_from"] = draw(
+                st.lists(st.sampled_from(sourced), min_size=1, max_size=2, unique=True)
+            )
             item["copy_probability"] = draw(st.one_of(st.floats(0, 0.95), beta))
         evidence.append(item)
     return {"credence": 1, **head, "sources": sources, "evidence": evidence}

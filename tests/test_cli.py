@@ -76,16 +76,22 @@ def test_validate_and_schema(capsys):
 
 
 def test_python_m_and_console_script():
-    proc = subprocess.run([sys.executable, "-m", "credence", "assess", str(EXAMPLE), "--json"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "credence", "assess", str(EXAMPLE), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(proc.stdout)["engine"] == "exact"
     assert proc.stderr == ""
 
 
 def test_infinite_contributions_are_valid_json(tmp_path, capsys):
     path = tmp_path / "certain.yaml"
-    path.write_text("credence: 1\nclaim: {statement: c}\nsources: [{id: s, reliability: 1.0}]\n"
-                    "evidence: [{id: e, source: s, stance: supports}]\n")
+    path.write_text(
+        "credence: 1\nclaim: {statement: c}\nsources: [{id: s, reliability: 1.0}]\n"
+        "evidence: [{id: e, source: s, stance: supports}]\n"
+    )
     assert main(["assess", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["probability"] == 1.0

@@ -43,7 +43,9 @@ def test_log_evidence_matches_numerical_integration(data):
     case, compiled = valid(data)
     expected = quad_log_evidence(case)
     got = exact_assess(compiled).log_evidence
-    np.testing.assert_allclose(got, [expected[h] for h in case.hypothesis_ids], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        got, [expected[h] for h in case.hypothesis_ids], rtol=1e-9, atol=1e-9
+    )
 
 
 @given(cases(param=st.one_of(st.sampled_from([0.1, 0.25, 0.5, 0.75, 0.9]), int_beta)))
@@ -62,8 +64,12 @@ def test_matches_exact_rational_arithmetic(data):
 
 
 def binary(evidence, sources, prior=0.5):
-    return {"credence": 1, "claim": {"statement": "c", "prior": prior}, "sources": sources,
-            "evidence": evidence}
+    return {
+        "credence": 1,
+        "claim": {"statement": "c", "prior": prior},
+        "sources": sources,
+        "evidence": evidence,
+    }
 
 
 def test_tiny_posterior_is_exact_not_zero():
@@ -131,8 +137,16 @@ def test_pure_copy_changes_nothing(data):
 def test_two_independent_identical_reports_square_the_bayes_factor(r, prior, stance):
     sources = [{"id": "a", "reliability": r}, {"id": "b", "reliability": r}]
     one = posterior(binary([{"id": "x", "source": "a", "stance": stance}], sources, prior))
-    two = posterior(binary([{"id": "x", "source": "a", "stance": stance},
-                            {"id": "y", "source": "b", "stance": stance}], sources, prior))
+    two = posterior(
+        binary(
+            [
+                {"id": "x", "source": "a", "stance": stance},
+                {"id": "y", "source": "b", "stance": stance},
+            ],
+            sources,
+            prior,
+        )
+    )
     prior_odds = prior / (1 - prior)
     bf1 = (one[0] / one[1]) / prior_odds
     bf2 = (two[0] / two[1]) / prior_odds
@@ -141,8 +155,11 @@ def test_two_independent_identical_reports_square_the_bayes_factor(r, prior, sta
 
 @given(prob, st.sampled_from(["supports", "refutes"]))
 def test_lone_f_graded_source_is_uninformative(prior, stance):
-    p = posterior(binary([{"id": "x", "source": "s", "stance": stance}],
-                         [{"id": "s", "reliability": "F"}], prior))
+    p = posterior(
+        binary(
+            [{"id": "x", "source": "s", "stance": stance}], [{"id": "s", "reliability": "F"}], prior
+        )
+    )
     assert p[0] == pytest.approx(prior, abs=1e-12)
 
 
@@ -155,8 +172,14 @@ def test_posterior_sums_to_one(data):
 @given(st.floats(0.05, 0.9), st.floats(0.01, 0.09), prob)
 def test_posterior_rises_with_accuracy_of_supporting_source(r, step, prior):
     def p(acc):
-        return posterior(binary([{"id": "x", "source": "s", "stance": "supports"}],
-                                [{"id": "s", "reliability": acc}], prior))[0]
+        return posterior(
+            binary(
+                [{"id": "x", "source": "s", "stance": "supports"}],
+                [{"id": "s", "reliability": acc}],
+                prior,
+            )
+        )[0]
+
     assert p(r + step) > p(r)
 
 
@@ -164,17 +187,21 @@ def test_one_coin_beta_closed_form():
     # Beta(a, b) accuracy, k supporting and j refuting reports:
     # P(E | true) = B(a + k, b + j) / B(a, b), P(E | false) = B(a + j, b + k) / B(a, b).
     a, b, k, j = 4, 3, 5, 2
-    evidence = [{"id": f"e{i}", "source": "s", "stance": "supports" if i < k else "refutes"}
-                for i in range(k + j)]
+    evidence = [
+        {"id": f"e{i}", "source": "s", "stance": "supports" if i < k else "refutes"}
+        for i in range(k + j)
+    ]
     p = posterior(binary(evidence, [{"id": "s", "reliability": {"beta": [a, b]}}]))
     from scipy.special import betaln
+
     log_bf = betaln(a + k, b + j) - betaln(a + j, b + k)
     assert p[0] / p[1] == pytest.approx(math.exp(log_bf), rel=1e-12)
 
 
 def test_admiralty_override():
-    data = binary([{"id": "x", "source": "s", "stance": "supports"}],
-                  [{"id": "s", "reliability": "B"}])
+    data = binary(
+        [{"id": "x", "source": "s", "stance": "supports"}], [{"id": "s", "reliability": "B"}]
+    )
     assert posterior(data)[0] == pytest.approx(0.8, abs=1e-12)
     data["admiralty"] = {"B": {"beta": [7, 3]}}
     assert posterior(data)[0] == pytest.approx(0.7, abs=1e-12)
@@ -183,21 +210,30 @@ def test_admiralty_override():
 def test_direct_likelihood_ratio_and_likelihood():
     p = posterior(binary([{"id": "t", "likelihood_ratio": 4}], [], prior=0.2))
     assert p[0] / p[1] == pytest.approx(4 * 0.25, rel=1e-12)
-    multi = {"credence": 1, "hypotheses": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
-             "evidence": [{"id": "d", "likelihood": {"a": 0.9, "b": 0.3, "c": 0.0}}]}
+    multi = {
+        "credence": 1,
+        "hypotheses": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+        "evidence": [{"id": "d", "likelihood": {"a": 0.9, "b": 0.3, "c": 0.0}}],
+    }
     np.testing.assert_allclose(posterior(multi), [0.75, 0.25, 0.0], atol=1e-15)
 
 
 def test_rational_oracle_is_exact_on_a_hand_case():
     # One source of accuracy 3/4 supports: P(true) = 3/4 with a uniform prior.
-    case = case_from_dict(binary([{"id": "x", "source": "s", "stance": "supports"}],
-                                 [{"id": "s", "reliability": 0.75}]))
+    case = case_from_dict(
+        binary(
+            [{"id": "x", "source": "s", "stance": "supports"}], [{"id": "s", "reliability": 0.75}]
+        )
+    )
     assert rational_posterior(case)["true"] == Fraction(3, 4)
 
 
 def test_assess_reports_the_same_posterior():
-    data = binary([{"id": "x", "source": "s", "stance": "supports"}],
-                  [{"id": "s", "reliability": {"beta": [8, 2]}}], prior=0.3)
+    data = binary(
+        [{"id": "x", "source": "s", "stance": "supports"}],
+        [{"id": "s", "reliability": {"beta": [8, 2]}}],
+        prior=0.3,
+    )
     result = assess(data, seed=0)
     assert result.probability == pytest.approx(0.3 * 0.8 / (0.3 * 0.8 + 0.7 * 0.2), abs=1e-12)
     assert set(result.posterior) == {"true", "false"}

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from conftest import EXAMPLES
 from hypothesis import given
+from pydantic import ValidationError
 from strategies import cases
 
 from credence import (
@@ -39,10 +40,22 @@ def test_python_objects_equal_the_file(tmp_path):
             Source(id="e", reliability=TwoCoin(sensitivity=0.9, false_positive_rate=Beta(1, 9))),
         ],
         evidence=[
-            Evidence(id="x", source="a", stance="supports", date="2024-10-18", credibility=2,
-                     url="https://example.org", summary="s"),
-            Evidence(id="y", source="e", stance="refutes", derived_from=["x"],
-                     copy_probability=Beta(8, 2)),
+            Evidence(
+                id="x",
+                source="a",
+                stance="supports",
+                date="2024-10-18",
+                credibility=2,
+                url="https://example.org",
+                summary="s",
+            ),
+            Evidence(
+                id="y",
+                source="e",
+                stance="refutes",
+                derived_from=["x"],
+                copy_probability=Beta(8, 2),
+            ),
             Evidence(id="z", likelihood_ratio=1.5),
         ],
     )
@@ -68,8 +81,10 @@ def test_multi_hypothesis_forms():
     case = Case(
         hypotheses=[Hypothesis(id="a", statement="A"), Hypothesis(id="b"), Hypothesis(id="c")],
         sources=[Source(id="s")],
-        evidence=[Evidence(id="e", source="s", refutes=["a"]),
-                  Evidence(id="d", likelihood={"a": 0.2, "b": 0.4, "c": 0.4})],
+        evidence=[
+            Evidence(id="e", source="s", refutes=["a"]),
+            Evidence(id="d", likelihood={"a": 0.2, "b": 0.4, "c": 0.4}),
+        ],
     )
     assert case.hypothesis_ids == ("a", "b", "c")
     assert not case.is_binary
@@ -77,28 +92,36 @@ def test_multi_hypothesis_forms():
 
 def test_yaml_boolean_keys_in_binary_likelihood(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("credence: 1\nclaim: {statement: c}\nevidence:\n"
-                    "  - {id: d, likelihood: {true: 0.8, false: 0.2}}\n")
+    path.write_text(
+        "credence: 1\nclaim: {statement: c}\nevidence:\n"
+        "  - {id: d, likelihood: {true: 0.8, false: 0.2}}\n"
+    )
     assert assess(path, seed=0).probability == pytest.approx(0.8)
 
 
 def test_lognormal_needs_mcmc():
-    case = Case(claim=Claim(statement="c"), evidence=[Evidence(id="d", likelihood_ratio=LogNormal(0, 1))])
+    case = Case(
+        claim=Claim(statement="c"), evidence=[Evidence(id="d", likelihood_ratio=LogNormal(0, 1))]
+    )
     with pytest.raises(CaseError, match="--engine mcmc") as err:
         assess(case)
     assert err.value.location == "evidence[0].likelihood_ratio"
 
 
 def test_pooling_needs_mcmc():
-    data = {"credence": 1, "claim": {"statement": "c"}, "pooling": {"by": "kind"},
-            "sources": [{"id": "s", "kind": "media", "reliability": "C"}]}
+    data = {
+        "credence": 1,
+        "claim": {"statement": "c"},
+        "pooling": {"by": "kind"},
+        "sources": [{"id": "s", "kind": "media", "reliability": "C"}],
+    }
     with pytest.raises(CaseError, match="--engine mcmc"):
         assess(data)
 
 
 def test_cases_are_frozen():
     case = Case(claim=Claim(statement="c"))
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         case.title = "x"
 
 

@@ -39,12 +39,16 @@ def test_reliability_draws_follow_the_exact_posterior():
     data = {
         "credence": 1,
         "claim": {"statement": "c", "prior": 0.4},
-        "sources": [{"id": "s", "reliability": {"beta": [2, 2]}},
-                    {"id": "t", "reliability": 0.7}],
+        "sources": [{"id": "s", "reliability": {"beta": [2, 2]}}, {"id": "t", "reliability": 0.7}],
         "evidence": [
             {"id": "a", "source": "t", "stance": "supports"},
-            {"id": "b", "source": "s", "stance": "supports", "derived_from": ["a"],
-             "copy_probability": {"beta": [2, 3]}},
+            {
+                "id": "b",
+                "source": "s",
+                "stance": "supports",
+                "derived_from": ["a"],
+                "copy_probability": {"beta": [2, 3]},
+            },
             {"id": "c", "source": "s", "stance": "refutes"},
         ],
     }
@@ -79,8 +83,10 @@ def test_interval_brackets_and_seed_repeats():
         "credence": 1,
         "claim": {"statement": "c", "prior": {"beta": [2, 8]}},
         "sources": [{"id": "s", "reliability": "B"}, {"id": "u", "reliability": "F"}],
-        "evidence": [{"id": "a", "source": "s", "stance": "supports"},
-                     {"id": "b", "source": "u", "stance": "refutes"}],
+        "evidence": [
+            {"id": "a", "source": "s", "stance": "supports"},
+            {"id": "b", "source": "u", "stance": "refutes"},
+        ],
     }
     one, two = assess(data, seed=11), assess(data, seed=11)
     lo, hi = one.interval
@@ -94,8 +100,11 @@ def test_interval_brackets_and_seed_repeats():
 
 
 def test_fixed_parameters_give_a_point_interval():
-    data = {"credence": 1, "claim": {"statement": "c", "prior": 0.5},
-            "sources": [{"id": "s", "reliability": 0.8}],
-            "evidence": [{"id": "a", "source": "s", "stance": "supports"}]}
+    data = {
+        "credence": 1,
+        "claim": {"statement": "c", "prior": 0.5},
+        "sources": [{"id": "s", "reliability": 0.8}],
+        "evidence": [{"id": "a", "source": "s", "stance": "supports"}],
+    }
     result = assess(data, seed=0)
     assert result.interval == (result.probability, result.probability)

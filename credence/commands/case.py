@@ -86,9 +86,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", metavar="FILE", help="case file (.yaml, .yml or .json)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--engine", choices=["exact", "mcmc"], default="exact",
-                   help="exact (closed form, default) or mcmc (PyMC, NUTS)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the draws, for repeatable output")
+    p.add_argument(
+        "--engine",
+        choices=["exact", "mcmc"],
+        default="exact",
+        help="exact (closed form, default) or mcmc (PyMC, NUTS)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help="seed of the draws, for repeatable output"
+    )
     p.set_defaults(run=_assess)
 
     p = sub.add_parser("validate", help="check a case file without assessing it")
