@@ -171,12 +171,12 @@ def _source_params(
     return False, [("accuracy", reliability)]
 
 
-def _declared(item: Evidence, hypotheses: tuple[str, ...]) -> tuple[np.ndarray, bool]:
-    """(mask of the set A, answer is yes)."""
+def _declared(item: Evidence, hypotheses: tuple[str, ...]) -> tuple[tuple[bool, ...], bool]:
+    """(membership of each hypothesis in the set A, answer is yes)."""
     if item.stance is not None:
-        return np.array([True, False]), item.stance == "supports"
+        return (True, False), item.stance == "supports"
     chosen = set(item.supports if item.supports is not None else item.refutes or ())
-    return np.array([h in chosen for h in hypotheses]), item.supports is not None
+    return tuple(h in chosen for h in hypotheses), item.supports is not None
 
 
 def _ledger_order(evidence: list[Evidence]) -> np.ndarray:
@@ -237,7 +237,7 @@ def compile_case(case: Case) -> CompiledCase:
             one_coin.append(not is_two)
 
     position = {e.id: i for i, e in enumerate(case.evidence)}
-    declared_sets: dict[int, np.ndarray] = {}
+    declared_sets: dict[int, tuple[bool, ...]] = {}
     rows: list[tuple] = []
     direct_rows: list[tuple] = []
     for e_i, item in enumerate(case.evidence):
@@ -254,15 +254,16 @@ def compile_case(case: Case) -> CompiledCase:
             direct_rows.append((e_i, loglik, lognormal))
             continue
         in_a, yes = _declared(item, hypotheses)
-        declared_sets[e_i] = in_a if yes else ~in_a
+        declared = in_a if yes else tuple(not x for x in in_a)
+        declared_sets[e_i] = declared
         s_i = source_index[item.source]
         params = source_params[s_i]
         if two_coin[s_i]:
-            param = np.where(in_a, params[0], params[1])
-            rises = np.full(K, yes)
+            param = [params[0] if x else params[1] for x in in_a]
+            rises = (yes,) * K
         else:
-            param = np.full(K, params[0])
-            rises = declared_sets[e_i].copy()
+            param = [params[0]] * K
+            rises = declared
         rows.append((e_i, s_i, param, rises))
 
     n = len(rows)
@@ -277,7 +278,7 @@ def compile_case(case: Case) -> CompiledCase:
             continue
         derived[r] = True
         parents = [position[p] for p in item.derived_from]
-        agree = [bool(np.array_equal(declared_sets[p], declared_sets[e_i])) for p in parents]
+        agree = [declared_sets[p] == declared_sets[e_i] for p in parents]
         match[r] = sum(agree) / len(parents)
         copy = item.copy_probability if item.copy_probability is not None else 1.0
         copy_value[r], copy_alpha[r], copy_beta[r] = _as_prior(copy)

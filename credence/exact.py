@@ -126,11 +126,9 @@ class ExactResult:
 
 def _log_odds(log_post: np.ndarray) -> np.ndarray:
     """log10 odds of each hypothesis against the rest; rows are states."""
-    log_post = log_post - logsumexp(log_post, axis=-1, keepdims=True)
     K = log_post.shape[-1]
-    rest = np.stack(
-        [logsumexp(np.delete(log_post, h, axis=-1), axis=-1) for h in range(K)], axis=-1
-    )
+    others = np.array([[j for j in range(K) if j != h] for h in range(K)])
+    rest = logsumexp(log_post[..., others], axis=-1)
     with np.errstate(invalid="ignore"):
         return (log_post - rest) / LN10
 
@@ -184,74 +182,100 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
         loo[evidence[r], h] += betaln(a + N1, b + N0) - betaln(a + N1 - rises, b + N0 - 1 + rises)
 
     # Parameters with derived reports under h: expand in the Bernstein basis.
-    for p, h in terms.mixture:
-        _mixture_deltas(compiled, terms, p, h, position, step, loo)
+    buckets: dict[int, list[tuple[int, int]]] = {}
+    for group, derived in terms.mixture.items():
+        buckets.setdefault(len(derived), []).append(group)
+    for groups in buckets.values():
+        _mixture_deltas(compiled, terms, groups, position, step, loo)
     return step, loo
 
 
-def _mixture_deltas(compiled, terms, p, h, position, step, loo) -> None:
-    """In-order and leave-one-out deltas of the reports of parameter p under h.
+def _multiply(rows: np.ndarray, lu: np.ndarray, lv: np.ndarray) -> np.ndarray:
+    """Multiply Bernstein weights ``rows[..., k]`` by ``u (1 - t) + v t`` (log space)."""
+    pad = np.full(rows.shape[:-1] + (1,), -np.inf)
+    return np.logaddexp(
+        np.concatenate([rows + lu[..., None], pad], axis=-1),
+        np.concatenate([pad, rows + lv[..., None]], axis=-1),
+    )
 
-    With T reports of which M are derived: prefix products cost O(M^2); every
-    in-order step and every plain report's leave-one-out is one row of a
-    (T, M + 1) array; the derived reports' leave-one-out products are built
+
+def _mixture_deltas(compiled, terms, groups, position, step, loo) -> None:
+    """In-order and leave-one-out deltas for parameters with derived reports.
+
+    ``groups`` are (parameter, hypothesis) pairs with the same number M of
+    derived reports, processed together. With T reports in a group: prefix
+    products cost O(M^2); in-order steps and plain reports' leave-one-out are
+    (T, M + 1) arrays; the derived reports' leave-one-out products are built
     together, O(M^3) operations in M vectorised steps.
     """
-    a, b = compiled.param_alpha[p], compiled.param_beta[p]
+    G = len(groups)
+    params = np.array([p for p, _ in groups])
+    hyps = np.array([h for _, h in groups])
+    a = compiled.param_alpha[params][:, None, None]
+    b = compiled.param_beta[params][:, None, None]
     evidence = compiled.report_evidence
-    members = np.flatnonzero(compiled.report_param[:, h] == p)
-    members = members[np.argsort(position[evidence[members]], kind="stable")]
-    is_derived = compiled.report_derived[members]
-    up = compiled.report_rises[members, h] & ~is_derived
-    down = ~compiled.report_rises[members, h] & ~is_derived
-    lu = terms.log_u[members[is_derived], h]
-    lv = terms.log_v[members[is_derived], h]
-    M = len(lu)
+    lists = []
+    for p, h in groups:
+        m = np.flatnonzero(compiled.report_param[:, h] == p)
+        lists.append(m[np.argsort(position[evidence[m]], kind="stable")])
+    T = max(len(m) for m in lists)
+    members = np.zeros((G, T), int)
+    valid = np.zeros((G, T), bool)
+    for g, m in enumerate(lists):
+        members[g, : len(m)] = m
+        valid[g, : len(m)] = True
+    hh = np.broadcast_to(hyps[:, None], (G, T))
+    is_derived = compiled.report_derived[members] & valid
+    rises = compiled.report_rises[members, hh]
+    up = rises & valid & ~is_derived
+    down = ~rises & valid & ~is_derived
+    M = int(is_derived[0].sum())
+    d_members = members[is_derived].reshape(G, M)
+    lu = terms.log_u[d_members, hyps[:, None]]
+    lv = terms.log_v[d_members, hyps[:, None]]
     k = np.arange(M + 1)
 
-    def multiply(rows, lu_i, lv_i):
-        pad = np.full((rows.shape[0], 1), -np.inf)
-        return np.logaddexp(np.hstack([rows + lu_i, pad]), np.hstack([pad, rows + lv_i]))
-
     def log_expect(rows, n1, n0, degree):
-        """rows[:, k]: weight of t^k (1 - t)^(degree - k); -inf beyond the degree."""
-        valid = k <= degree[:, None]
+        """rows[..., k]: weight of t^k (1 - t)^(degree - k), -inf beyond the degree."""
+        n1, n0, degree = n1[..., None], n0[..., None], degree[..., None]
         with np.errstate(invalid="ignore"):
-            comp = betaln(a + n1[:, None] + k, b + n0[:, None] + degree[:, None] - k)
-            comp = np.where(valid, rows[:, : M + 1] + comp, -np.inf)
-        return logsumexp(comp, axis=1) - betaln(a, b)
+            comp = betaln(a + n1 + k, b + n0 + degree - k)
+            comp = np.where(k <= degree, rows + comp, -np.inf)
+        return logsumexp(comp, axis=-1) - betaln(a, b)[..., 0]
 
-    # prefix[j]: weights of the product of the first j derived factors.
-    prefix = np.full((M + 1, M + 1), -np.inf)
-    prefix[0, 0] = 0.0
+    prefix = np.full((G, M + 1, M + 1), -np.inf)
+    prefix[:, 0, 0] = 0.0
     for j in range(M):
-        prefix[j + 1] = multiply(prefix[j : j + 1, :M], lu[j], lv[j])[0]
+        prefix[:, j + 1] = _multiply(prefix[:, j, :M], lu[:, j], lv[:, j])
 
-    n1, n0 = np.cumsum(up).astype(float), np.cumsum(down).astype(float)
-    degree = np.cumsum(is_derived)
-    after = log_expect(prefix[degree], n1, n0, degree)
-    step[evidence[members], h] += after - np.r_[0.0, after[:-1]]
+    n1 = np.cumsum(up, axis=1).astype(float)
+    n0 = np.cumsum(down, axis=1).astype(float)
+    degree = np.cumsum(is_derived, axis=1)
+    after = log_expect(prefix[np.arange(G)[:, None], degree], n1, n0, degree)
+    delta = np.diff(after, axis=1, prepend=0.0)
+    np.add.at(step, (evidence[members[valid]], hh[valid]), delta[valid])
 
-    full, N1, N0 = after[-1], n1[-1], n0[-1]
-    plain = ~is_derived
-    if plain.any():
-        count = int(plain.sum())
-        without = log_expect(
-            np.broadcast_to(prefix[M], (count, M + 1)),
-            N1 - up[plain],
-            N0 - down[plain],
-            np.full(count, M),
-        )
-        loo[evidence[members[plain]], h] += full - without
+    full = after[:, -1:]
+    N1, N0 = n1[:, -1:], n0[:, -1:]
+    plain = valid & ~is_derived
+    without = log_expect(
+        np.broadcast_to(prefix[:, M][:, None, :], (G, T, M + 1)),
+        N1 - up,
+        N0 - down,
+        np.full((G, T), M),
+    )
+    np.add.at(loo, (evidence[members[plain]], hh[plain]), (full - without)[plain])
     if M:
-        # row j: the product of every derived factor but the j-th
-        rows = np.zeros((M, 1))
+        # rows[:, j]: the product of every derived factor but the j-th
+        rows = np.zeros((G, M, 1))
         for i in range(M):
-            grown = multiply(rows, lu[i], lv[i])
-            kept = np.hstack([rows, np.full((M, 1), -np.inf)])
-            rows = np.where((np.arange(M) == i)[:, None], kept, grown)
-        without = log_expect(rows, np.full(M, N1), np.full(M, N0), np.full(M, M - 1))
-        loo[evidence[members[is_derived]], h] += full - without
+            grown = _multiply(rows, lu[:, i : i + 1], lv[:, i : i + 1])
+            kept = np.concatenate([rows, np.full((G, M, 1), -np.inf)], axis=-1)
+            rows = np.where((np.arange(M) == i)[None, :, None], kept, grown)
+        without = log_expect(rows, np.repeat(N1, M, 1), np.repeat(N0, M, 1), np.full((G, M), M - 1))
+        np.add.at(
+            loo, (evidence[d_members], np.broadcast_to(hyps[:, None], (G, M))), full - without
+        )
 
 
 def exact_assess(compiled: CompiledCase) -> ExactResult:

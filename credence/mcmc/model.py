@@ -1,0 +1,188 @@
+"""Build the PyMC model of a compiled case from the shared likelihood.
+
+The hypothesis H is discrete, so NUTS cannot sample it: the model adds
+``log sum_h P(h | phi) P(evidence | h, phi)`` as a potential, with phi every
+uncertain parameter, and keeps ``P(H | evidence, phi)`` as the deterministic
+``hypothesis_posterior``. Each report's probability comes from
+:func:`credence.likelihood.report_probability`, the function the exact engine
+evaluates, here with ``xp = pytensor.tensor``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from credence.compile import CompiledCase
+from credence.likelihood import report_probability
+from credence.mcmc.layout import Layout, layout, model_data
+
+__all__ = ["ModelParts", "build_model", "build_parts"]
+
+# An impossible report contributes log(TINY) (about -708) instead of -inf, so
+# that gradients stay finite where a fixed reliability of 0 or 1 is contradicted.
+TINY = np.finfo(float).tiny
+
+
+@dataclass(frozen=True, eq=False)
+class ModelParts:
+    """A built model with the graphs the engine reads after sampling.
+
+    Attributes
+    ----------
+    model : pymc.Model
+    layout : Layout
+    item_log_likelihood : TensorVariable (n_evidence, K)
+        log P(evidence item | H, phi), file order.
+    hypothesis_log_prior : TensorVariable (K,)
+        log P(H | phi) (phi holds the claim prior when it is uncertain).
+    """
+
+    model: pm.Model
+    layout: Layout
+    item_log_likelihood: pt.TensorVariable
+    hypothesis_log_prior: pt.TensorVariable
+
+
+def build_model(compiled: CompiledCase) -> pm.Model:
+    """The PyMC model of a compiled case.
+
+    Parameters
+    ----------
+    compiled : CompiledCase
+
+    Returns
+    -------
+    pymc.Model
+        Free variables ``reliability`` (dims ``parameter``), ``kind_mean``,
+        ``kind_concentration`` (``kind``) and ``pooled_accuracy``
+        (``pooled_parameter``) when pooling, ``copy_probability`` (``copied``),
+        ``claim_prior`` when the claim's prior is a Beta, ``log_likelihood_ratio``
+        (``uncertain_ratio``); the potential ``evidence_likelihood``; the
+        deterministic ``hypothesis_posterior`` (``hypothesis``). Values of the
+        case enter as ``pm.Data``.
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> from credence import Case, Claim, Evidence, Source
+    >>> case = Case(
+    ...     claim=Claim(statement="It rained"),
+    ...     sources=[Source(id="neighbour", reliability="B")],
+    ...     evidence=[Evidence(id="e1", source="neighbour", stance="supports")],
+    ... )
+    >>> model = case.to_pymc()
+    >>> model.coords["parameter"]
+    ('neighbour.accuracy',)
+    """
+    return build_parts(compiled).model
+
+
+def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelParts:
+    """Build the model and keep the per-item graphs (see :func:`build_model`).
+
+    Parameters
+    ----------
+    compiled : CompiledCase
+    shape : Layout, optional
+        The case's layout, if already computed.
+
+    Returns
+    -------
+    ModelParts
+    """
+    shape = shape or layout(compiled)
+    values = model_data(compiled, shape)
+    coords = {name: list(ids) for name, ids in shape.coords.items()}
+    K = compiled.n_hypotheses
+    n = compiled.report_param.shape[0]
+    with pm.Model(coords=coords) as model:
+        data = {
+            name: pm.Data(name, value, dims=_DATA_DIMS.get(name))
+            for name, value in values.items()
+        }
+        theta = pt.zeros(compiled.n_params)
+        theta = pt.set_subtensor(theta[shape.fixed], data["fixed_value"])
+        if shape.free.size:
+            reliability = pm.Beta(
+                "reliability",
+                alpha=data["reliability_alpha"],
+                beta=data["reliability_beta"],
+                dims="parameter",
+            )
+            theta = pt.set_subtensor(theta[shape.free], reliability)
+        if shape.pooled.size:
+            mean_ab = data["kind_mean_ab"]
+            mu = pm.Beta("kind_mean", alpha=mean_ab[0], beta=mean_ab[1], dims="kind")
+            kappa = pm.Exponential(
+                "kind_concentration", scale=data["kind_concentration_scale"], dims="kind"
+            )
+            k = shape.pooled_kind
+            pooled = pm.Beta(
+                "pooled_accuracy",
+                alpha=mu[k] * kappa[k],
+                beta=(1.0 - mu[k]) * kappa[k],
+                dims="pooled_parameter",
+            )
+            theta = pt.set_subtensor(theta[shape.pooled], pooled)
+
+        copy = pt.zeros(n)
+        copy = pt.set_subtensor(copy[shape.copy_fixed], data["copy_value"])
+        if shape.copy_free.size:
+            c = pm.Beta(
+                "copy_probability", alpha=data["copy_alpha"], beta=data["copy_beta"], dims="copied"
+            )
+            copy = pt.set_subtensor(copy[shape.copy_free], c)
+
+        if compiled.prior_beta is not None:
+            ab = data["claim_prior_ab"]
+            p_true = pm.Beta("claim_prior", alpha=ab[0], beta=ab[1])
+            log_prior = pt.stack([pt.log(p_true), pt.log1p(-p_true)])
+        else:
+            log_prior = data["hypothesis_log_prior"]
+
+        # The stances and parent agreement are data; the indices stay structure.
+        filled = dataclasses.replace(
+            compiled, report_rises=data["report_rises"], report_match=data["report_match"]
+        )
+        p = report_probability(theta, copy, filled, np.arange(n), xp=pt)
+        report_ll = pt.log(pt.maximum(p, TINY))
+
+        items = pt.zeros((len(compiled.evidence_ids), K))
+        items = pt.set_subtensor(items[compiled.report_evidence], report_ll)
+        items = pt.set_subtensor(items[compiled.direct_evidence], data["direct_log_likelihood"])
+        if shape.lognormal.size:
+            log_ratio = pm.Normal(
+                "log_likelihood_ratio",
+                mu=data["ratio_mu"],
+                sigma=data["ratio_sigma"],
+                dims="uncertain_ratio",
+            )
+            items = pt.inc_subtensor(items[shape.lognormal, 0], log_ratio)
+
+        log_joint = log_prior + items.sum(axis=0)
+        pm.Potential("evidence_likelihood", pt.special.logsumexp(log_joint))
+        pm.Deterministic(
+            "hypothesis_posterior", pt.special.softmax(log_joint), dims="hypothesis"
+        )
+    return ModelParts(model, shape, items, log_prior)
+
+
+_DATA_DIMS = {
+    "hypothesis_log_prior": "hypothesis",
+    "reliability_alpha": "parameter",
+    "reliability_beta": "parameter",
+    "fixed_value": "fixed_parameter",
+    "copy_alpha": "copied",
+    "copy_beta": "copied",
+    "copy_value": "fixed_copied",
+    "report_rises": ("report", "hypothesis"),
+    "report_match": "report",
+    "direct_log_likelihood": ("direct", "hypothesis"),
+    "ratio_mu": "uncertain_ratio",
+    "ratio_sigma": "uncertain_ratio",
+}
