@@ -32,7 +32,7 @@ def assess(
     *,
     engine: Literal["exact", "mcmc"] = "exact",
     seed: int | None = None,
-    draws: int = DEFAULT_DRAWS,
+    draws: int | None = None,
     level: float = 0.9,
     **mcmc_options: Any,
 ) -> Assessment:
@@ -49,8 +49,9 @@ def assess(
         uncertain likelihood ratios).
     seed : int, optional
         Seed of the robustness draws (and of the sampler); fixes the output.
-    draws : int, default 4000
-        Number of robustness draws (exact engine).
+    draws : int, optional
+        Robustness draws of the exact engine (default 4000), or posterior
+        draws per chain of the PyMC engine (its default).
     level : float, default 0.9
         Mass of the robustness interval.
     **mcmc_options
@@ -79,10 +80,12 @@ def assess(
     case = as_case(case)
     compiled = compile_case(case)
     if engine == "exact":
-        return _assess_exact(compiled, seed, draws, level)
+        return _assess_exact(compiled, seed, draws or DEFAULT_DRAWS, level)
     if engine == "mcmc":
         from credence.mcmc import assess_mcmc
 
+        if draws is not None:
+            mcmc_options["draws"] = draws
         return assess_mcmc(compiled, seed=seed, level=level, **mcmc_options)
     raise ValueError(f"unknown engine {engine!r}; use 'exact' or 'mcmc'")
 

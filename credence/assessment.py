@@ -23,7 +23,10 @@ UNIT = "log10 Bayes factor (bans; x10 for decibans)"
 
 
 def format_probability(p: float, complement: float | None = None) -> str:
-    """Format a probability for people: ``83%``, ``0.4%``, ``1.2e-15``, ``1 - 3.0e-12``.
+    """Format a probability for people: ``83%``, ``0.4%``, ``99.96%``, ``1.2e-15``.
+
+    Below 1% two significant digits; above, just enough decimals not to round
+    to 100%; below 1e-4 (or within 1e-4 of 1) scientific notation.
 
     Parameters
     ----------
@@ -35,17 +38,27 @@ def format_probability(p: float, complement: float | None = None) -> str:
     --------
     >>> format_probability(0.8312)
     '83%'
+    >>> format_probability(0.99958)
+    '99.96%'
     >>> format_probability(1.2e-15)
     '1.2e-15'
+    >>> format_probability(1 - 3e-12, complement=3e-12)
+    '1 - 3.0e-12'
     """
     q = 1.0 - p if complement is None else complement
-    if p < 0.001:
-        return "0" if p == 0 else f"{p:.1e}"
-    if q < 0.001:
-        return "1" if q == 0 else f"1 - {q:.1e}"
-    if p < 0.01 or q < 0.01:
-        return f"{100 * p:.1f}%"
-    return f"{100 * p:.0f}%"
+    if p == 0.0 or q == 0.0:
+        return "0%" if p == 0.0 else "100%"
+    if p < 1e-4:
+        return f"{p:.1e}"
+    if q < 1e-4:
+        return f"1 - {q:.1e}"
+    if p < 0.01:
+        return f"{100 * p:.2g}%"
+    for decimals in range(3):
+        text = f"{100 * p:.{decimals}f}"
+        if float(text) not in (0.0, 100.0):
+            return f"{text}%"
+    return f"{100 * p:.3f}%"
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -269,18 +282,8 @@ class Assessment:
         return render_text(self)
 
 
-def _percent(p: float) -> str:
-    """A percentage with just enough decimals not to round to 0% or 100%."""
-    for decimals in range(4):
-        text = f"{100 * p:.{decimals}f}"
-        if 0.0 < p < 1.0 and float(text) in (0.0, 100.0):
-            continue
-        return text
-    return f"{100 * p:.1e}"
-
-
 def _span(lo: float, hi: float) -> str:
-    return f"{_percent(lo)}–{_percent(hi)}%"
+    return f"{format_probability(lo)}–{format_probability(hi)}"
 
 
 def signal(e) -> str:

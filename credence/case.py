@@ -141,7 +141,7 @@ class Admiralty(_Frozen):
             data["admiralty"] = grade
         super().__init__(**data)
 
-    def prior(self, scale: dict[str, Beta] | None = None) -> Beta:
+    def prior(self, scale: dict[str, float | Beta] | None = None) -> float | Beta:
         """The one-coin accuracy prior of this grade, from ``scale`` or :data:`ADMIRALTY`."""
         return (scale or {}).get(self.admiralty, ADMIRALTY[self.admiralty])
 
@@ -269,15 +269,16 @@ class Source(_Frozen):
     name, kind : str, optional
         Display name; kind such as ``intelligence``, ``media``,
         ``interested-government`` (used by pooling in the PyMC engine).
-    reliability : grade, Admiralty, float, Beta or TwoCoin, default ``"F"``
+    reliability : grade, Admiralty, float, Beta or TwoCoin
         One-coin accuracy (a number, a Beta or an Admiralty grade) or a two-coin
-        channel (:class:`TwoCoin`).
+        channel (:class:`TwoCoin`). Required: write ``F`` for a source whose
+        reliability cannot be judged.
     """
 
     id: Id
     name: str | None = None
     kind: str | None = None
-    reliability: Reliability = "F"
+    reliability: Reliability
 
 
 class Evidence(_Frozen):
@@ -305,8 +306,14 @@ class Evidence(_Frozen):
         Ids of the reports this one may repeat.
     copy_probability : float or Beta, optional
         Probability that this report is a repetition of a parent (default 1).
-    date, summary, url, credibility :
-        Metadata; ``credibility`` (Admiralty 1-6) never weighs the evidence.
+    date : datetime.date, optional
+        ISO date; orders the ledger.
+    summary, url : str, optional
+        Metadata.
+    credibility : int, optional
+        Admiralty information credibility 1-6, kept as metadata: it never
+        weighs the evidence (a "confirmed by other sources" digit would count
+        those sources twice).
     """
 
     id: Id
@@ -401,7 +408,8 @@ class Case(_Frozen):
     sources : list of Source
     evidence : list of Evidence
     admiralty : dict, optional
-        Overrides of the Admiralty grade priors, e.g. ``{"B": Beta(8, 2)}``.
+        Overrides of the Admiralty grade priors, e.g. ``{"B": Beta(8, 2)}`` or
+        ``{"B": 0.8}`` (a fixed accuracy).
     pooling : Pooling, optional
         Pool reliabilities by source kind (PyMC engine only).
 
@@ -422,7 +430,7 @@ class Case(_Frozen):
     hypotheses: list[Hypothesis] | None = Field(default=None, min_length=2)
     sources: list[Source] = []
     evidence: list[Evidence] = []
-    admiralty: dict[Grade, Beta] | None = None
+    admiralty: dict[Grade, Probability] | None = None
     pooling: Pooling | None = None
 
     @model_validator(mode="before")

@@ -28,6 +28,8 @@ from credence.likelihood import independent_counts, report_probability
 __all__ = ["ExactResult", "exact_assess", "robustness_draws"]
 
 LN10 = np.log(10.0)
+#: Contributions smaller than this (in bans) are reported as 0.
+NEGLIGIBLE = 1e-12
 _TINY = np.nextafter(0.0, 1.0)
 _EPS = np.finfo(float).epsneg
 
@@ -318,6 +320,9 @@ def exact_assess(compiled: CompiledCase) -> ExactResult:
     with np.errstate(invalid="ignore"):
         in_order[compiled.order] = np.diff(odds_path, axis=0)
         leave_one_out = _log_odds(log_post) - _log_odds(log_post - loo)
+    # Rounding leaves ~1e-16 where an item contributes exactly nothing (a pure copy).
+    in_order[np.abs(in_order) < NEGLIGIBLE] = 0.0
+    leave_one_out[np.abs(leave_one_out) < NEGLIGIBLE] = 0.0
     with np.errstate(invalid="ignore"):
         path_posterior = np.exp(path - logsumexp(path, axis=1, keepdims=True))
     return ExactResult(log_evidence, posterior, in_order, leave_one_out, path_posterior)

@@ -148,6 +148,9 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}"
+    elif loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+        message = f"unknown key {loc[-1]!r}: {message}"
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     # pydantic puts the union member's tag after the field: drop it from the path.

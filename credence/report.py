@@ -63,8 +63,10 @@ def render(assessment: Assessment, console=None) -> None:
         caption_justify="left",
         box=box.SIMPLE_HEAD,
     )
+    dated = console.width >= 100
     table.add_column("evidence", no_wrap=True)
-    table.add_column("date", no_wrap=True, min_width=10)
+    if dated:
+        table.add_column("date", no_wrap=True, min_width=10)
     table.add_column("report", overflow="fold")
     table.add_column("in order", justify="right", no_wrap=True)
     table.add_column("left out", justify="right", no_wrap=True)
@@ -74,7 +76,7 @@ def render(assessment: Assessment, console=None) -> None:
         e = items[eid]
         table.add_row(
             eid,
-            str(e.date or ""),
+            *([str(e.date or "")] if dated else []),
             f"{e.source} {signal(e)}" if e.source else signal(e),
             _bans(assessment.in_order[i, k]),
             _bans(assessment.leave_one_out[i, k]),

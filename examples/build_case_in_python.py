@@ -32,16 +32,36 @@ case = Case(
         ),
     ],
     evidence=[
-        Evidence(id="cctv-footage", source="cctv", stance="supports",
-                 summary="Footage shows a person at the base of the crane at 02:50", date="2025-03-02"),
-        Evidence(id="wire-report", source="wire", stance="supports", date="2025-03-02",
-                 summary="Investigators quoted: bolts were cut"),
-        Evidence(id="blog-repost", source="blog", stance="supports", date="2025-03-03",
-                 derived_from=["wire-report"], copy_probability=0.9,
-                 summary="Reposts the wire story"),
+        Evidence(
+            id="cctv-footage",
+            source="cctv",
+            stance="supports",
+            summary="Footage shows a person at the base of the crane at 02:50",
+            date="2025-03-02",
+        ),
+        Evidence(
+            id="wire-report",
+            source="wire",
+            stance="supports",
+            date="2025-03-02",
+            summary="Investigators quoted: bolts were cut",
+        ),
+        Evidence(
+            id="blog-repost",
+            source="blog",
+            stance="supports",
+            date="2025-03-03",
+            derived_from=["wire-report"],
+            copy_probability=0.9,
+            summary="Reposts the wire story",
+        ),
         Evidence(id="owner-denial", source="operator", stance="refutes", date="2025-03-03"),
-        Evidence(id="damage-pattern", likelihood_ratio=2.0, date="2025-03-04",
-                 summary="Failure pattern judged twice as likely under sabotage"),
+        Evidence(
+            id="damage-pattern",
+            likelihood_ratio=2.0,
+            date="2025-03-04",
+            summary="Failure pattern judged twice as likely under sabotage",
+        ),
     ],
 )
 
@@ -52,8 +72,10 @@ result = assess(case, seed=7)
 print(repr(result))
 print()
 print("Verdict:", result.verdict)
-print(f"P(true) = {result.probability:.4f}; 90% robustness interval "
-      f"{result.interval[0]:.3f} to {result.interval[1]:.3f}")
+print(
+    f"P(true) = {result.probability:.4f}; 90% robustness interval "
+    f"{result.interval[0]:.3f} to {result.interval[1]:.3f}"
+)
 print()
 with pd.option_context("display.width", 120, "display.max_columns", 10, "display.precision", 3):
     print(result.ledger)

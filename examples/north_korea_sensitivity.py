@@ -35,29 +35,34 @@ def variant(base: dict, change) -> dict:
 def set_prior(value):
     def change(case):
         case["claim"]["prior"] = value
+
     return change
 
 
 def set_reliability(sid, value):
     def change(case):
         source(case, sid)["reliability"] = value
+
     return change
 
 
 def set_zelensky_fpr(value):
     def change(case):
         source(case, "zelensky")["reliability"]["false_positive_rate"] = value
+
     return change
 
 
 def set_copy(eid, value):
     def change(case):
         item(case, eid)["copy_probability"] = value
+
     return change
 
 
 def drop(*ids):
     """Remove evidence items; a report left with no parent to copy goes too."""
+
     def change(case):
         gone = set(ids)
         kept = []
@@ -71,6 +76,7 @@ def drop(*ids):
                     continue
             kept.append(e)
         case["evidence"] = kept
+
     return change
 
 
@@ -117,9 +123,12 @@ def main() -> None:
 
     print("\nTaking evidence out")
     row("without the treaty", variant(base, drop("treaty")))
-    row("without Zelensky's three reports",
-        variant(base, drop("zelensky-oct13", "zelensky-oct17", "zelensky-oct19")))
+    row(
+        "without Zelensky's three reports",
+        variant(base, drop("zelensky-oct13", "zelensky-oct17", "zelensky-oct19")),
+    )
     row("without NIS (and the reports copying it)", variant(base, drop("nis-oct18")))
+    row("without the article (graded F)", variant(base, drop("article")))
     row("the article graded A instead of F", variant(base, set_reliability("commentator", "A")))
 
     print("\nA sceptic's case: prior 0.05, NIS graded C, Zelensky says it either way")

@@ -131,6 +131,8 @@ CASES = {
         "sources[0].reliability",
         "Admiralty letter",
     ),
+    "missing-reliability": (CLAIM + "sources:\n  - {id: s}\n", "sources[0].reliability", "Field required"),
+    "unknown-grade-override": (CLAIM + "admiralty: {H: 0.8}\n", "admiralty.H", "unknown key 'H'"),
     "no-signal": (
         CLAIM + GOOD_SOURCES + "evidence:\n  - {id: e, source: s}\n",
         "evidence[0]",

@@ -96,3 +96,13 @@ def test_infinite_contributions_are_valid_json(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["probability"] == 1.0
     assert out["evidence"][0]["log10_bf_in_order"] is None
+
+
+def test_draws_option(capsys):
+    assert main(["assess", str(EXAMPLE), "--json", "--seed", "2", "--draws", "20000"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    interval = assess(EXAMPLE, seed=2, draws=20000).interval
+    assert out["interval"] == pytest.approx(list(interval), abs=1e-15)
+    with pytest.raises(SystemExit) as exit_:
+        main(["assess", str(EXAMPLE), "--draws", "0"])
+    assert exit_.value.code == 2

@@ -205,6 +205,8 @@ def test_admiralty_override():
     assert posterior(data)[0] == pytest.approx(0.8, abs=1e-12)
     data["admiralty"] = {"B": {"beta": [7, 3]}}
     assert posterior(data)[0] == pytest.approx(0.7, abs=1e-12)
+    data["admiralty"] = {"B": 0.6}
+    assert posterior(data)[0] == pytest.approx(0.6, abs=1e-12)
 
 
 def test_direct_likelihood_ratio_and_likelihood():

@@ -80,7 +80,7 @@ def test_round_trip(data):
 def test_multi_hypothesis_forms():
     case = Case(
         hypotheses=[Hypothesis(id="a", statement="A"), Hypothesis(id="b"), Hypothesis(id="c")],
-        sources=[Source(id="s")],
+        sources=[Source(id="s", reliability="F")],
         evidence=[
             Evidence(id="e", source="s", refutes=["a"]),
             Evidence(id="d", likelihood={"a": 0.2, "b": 0.4, "c": 0.4}),

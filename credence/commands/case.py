@@ -22,13 +22,20 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _assess(args: argparse.Namespace) -> int:
     from credence.api import assess
     from credence.io import load_case
 
     case = load_case(args.file)
     try:
-        result = assess(case, engine=args.engine, seed=args.seed)
+        result = assess(case, engine=args.engine, seed=args.seed, draws=args.draws)
     except Exception as err:
         from credence.errors import CaseError
 
@@ -58,10 +65,11 @@ def _validate(args: argparse.Namespace) -> int:
     except CaseError as err:
         raise err.with_path(args.file) from None
     kind = "claim" if case.is_binary else f"{len(case.hypothesis_ids)} hypotheses"
+    n_sources, n_items = len(case.sources), len(case.evidence)
     extensions = ", ".join(what for _, what in compiled.needs_mcmc)
     print(
-        f"{args.file}: valid case v1 ({kind}, {len(case.sources)} sources, "
-        f"{len(case.evidence)} evidence items)"
+        f"{args.file}: valid case v1 ({kind}, {n_sources} source{'s' * (n_sources != 1)}, "
+        f"{n_items} evidence item{'s' * (n_items != 1)})"
         + (f"; uses {extensions} (--engine mcmc)" if extensions else "")
     )
     return 0
@@ -94,6 +102,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--seed", type=int, default=None, help="seed of the draws, for repeatable output"
+    )
+    p.add_argument(
+        "--draws",
+        type=_positive_int,
+        default=None,
+        help="robustness draws (exact engine, default 4000) or posterior draws per chain (mcmc)",
     )
     p.set_defaults(run=_assess)
 

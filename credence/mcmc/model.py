@@ -105,16 +105,16 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
             name: pm.Data(name, value, dims=_DATA_DIMS.get(name))
             for name, value in values.items()
         }
-        theta = pt.zeros(compiled.n_params)
-        theta = pt.set_subtensor(theta[shape.fixed], data["fixed_value"])
+        parts = [data["fixed_value"]]
         if shape.free.size:
-            reliability = pm.Beta(
-                "reliability",
-                alpha=data["reliability_alpha"],
-                beta=data["reliability_beta"],
-                dims="parameter",
+            parts.append(
+                pm.Beta(
+                    "reliability",
+                    alpha=data["reliability_alpha"],
+                    beta=data["reliability_beta"],
+                    dims="parameter",
+                )
             )
-            theta = pt.set_subtensor(theta[shape.free], reliability)
         if shape.pooled.size:
             mean_ab = data["kind_mean_ab"]
             mu = pm.Beta("kind_mean", alpha=mean_ab[0], beta=mean_ab[1], dims="kind")
@@ -122,21 +122,28 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
                 "kind_concentration", scale=data["kind_concentration_scale"], dims="kind"
             )
             k = shape.pooled_kind
-            pooled = pm.Beta(
-                "pooled_accuracy",
-                alpha=mu[k] * kappa[k],
-                beta=(1.0 - mu[k]) * kappa[k],
-                dims="pooled_parameter",
+            parts.append(
+                pm.Beta(
+                    "pooled_accuracy",
+                    alpha=mu[k] * kappa[k],
+                    beta=(1.0 - mu[k]) * kappa[k],
+                    dims="pooled_parameter",
+                )
             )
-            theta = pt.set_subtensor(theta[shape.pooled], pooled)
+        theta = _gather(parts, [shape.fixed, shape.free, shape.pooled], compiled.n_params)
 
-        copy = pt.zeros(n)
-        copy = pt.set_subtensor(copy[shape.copy_fixed], data["copy_value"])
+        parts = [pt.zeros(n - shape.copy_fixed.size - shape.copy_free.size), data["copy_value"]]
         if shape.copy_free.size:
-            c = pm.Beta(
-                "copy_probability", alpha=data["copy_alpha"], beta=data["copy_beta"], dims="copied"
+            parts.append(
+                pm.Beta(
+                    "copy_probability",
+                    alpha=data["copy_alpha"],
+                    beta=data["copy_beta"],
+                    dims="copied",
+                )
             )
-            copy = pt.set_subtensor(copy[shape.copy_free], c)
+        plain = np.flatnonzero(~compiled.report_derived)
+        copy = _gather(parts, [plain, shape.copy_fixed, shape.copy_free], n)
 
         if compiled.prior_beta is not None:
             ab = data["claim_prior_ab"]
@@ -151,10 +158,8 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
         )
         p = report_probability(theta, copy, filled, np.arange(n), xp=pt)
         report_ll = pt.log(pt.maximum(p, TINY))
-
-        items = pt.zeros((len(compiled.evidence_ids), K))
-        items = pt.set_subtensor(items[compiled.report_evidence], report_ll)
-        items = pt.set_subtensor(items[compiled.direct_evidence], data["direct_log_likelihood"])
+        direct_ll = data["direct_log_likelihood"]
+        log_likelihood = report_ll.sum(axis=0) + direct_ll.sum(axis=0)
         if shape.lognormal.size:
             log_ratio = pm.Normal(
                 "log_likelihood_ratio",
@@ -162,14 +167,31 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
                 sigma=data["ratio_sigma"],
                 dims="uncertain_ratio",
             )
-            items = pt.inc_subtensor(items[shape.lognormal, 0], log_ratio)
+            ratio_ll = pt.zeros((shape.lognormal.size, K))
+            ratio_ll = pt.set_subtensor(ratio_ll[:, 0], log_ratio)
+            log_likelihood = log_likelihood + ratio_ll.sum(axis=0)
 
-        log_joint = log_prior + items.sum(axis=0)
+        log_joint = log_prior + log_likelihood
         pm.Potential("evidence_likelihood", pt.special.logsumexp(log_joint))
         pm.Deterministic(
             "hypothesis_posterior", pt.special.softmax(log_joint), dims="hypothesis"
         )
+
+    # Per-item terms for the ledger and the sensitivity; not part of the model's logp.
+    items = pt.zeros((len(compiled.evidence_ids), K))
+    items = pt.set_subtensor(items[compiled.report_evidence], report_ll)
+    items = pt.set_subtensor(items[compiled.direct_evidence], direct_ll)
+    if shape.lognormal.size:
+        items = pt.inc_subtensor(items[shape.lognormal], ratio_ll)
     return ModelParts(model, shape, items, log_prior)
+
+
+def _gather(parts, positions, size):
+    """Concatenate ``parts`` and order the result so that part i lands at ``positions[i]``."""
+    order = np.concatenate([np.asarray(p, dtype=int) for p in positions])
+    inverse = np.empty(size, dtype=int)
+    inverse[order] = np.arange(size)
+    return pt.concatenate([pt.as_tensor(p, dtype="float64") for p in parts])[inverse]
 
 
 _DATA_DIMS = {
