@@ -25,7 +25,7 @@ from credence.compile import CompiledCase
 from credence.errors import CaseError
 from credence.likelihood import independent_counts, report_probability
 
-__all__ = ["ExactResult", "exact_assess", "robustness_draws"]
+__all__ = ["ExactResult", "exact_assess", "exact_posterior", "robustness_draws"]
 
 LN10 = np.log(10.0)
 #: Contributions smaller than this (in bans) are reported as 0.
@@ -77,9 +77,11 @@ class _Terms:
     rise: np.ndarray  # (P, K) plain reports with probability theta
     fall: np.ndarray  # (P, K) plain reports with probability 1 - theta
     mixture: dict[tuple[int, int], np.ndarray]  # (p, h) -> derived report indices, random p
+    members: dict[tuple[int, int], np.ndarray]  # (p, h) -> all its reports, in ledger order
     log_u: np.ndarray  # (n, K) log factor at theta = 0 (copy probability at its mean)
     log_v: np.ndarray  # (n, K) log factor at theta = 1
     log_fixed: np.ndarray  # (n, K) log probability of reports whose parameter is fixed
+    position: np.ndarray  # (n_evidence,) place of each item in ledger order
 
 
 def _terms(compiled: CompiledCase) -> _Terms:
@@ -92,14 +94,25 @@ def _terms(compiled: CompiledCase) -> _Terms:
         log_u = np.log(report_probability(theta, copy, compiled, reports))
         log_v = np.log(report_probability(np.where(random, 1.0, theta), copy, compiled, reports))
     rise, fall = independent_counts(compiled)
-    mixture: dict[tuple[int, int], list[int]] = {}
-    for r in np.flatnonzero(compiled.report_derived):
-        for h in range(K):
-            p = compiled.report_param[r, h]
-            if random[p]:
-                mixture.setdefault((int(p), h), []).append(int(r))
+    position = np.empty(len(compiled.evidence_ids), int)
+    position[compiled.order] = np.arange(len(compiled.order))
+    mixture: dict[tuple[int, int], np.ndarray] = {}
+    members: dict[tuple[int, int], np.ndarray] = {}
+    derived = compiled.report_derived
+    for h in range(K):
+        params = compiled.report_param[:, h]
+        mixed = np.unique(params[derived & random[params]])
+        if not mixed.size:
+            continue
+        chosen = reports[np.isin(params, mixed)]
+        chosen = chosen[np.lexsort((position[compiled.report_evidence[chosen]], params[chosen]))]
+        bounds = np.flatnonzero(np.diff(params[chosen])) + 1
+        for group in np.split(chosen, bounds):
+            key = (int(params[group[0]]), h)
+            members[key] = group
+            mixture[key] = group[derived[group]]
     log_fixed = np.where(random[compiled.report_param], 0.0, log_u)
-    return _Terms(rise, fall, {g: np.array(r) for g, r in mixture.items()}, log_u, log_v, log_fixed)
+    return _Terms(rise, fall, mixture, members, log_u, log_v, log_fixed, position)
 
 
 @dataclass(frozen=True)
@@ -147,8 +160,7 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
     n = compiled.report_param.shape[0]
     if n == 0:
         return step, loo
-    position = np.empty(n_items, int)
-    position[compiled.order] = np.arange(n_items)
+    position = terms.position
     evidence = compiled.report_evidence
     random = compiled.param_random
     a_all, b_all = compiled.param_alpha, compiled.param_beta
@@ -216,10 +228,7 @@ def _mixture_deltas(compiled, terms, groups, position, step, loo) -> None:
     a = compiled.param_alpha[params][:, None, None]
     b = compiled.param_beta[params][:, None, None]
     evidence = compiled.report_evidence
-    lists = []
-    for p, h in groups:
-        m = np.flatnonzero(compiled.report_param[:, h] == p)
-        lists.append(m[np.argsort(position[evidence[m]], kind="stable")])
+    lists = [terms.members[group] for group in groups]
     T = max(len(m) for m in lists)
     members = np.zeros((G, T), int)
     valid = np.zeros((G, T), bool)
@@ -280,6 +289,47 @@ def _mixture_deltas(compiled, terms, groups, position, step, loo) -> None:
         )
 
 
+def _log_evidence(compiled: CompiledCase, terms: _Terms) -> np.ndarray:
+    """log P(evidence | H) (K,), summed over parameters rather than items."""
+    random = compiled.param_random
+    a = compiled.param_alpha[random][:, None]
+    b = compiled.param_beta[random][:, None]
+    per_param = betaln(a + terms.rise[random], b + terms.fall[random]) - betaln(a, b)
+    index = np.cumsum(random) - 1
+    for (p, h), derived in terms.mixture.items():
+        w = bernstein_weights(terms.log_u[derived, h], terms.log_v[derived, h])
+        per_param[index[p], h] = _log_expectation(
+            w, terms.rise[p, h], terms.fall[p, h], compiled.param_alpha[p], compiled.param_beta[p]
+        )
+    fixed = terms.log_fixed.sum(axis=0) + compiled.direct_loglik.sum(axis=0)
+    return fixed + per_param.sum(axis=0)
+
+
+def exact_posterior(compiled: CompiledCase) -> np.ndarray:
+    """P(H | evidence) (K,) alone, without the ledger: the fast path for sweeps.
+
+    Parameters
+    ----------
+    compiled : CompiledCase
+
+    Returns
+    -------
+    ndarray (K,)
+
+    Raises
+    ------
+    CaseError
+        As :func:`exact_assess`.
+    """
+    for location, what in compiled.needs_mcmc:
+        raise CaseError(f"{what} needs the PyMC engine: use --engine mcmc", location)
+    with np.errstate(divide="ignore"):
+        log_post = np.log(compiled.prior) + _log_evidence(compiled, _terms(compiled))
+    if not np.isfinite(log_post).any():
+        exact_assess(compiled)  # raises, naming the item that makes it impossible
+    return np.exp(log_post - logsumexp(log_post))
+
+
 def exact_assess(compiled: CompiledCase) -> ExactResult:
     """Compute the posterior and the ledger of a compiled case exactly.
 
@@ -329,7 +379,11 @@ def exact_assess(compiled: CompiledCase) -> ExactResult:
 
 
 def robustness_draws(
-    compiled: CompiledCase, posterior: np.ndarray, n_draws: int, rng: np.random.Generator
+    compiled: CompiledCase,
+    posterior: np.ndarray,
+    n_draws: int,
+    rng: np.random.Generator,
+    chunk: int = 1024,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Exact draws of P(H | evidence, phi) with phi ~ p(phi | evidence).
 
@@ -337,6 +391,17 @@ def robustness_draws(
     Beta claim prior. H is drawn from its posterior; given H, each reliability
     is a mixture of Betas (one Beta without derived reports); each uncertain
     copy probability is drawn through its copy-or-not indicator.
+
+    Parameters
+    ----------
+    compiled : CompiledCase
+    posterior : ndarray (K,)
+        P(H | evidence), from :func:`exact_assess`.
+    n_draws : int
+    rng : numpy.random.Generator
+    chunk : int
+        Draws evaluated together; bounds the working memory to about
+        ``chunk * (P + K * n_derived)`` numbers.
 
     Returns
     -------
@@ -351,54 +416,60 @@ def robustness_draws(
     terms = _terms(compiled)
     H = rng.choice(K, size=n_draws, p=posterior)
     random = np.flatnonzero(compiled.param_random)
-    theta = np.broadcast_to(compiled.param_value, (n_draws, compiled.n_params)).copy()
-    a = compiled.param_alpha[random][None, :] + terms.rise[random][:, H].T
-    b = compiled.param_beta[random][None, :] + terms.fall[random][:, H].T
-    theta[:, random] = rng.beta(a, b)
+    column = np.cumsum(compiled.param_random) - 1
+    alpha, beta = compiled.param_alpha, compiled.param_beta
+    theta_r = rng.beta(
+        alpha[random][None, :] + terms.rise[random][:, H].T,
+        beta[random][None, :] + terms.fall[random][:, H].T,
+    )
     for (p, h), derived in terms.mixture.items():
         s = np.flatnonzero(H == h)
         if not s.size:
             continue
         n1, n0 = terms.rise[p, h], terms.fall[p, h]
         w = bernstein_weights(terms.log_u[derived, h], terms.log_v[derived, h])
-        logp = _component_logp(w, n1, n0, compiled.param_alpha[p], compiled.param_beta[p])
+        logp = _component_logp(w, n1, n0, alpha[p], beta[p])
         k = rng.choice(len(w), size=s.size, p=np.exp(logp - logsumexp(logp)))
-        M = len(w) - 1
-        theta[s, p] = rng.beta(
-            compiled.param_alpha[p] + n1 + k, compiled.param_beta[p] + n0 + M - k
-        )
-
+        theta_r[s, column[p]] = rng.beta(alpha[p] + n1 + k, beta[p] + n0 + len(w) - 1 - k)
     # A Beta draw can round to exactly 0 or 1; keep log(theta) finite.
-    theta[:, random] = np.clip(theta[:, random], _TINY, 1.0 - _EPS)
-    derived = np.flatnonzero(compiled.report_derived)
-    copy = np.broadcast_to(compiled.report_copy_value[derived], (n_draws, derived.size)).copy()
-    uncertain = np.flatnonzero(compiled.copy_random[derived])
-    if uncertain.size:
-        chosen = derived[uncertain]
-        independent = report_probability(theta, np.zeros((n_draws, chosen.size)), compiled, chosen)
-        independent = np.take_along_axis(independent, H[:, None, None], axis=2)[..., 0]
-        cbar = compiled.copy_mean[chosen]
-        copied = cbar * compiled.report_match[chosen]
-        z = rng.random(independent.shape) * (copied + (1 - cbar) * independent) < copied
-        copy[:, uncertain] = rng.beta(
-            compiled.report_copy_alpha[chosen] + z, compiled.report_copy_beta[chosen] + ~z
-        )
+    np.clip(theta_r, _TINY, 1.0 - _EPS, out=theta_r)
 
+    derived = np.flatnonzero(compiled.report_derived)
+    uncertain = np.flatnonzero(compiled.copy_random[derived])
+    chosen = derived[uncertain]
+    copy_u = np.empty((n_draws, uncertain.size))
     with np.errstate(divide="ignore"):
-        log_prior = np.broadcast_to(np.log(compiled.prior), (n_draws, K)).copy()
-    parameters = {
-        name: theta[:, i] for i, name in enumerate(compiled.param_names) if compiled.param_random[i]
-    }
+        log_prior = np.broadcast_to(np.log(compiled.prior), (n_draws, K))
+    parameters = {name: theta_r[:, column[i]] for i, name in enumerate(compiled.param_names)
+                  if compiled.param_random[i]}
     if compiled.prior_beta is not None:
         pa, pb = compiled.prior_beta
         prior_p = rng.beta(pa + (H == 0), pb + (H == 1))
         log_prior = np.stack([np.log(prior_p), np.log1p(-prior_p)], axis=1)
         parameters["claim.prior"] = prior_p
-    for j, r in enumerate(derived[uncertain] if uncertain.size else ()):
-        parameters[f"{compiled.evidence_ids[compiled.report_evidence[r]]}.copy_probability"] = copy[
-            :, uncertain[j]
-        ]
-    with np.errstate(divide="ignore"):
-        log_post = log_prior + log_likelihood(theta, copy, compiled)
-    draws = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
+
+    draws = np.empty((n_draws, K))
+    for start in range(0, n_draws, chunk):
+        rows = slice(start, min(start + chunk, n_draws))
+        size = rows.stop - rows.start
+        theta = np.broadcast_to(compiled.param_value, (size, compiled.n_params)).copy()
+        theta[:, random] = theta_r[rows]
+        copy = np.broadcast_to(compiled.report_copy_value[derived], (size, derived.size)).copy()
+        if uncertain.size:
+            independent = report_probability(theta, np.zeros((size, chosen.size)), compiled, chosen)
+            independent = np.take_along_axis(independent, H[rows, None, None], axis=2)[..., 0]
+            cbar = compiled.copy_mean[chosen]
+            copied = cbar * compiled.report_match[chosen]
+            z = rng.random(independent.shape) * (copied + (1 - cbar) * independent) < copied
+            copy_u[rows] = rng.beta(
+                compiled.report_copy_alpha[chosen] + z, compiled.report_copy_beta[chosen] + ~z
+            )
+            copy[:, uncertain] = copy_u[rows]
+        with np.errstate(divide="ignore"):
+            log_post = log_prior[rows] + log_likelihood(theta, copy, compiled)
+        draws[rows] = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
+    for j, r in enumerate(chosen):
+        parameters[f"{compiled.evidence_ids[compiled.report_evidence[r]]}.copy_probability"] = (
+            copy_u[:, j]
+        )
     return draws, parameters

@@ -15,7 +15,7 @@ from strategies import cases, int_beta, prob
 
 from credence import CaseError, assess
 from credence.compile import compile_case
-from credence.exact import exact_assess
+from credence.exact import exact_assess, exact_posterior
 from credence.io import case_from_dict
 
 
@@ -36,6 +36,13 @@ def test_matches_numerical_integration(data):
     expected = quad_posterior(case)
     got = exact_assess(compiled).posterior
     np.testing.assert_allclose(got, [expected[h] for h in case.hypothesis_ids], rtol=0, atol=1e-9)
+
+
+@given(cases())
+def test_posterior_only_path_agrees(data):
+    case, compiled = valid(data)
+    full = exact_assess(compiled)
+    np.testing.assert_allclose(exact_posterior(compiled), full.posterior, rtol=0, atol=1e-12)
 
 
 @given(cases())
