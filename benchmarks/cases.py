@@ -79,7 +79,10 @@ def make_case_dict(
     ]
     # every source reports at least once, the rest at random
     owner = np.concatenate(
-        [np.arange(min(n_sources, n_reports)), rng.integers(0, n_sources, max(0, n_reports - n_sources))]
+        [
+            np.arange(min(n_sources, n_reports)),
+            rng.integers(0, n_sources, max(0, n_reports - n_sources)),
+        ]
     )
     rng.shuffle(owner)
     supports = rng.random(n_reports) < 0.6
@@ -160,7 +163,9 @@ def pgmpy_network(case: dict[str, Any]):
         if "likelihood_ratio" in item:
             lr = float(item["likelihood_ratio"])
             x, y = lr / (1.0 + lr), 1.0 / (1.0 + lr)  # P(E=1 | true), P(E=1 | false)
-            cpds.append(TabularCPD(node, 2, [[1 - x, 1 - y], [x, y]], evidence=["H"], evidence_card=[2]))
+            cpds.append(
+                TabularCPD(node, 2, [[1 - x, 1 - y], [x, y]], evidence=["H"], evidence_card=[2])
+            )
             observed[node] = 1
             continue
         yes_t, yes_f = channel[item["source"]]
@@ -168,7 +173,13 @@ def pgmpy_network(case: dict[str, Any]):
         parents = item.get("derived_from")
         if not parents:
             cpds.append(
-                TabularCPD(node, 2, [[1 - yes_t, 1 - yes_f], [yes_t, yes_f]], evidence=["H"], evidence_card=[2])
+                TabularCPD(
+                    node,
+                    2,
+                    [[1 - yes_t, 1 - yes_f], [yes_t, yes_f]],
+                    evidence=["H"],
+                    evidence_card=[2],
+                )
             )
             continue
         c = float(item.get("copy_probability", 1.0))
