@@ -14,7 +14,7 @@ from collections.abc import Sequence
 __all__ = ["main"]
 
 #: Modules that add subcommands (each has ``register(subparsers)``).
-COMMANDS = ["credence.commands.case"]
+COMMANDS = ["credence.commands.case", "credence.commands.discovery"]
 
 
 class UsageError(Exception):

@@ -99,7 +99,7 @@ def _terms(compiled: CompiledCase) -> _Terms:
     mixture: dict[tuple[int, int], np.ndarray] = {}
     members: dict[tuple[int, int], np.ndarray] = {}
     derived = compiled.report_derived
-    for h in range(K):
+    for h in range(K) if derived.any() else ():
         params = compiled.report_param[:, h]
         mixed = np.unique(params[derived & random[params]])
         if not mixed.size:
@@ -142,8 +142,11 @@ class ExactResult:
 def _log_odds(log_post: np.ndarray) -> np.ndarray:
     """log10 odds of each hypothesis against the rest; rows are states."""
     K = log_post.shape[-1]
-    others = np.array([[j for j in range(K) if j != h] for h in range(K)])
-    rest = logsumexp(log_post[..., others], axis=-1)
+    if K == 2:
+        rest = log_post[..., ::-1]
+    else:
+        others = np.array([[j for j in range(K) if j != h] for h in range(K)])
+        rest = logsumexp(log_post[..., others], axis=-1)
     with np.errstate(invalid="ignore"):
         return (log_post - rest) / LN10
 
@@ -157,8 +160,7 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
     step[compiled.direct_evidence] += compiled.direct_loglik
     loo[compiled.direct_evidence] += compiled.direct_loglik
 
-    n = compiled.report_param.shape[0]
-    if n == 0:
+    if compiled.report_param.shape[0] == 0:
         return step, loo
     position = terms.position
     evidence = compiled.report_evidence
@@ -172,27 +174,27 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
     step[evidence] += terms.log_fixed
     loo[evidence] += terms.log_fixed
 
-    # Plain reports of random parameters without mixtures: Beta-Binomial updates.
-    for h in range(K):
-        p = compiled.report_param[:, h]
-        sel = random[p] & ~mixed[p, h] & ~compiled.report_derived
-        r = np.flatnonzero(sel)
-        if not r.size:
-            continue
-        r = r[np.lexsort((position[evidence[r]], p[r]))]
+    # Plain reports of random parameters without mixtures: Beta-Binomial updates,
+    # all (report, hypothesis) pairs at once, grouped by (parameter, hypothesis).
+    n, K = compiled.report_param.shape
+    r, h = np.divmod(np.arange(n * K), K)
+    p = compiled.report_param.ravel()
+    keep = random[p] & ~mixed[p, h] & ~compiled.report_derived[r]
+    r, h, p = r[keep], h[keep], p[keep]
+    if r.size:
+        key = p * K + h
+        sort = np.lexsort((position[evidence[r]], key))
+        r, h, p, key = r[sort], h[sort], p[sort], key[sort]
         rises = compiled.report_rises[r, h].astype(float)
-        pr = p[r]
-        # running counts before each report within its parameter
-        start = np.r_[True, pr[1:] != pr[:-1]]
-        group = np.cumsum(start) - 1
-        first = np.flatnonzero(start)
-        cum_rise = np.cumsum(rises)
-        n1 = cum_rise - rises - (cum_rise - rises)[first][group]
-        idx = np.arange(len(r))
-        n0 = idx - first[group] - n1
-        a, b = a_all[pr], b_all[pr]
+        # running counts before each report within its group
+        start = np.r_[True, key[1:] != key[:-1]]
+        first = np.flatnonzero(start)[np.cumsum(start) - 1]
+        before = np.cumsum(rises) - rises
+        n1 = before - before[first]
+        n0 = np.arange(len(r)) - first - n1
+        a, b = a_all[p], b_all[p]
         step[evidence[r], h] += betaln(a + n1 + rises, b + n0 + 1 - rises) - betaln(a + n1, b + n0)
-        N1, N0 = terms.rise[pr, h], terms.fall[pr, h]
+        N1, N0 = terms.rise[p, h], terms.fall[p, h]
         loo[evidence[r], h] += betaln(a + N1, b + N0) - betaln(a + N1 - rises, b + N0 - 1 + rises)
 
     # Parameters with derived reports under h: expand in the Bernstein basis.
@@ -349,10 +351,13 @@ def exact_assess(compiled: CompiledCase) -> ExactResult:
     """
     for location, what in compiled.needs_mcmc:
         raise CaseError(f"{what} needs the PyMC engine: use --engine mcmc", location)
-    terms = _terms(compiled)
-    step, loo = _deltas(compiled, terms)
-    with np.errstate(divide="ignore"):
-        log_prior = np.log(compiled.prior)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _exact(compiled)
+
+
+def _exact(compiled: CompiledCase) -> ExactResult:
+    step, loo = _deltas(compiled, _terms(compiled))
+    log_prior = np.log(compiled.prior)
     path = log_prior + np.cumsum(step[compiled.order], axis=0)
     log_evidence = step.sum(axis=0)
     log_post = log_prior + log_evidence
@@ -367,14 +372,12 @@ def exact_assess(compiled: CompiledCase) -> ExactResult:
     posterior = np.exp(log_post - logsumexp(log_post))
     odds_path = _log_odds(np.vstack([log_prior, path]))
     in_order = np.empty_like(step)
-    with np.errstate(invalid="ignore"):
-        in_order[compiled.order] = np.diff(odds_path, axis=0)
-        leave_one_out = _log_odds(log_post) - _log_odds(log_post - loo)
+    in_order[compiled.order] = np.diff(odds_path, axis=0)
+    leave_one_out = _log_odds(log_post) - _log_odds(log_post - loo)
     # Rounding leaves ~1e-16 where an item contributes exactly nothing (a pure copy).
     in_order[np.abs(in_order) < NEGLIGIBLE] = 0.0
     leave_one_out[np.abs(leave_one_out) < NEGLIGIBLE] = 0.0
-    with np.errstate(invalid="ignore"):
-        path_posterior = np.exp(path - logsumexp(path, axis=1, keepdims=True))
+    path_posterior = np.exp(path - logsumexp(path, axis=1, keepdims=True))
     return ExactResult(log_evidence, posterior, in_order, leave_one_out, path_posterior)
 
 

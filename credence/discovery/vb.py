@@ -328,6 +328,10 @@ def block_init_stats(block: Block, model: str) -> tuple[np.ndarray, np.ndarray]:
     """
     n, k = block.n_claims, block.n_classes
     votes = np.bincount(block.claim_label, minlength=n * k).reshape(n, k).astype(float)
+    empty = votes.sum(axis=1) == 0
+    if empty.any():  # a claim without reports starts uniform over its labels
+        width = np.full(n, k) if block.n_candidates is None else block.n_candidates
+        votes[empty] = (np.arange(k) < width[empty, None]) / width[empty, None]
     q = votes / votes.sum(axis=1, keepdims=True)
     known = np.flatnonzero(block.gold >= 0)
     q[known] = 0.0

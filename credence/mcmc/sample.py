@@ -76,7 +76,11 @@ def run_sampler(
     if sampler == "nutpie":
         import nutpie
 
-        compiled = entry.nutpie().with_data(**values)
+        compiled = entry.nutpie()
+        # Containers the logp does not read (e.g. the fixed prior when the claim's
+        # prior is a Beta) are not part of nutpie's compiled model.
+        used = {var.name for var in compiled.shared_var_keys}
+        compiled = compiled.with_data(**{k: v for k, v in values.items() if k in used})
         return nutpie.sample(
             compiled,
             draws=draws,

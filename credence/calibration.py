@@ -1,0 +1,228 @@
+"""How well probabilities match frequencies: Brier score, log loss, calibration error.
+
+Every function takes either event probabilities (1-D ``proba``, ``y_true`` 0/1:
+"did the event happen") or class probabilities (2-D ``proba`` of shape
+``(n, K)``, ``y_true`` class indices). In the 2-D case the calibration error and
+diagram are about the top label: its probability against whether it was right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ReliabilityDiagram",
+    "brier_score",
+    "expected_calibration_error",
+    "log_loss",
+    "plot_reliability_diagram",
+    "reliability_diagram",
+]
+
+
+def _check(y_true: Any, proba: Any) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true)
+    p = np.asarray(proba, dtype=float)
+    if p.ndim not in (1, 2):
+        raise ValueError(f"proba must be 1-D or 2-D, not {p.ndim}-D")
+    if y.shape != p.shape[:1]:
+        raise ValueError(f"y_true has {y.shape[0]} entries but proba has {p.shape[0]} rows")
+    if y.shape[0] == 0:
+        raise ValueError("no predictions to score")
+    if not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1:
+        raise ValueError("probabilities must be finite and in [0, 1]")
+    if p.ndim == 1:
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError("with 1-D proba, y_true must be 0/1 (or booleans)")
+        return y.astype(float), p
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= p.shape[1]:
+        raise ValueError("with 2-D proba, y_true must be class indices in [0, K)")
+    return y.astype(np.intp), p
+
+
+def _top_label(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(was the event / top label right, its probability)."""
+    if p.ndim == 1:
+        return y, p
+    best = p.argmax(axis=1)
+    return (best == y).astype(float), p[np.arange(p.shape[0]), best]
+
+
+def brier_score(y_true: Any, proba: Any) -> float:
+    """Mean squared error of probabilities: 0 is perfect.
+
+    Parameters
+    ----------
+    y_true : array-like
+        0/1 outcomes (1-D ``proba``) or class indices (2-D ``proba``).
+    proba : array-like
+        Event probabilities ``(n,)`` or class probabilities ``(n, K)``.
+
+    Returns
+    -------
+    float
+        ``mean((p - y)^2)``, or ``mean(sum_k (p_k - [y = k])^2)`` for classes.
+
+    Examples
+    --------
+    >>> brier_score([1, 0], [0.8, 0.4])
+    0.1
+    """
+    y, p = _check(y_true, proba)
+    if p.ndim == 1:
+        return float(np.mean((p - y) ** 2))
+    onehot = np.zeros_like(p)
+    onehot[np.arange(p.shape[0]), y] = 1.0
+    return float(np.mean(((p - onehot) ** 2).sum(axis=1)))
+
+
+def log_loss(y_true: Any, proba: Any, *, eps: float = 1e-15) -> float:
+    """Mean negative log probability of what happened (natural log).
+
+    Parameters
+    ----------
+    y_true : array-like
+        0/1 outcomes (1-D ``proba``) or class indices (2-D ``proba``).
+    proba : array-like
+        Event probabilities ``(n,)`` or class probabilities ``(n, K)``.
+    eps : float, default 1e-15
+        Probabilities are clipped to ``[eps, 1 - eps]`` so a confident mistake
+        costs ``-log(eps)``, not infinity.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(log_loss([1, 0], [0.8, 0.4]), 4)
+    0.367
+    """
+    y, p = _check(y_true, proba)
+    if p.ndim == 1:
+        p_true = np.where(y == 1, p, 1.0 - p)
+    else:
+        p_true = p[np.arange(p.shape[0]), y]
+    return float(-np.mean(np.log(np.clip(p_true, eps, 1.0 - eps))))
+
+
+@dataclass(frozen=True, eq=False)
+class ReliabilityDiagram:
+    """Binned predicted probability against observed frequency.
+
+    Attributes
+    ----------
+    edges : numpy.ndarray
+        ``n_bins + 1`` bin edges on [0, 1].
+    count : numpy.ndarray
+        Predictions per bin.
+    confidence : numpy.ndarray
+        Mean predicted probability per bin (NaN where empty).
+    frequency : numpy.ndarray
+        Observed frequency per bin (NaN where empty).
+    """
+
+    edges: np.ndarray
+    count: np.ndarray
+    confidence: np.ndarray
+    frequency: np.ndarray
+
+    @property
+    def ece(self) -> float:
+        """Expected calibration error: count-weighted mean |confidence - frequency|."""
+        used = self.count > 0
+        gap = np.abs(self.confidence[used] - self.frequency[used])
+        return float(np.sum(self.count[used] * gap) / self.count.sum())
+
+
+def reliability_diagram(y_true: Any, proba: Any, *, n_bins: int = 10) -> ReliabilityDiagram:
+    """The data of a reliability diagram, in equal-width bins.
+
+    Parameters
+    ----------
+    y_true : array-like
+        0/1 outcomes (1-D ``proba``) or class indices (2-D ``proba``).
+    proba : array-like
+        Event probabilities, or class probabilities (top label used).
+    n_bins : int, default 10
+
+    Returns
+    -------
+    ReliabilityDiagram
+    """
+    if n_bins < 1:
+        raise ValueError("n_bins must be at least 1")
+    outcome, p = _top_label(*_check(y_true, proba))
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # right-closed bins, with 0 in the first: p = 1 falls in the last bin
+    index = np.clip(np.searchsorted(edges, p, side="left") - 1, 0, n_bins - 1)
+    count = np.bincount(index, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(index, p, minlength=n_bins) / count
+        frequency = np.bincount(index, outcome, minlength=n_bins) / count
+    return ReliabilityDiagram(edges=edges, count=count, confidence=confidence, frequency=frequency)
+
+
+def expected_calibration_error(y_true: Any, proba: Any, *, n_bins: int = 10) -> float:
+    """Expected calibration error (ECE) over equal-width bins.
+
+    Parameters
+    ----------
+    y_true : array-like
+        0/1 outcomes (1-D ``proba``) or class indices (2-D ``proba``).
+    proba : array-like
+        Event probabilities, or class probabilities (top-label ECE).
+    n_bins : int, default 10
+
+    Returns
+    -------
+    float
+        ``sum_b (n_b / n) |confidence_b - frequency_b|``.
+
+    References
+    ----------
+    .. [1] Guo, C., Pleiss, G., Sun, Y. and Weinberger, K. Q. (2017). On
+       calibration of modern neural networks. *ICML*.
+
+    Examples
+    --------
+    >>> expected_calibration_error([1, 1, 0, 0], [0.9, 0.9, 0.1, 0.1])
+    0.1
+    """
+    return reliability_diagram(y_true, proba, n_bins=n_bins).ece
+
+
+def plot_reliability_diagram(diagram: ReliabilityDiagram, *, ax: Any = None, label: str = ""):
+    """Draw a reliability diagram with matplotlib.
+
+    Parameters
+    ----------
+    diagram : ReliabilityDiagram
+    ax : matplotlib.axes.Axes, optional
+        Draw here; default a new figure.
+    label : str, optional
+        Legend label of the curve.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    else:
+        fig = ax.figure
+    used = diagram.count > 0
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="calibrated")
+    ax.plot(diagram.confidence[used], diagram.frequency[used], marker="o",
+            label=label or f"ECE {diagram.ece:.3f}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.legend(loc="upper left")
+    return fig

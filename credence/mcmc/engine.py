@@ -1,0 +1,224 @@
+"""``assess_mcmc``: sample a compiled case's PyMC model and summarise it as an Assessment."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from credence.assessment import Assessment
+from credence.compile import CompiledCase
+from credence.errors import CaseError
+from credence.mcmc.cache import CachedModel, get_model
+from credence.mcmc.sample import Sampler, resolve_sampler, run_sampler
+from credence.mcmc.summaries import check_convergence, convergence, ledger, power_scaling
+
+__all__ = ["DEFAULT_CHAINS", "DEFAULT_DRAWS", "DEFAULT_TUNE", "assess_mcmc"]
+
+DEFAULT_DRAWS = 1000
+DEFAULT_TUNE = 1000
+DEFAULT_CHAINS = 2
+#: Power-scaling exponents (arviz-stats' default).
+ALPHAS = (0.99, 1.01)
+
+
+def assess_mcmc(
+    compiled: CompiledCase,
+    *,
+    seed: int | None = None,
+    level: float = 0.9,
+    draws: int = DEFAULT_DRAWS,
+    tune: int = DEFAULT_TUNE,
+    chains: int = DEFAULT_CHAINS,
+    cores: int | None = None,
+    sampler: Sampler = "auto",
+    **sampler_options: Any,
+) -> Assessment:
+    """Assess a compiled case by sampling its PyMC model with NUTS.
+
+    Parameters
+    ----------
+    compiled : CompiledCase
+    seed : int, optional
+        Seeds the sampler and the hypothesis draws of the sensitivity; a fixed
+        seed gives identical numbers.
+    level : float, default 0.9
+        Mass of the robustness interval.
+    draws, tune, chains : int
+        Kept draws and tuning steps per chain; number of chains.
+    cores : int, optional
+        Chains run in parallel (see :func:`credence.mcmc.sample.run_sampler`).
+    sampler : {"auto", "nutpie", "pymc"}
+        ``"auto"``: nutpie when installed, PyMC's NUTS otherwise.
+    **sampler_options
+        Passed to the sampler, e.g. ``target_accept=0.95``.
+
+    Returns
+    -------
+    Assessment
+        ``engine="mcmc"``; ``posterior_array`` is the mean of the draws of
+        ``hypothesis_posterior``, ``draws`` those draws (chains stacked) and
+        ``parameter_draws`` the free variables' draws, named as the exact
+        engine names them;
+        ``datatree`` the ArviZ DataTree with ``posterior``, ``sample_stats``,
+        ``log_likelihood`` (per evidence item) and ``log_prior`` groups;
+        ``diagnostics`` and ``sensitivity`` plain JSON-ready dicts; the ledger
+        estimated by importance sampling (see :func:`credence.mcmc.summaries.ledger`).
+
+    Warns
+    -----
+    ConvergenceWarning
+        R-hat, ESS, divergences or the ledger's Pareto k fail their thresholds.
+
+    Raises
+    ------
+    CaseError
+        The case has no uncertain parameter: there is nothing to sample.
+    """
+    name = resolve_sampler(sampler)
+    entry, values = get_model(compiled)
+    if not entry.parts.layout.has_free:
+        raise CaseError(
+            "every parameter of this case is fixed, so there is nothing to sample; "
+            "use the exact engine (--engine exact)"
+        )
+    tree = run_sampler(
+        entry,
+        values,
+        sampler=name,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        seed=seed,
+        **sampler_options,
+    )
+    posterior = tree["posterior"].to_dataset()
+    free = [rv.name for rv in entry.model.free_RVs]
+    n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    S = n_chains * n_draws
+
+    def flat(var: str) -> np.ndarray:
+        a = posterior[var].values
+        return a.reshape(S, *a.shape[2:])
+
+    items, log_prior_h, log_prior_phi = entry.pointwise_terms({v: flat(v) for v in free})
+    hyp_draws = flat("hypothesis_posterior")
+
+    diagnostics = convergence(
+        [posterior[v].values for v in [*free, "hypothesis_posterior"]],
+        tree["sample_stats"]["diverging"].values,
+    )
+    in_order, leave_one_out, path, pareto_k = ledger(
+        items, log_prior_h, compiled.order, compiled.prior
+    )
+    diagnostics["ledger_pareto_k_max"] = None if not np.isfinite(pareto_k) else float(pareto_k)
+    diagnostics["sampler"] = name
+    check_convergence(diagnostics, n_chains, n_draws)
+
+    rng = np.random.default_rng(seed)
+    pointwise, log_prior = _at_drawn_hypothesis(items, log_prior_h, log_prior_phi, hyp_draws, rng)
+    shape = (n_chains, n_draws)
+    pointwise = pointwise.reshape(*shape, -1)
+    log_prior = log_prior.reshape(shape)
+    sensitivity = _sensitivity(compiled, posterior, pointwise, log_prior)
+    datatree = _datatree(tree, compiled, pointwise, log_prior)
+
+    parameters = _parameter_draws(entry, compiled, flat)
+    order = compiled.order
+    return Assessment(
+        case=compiled.case,
+        engine="mcmc",
+        hypotheses=compiled.hypotheses,
+        posterior_array=hyp_draws.mean(axis=0),
+        sampler=lambda: (hyp_draws, parameters),
+        evidence_ids=tuple(compiled.evidence_ids[i] for i in order),
+        in_order=in_order,
+        leave_one_out=leave_one_out,
+        path=path,
+        level=level,
+        diagnostics=MappingProxyType(diagnostics),
+        datatree=datatree,
+        sensitivity=MappingProxyType(sensitivity),
+    )
+
+
+def _at_drawn_hypothesis(items, log_prior_h, log_prior_phi, hyp_draws, rng):
+    """Per-item log-likelihood and log prior at H drawn from P(H | evidence, phi) per draw.
+
+    (phi, H) is then a draw of the joint posterior, whose prior is p(phi) P(H | phi)
+    and whose likelihood factorises over the evidence items: the terms that
+    power-scaling sensitivity scales.
+    """
+    S, N, K = items.shape
+    cumulative = np.cumsum(hyp_draws, axis=1)
+    h = np.minimum((rng.random(S)[:, None] > cumulative).sum(axis=1), K - 1)
+    pointwise = items[np.arange(S), :, h]
+    log_prior = log_prior_phi + log_prior_h[np.arange(S), h]
+    return pointwise, log_prior
+
+
+def _per_hypothesis(compiled: CompiledCase, values: np.ndarray) -> Any:
+    """A binary case's value for ``true``; one value per hypothesis otherwise."""
+    if compiled.case.is_binary:
+        return float(values[0])
+    return {h: float(v) for h, v in zip(compiled.hypotheses, values, strict=True)}
+
+
+def _sensitivity(compiled, posterior, pointwise, log_prior) -> dict[str, Any]:
+    quantity = posterior["hypothesis_posterior"].values  # (chain, draw, K)
+    K = quantity.shape[-1]
+
+    def scaled(component):
+        return _per_hypothesis(
+            compiled, np.array([power_scaling(quantity[..., h], component, ALPHAS) for h in range(K)])
+        )
+
+    return {
+        "method": "power-scaling (Kallioinen et al. 2024), as arviz_stats.psense",
+        "of": "hypothesis_posterior",
+        "threshold": 0.05,
+        "prior": scaled(log_prior),
+        "likelihood": scaled(pointwise.sum(axis=-1)),
+        "evidence": {
+            compiled.evidence_ids[i]: scaled(pointwise[..., i]) for i in compiled.order
+        },
+    }
+
+
+def _datatree(tree, compiled: CompiledCase, pointwise, log_prior):
+    """The sampler's DataTree with ``log_likelihood`` and ``log_prior`` groups added."""
+    chain, draw = tree["posterior"]["chain"].values, tree["posterior"]["draw"].values
+    coords = {"chain": chain, "draw": draw}
+    log_lik = xr.Dataset(
+        {"item": (("chain", "draw", "evidence"), pointwise)},
+        coords={**coords, "evidence": list(compiled.evidence_ids)},
+    )
+    prior = xr.Dataset({"prior": (("chain", "draw"), log_prior)}, coords=coords)
+    out = tree.copy()
+    out["log_likelihood"] = xr.DataTree(log_lik)
+    out["log_prior"] = xr.DataTree(prior)
+    return out
+
+
+def _parameter_draws(entry: CachedModel, compiled: CompiledCase, flat) -> dict[str, np.ndarray]:
+    """Draws of every uncertain parameter, named as the exact engine names them."""
+    model = entry.model
+    out: dict[str, np.ndarray] = {}
+    suffix = {
+        "copy_probability": ".copy_probability",
+        "log_likelihood_ratio": ".log_likelihood_ratio",
+        "kind_mean": ".kind_mean",
+        "kind_concentration": ".kind_concentration",
+    }
+    for rv in model.free_RVs:
+        draws = flat(rv.name)
+        dims = model.named_vars_to_dims.get(rv.name)
+        if not dims:
+            out["claim.prior" if rv.name == "claim_prior" else rv.name] = draws
+            continue
+        for j, label in enumerate(model.coords[dims[0]]):
+            out[f"{label}{suffix.get(rv.name, '')}"] = draws[:, j]
+    return out
