@@ -189,7 +189,7 @@ def expected_calibration_error(y_true: Any, proba: Any, *, n_bins: int = 10) -> 
 
     Examples
     --------
-    >>> expected_calibration_error([1, 1, 0, 0], [0.9, 0.9, 0.1, 0.1])
+    >>> round(expected_calibration_error([1, 1, 0, 0], [0.9, 0.9, 0.1, 0.1]), 6)
     0.1
     """
     return reliability_diagram(y_true, proba, n_bins=n_bins).ece

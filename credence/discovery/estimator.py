@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery.table import Reports, encode_reports
+from credence.discovery.table import Reports, _show, encode_reports
 from credence.discovery.vb import (
     MODELS,
     Block,
@@ -291,11 +291,18 @@ class TruthDiscovery:
             tol=float(self.tol),
             callback=callback,
         )
-        self._set_fitted(reports, priors, result, block_claim_posterior(block, result.expectations))
+        posterior = block_claim_posterior(block, result.expectations)
+        n_reports = np.bincount(reports.source, minlength=reports.n_sources)
+        self._set_fitted(reports, priors, result, posterior, n_reports)
         return self
 
     def _set_fitted(
-        self, reports: Reports, priors: Priors, result: VBResult, posterior: np.ndarray
+        self,
+        reports: Reports,
+        priors: Priors,
+        result: VBResult,
+        posterior: np.ndarray,
+        n_reports: np.ndarray,
     ) -> None:
         self.priors_ = priors
         self.claims_ = pd.Index(reports.claims, name="claim")
@@ -319,7 +326,7 @@ class TruthDiscovery:
         self.n_iter_ = len(result.history)
         self.converged_ = result.converged
         self.elbo_ = result.history[-1].elbo
-        self.n_reports_ = np.bincount(reports.source, minlength=reports.n_sources)
+        self.n_reports_ = np.asarray(n_reports, dtype=np.int64)
         self.reliability_ = self._reliability_table()
 
     def _reliability_table(self) -> pd.DataFrame:
@@ -382,7 +389,8 @@ class TruthDiscovery:
             claims = pd.Index(reports.claims, name="claim")
             values, counts = reports.candidate_values, reports.n_candidates
         if self.classes_ is not None:
-            return pd.DataFrame(posterior, index=claims, columns=pd.Index(self.classes_, name="label"))
+            columns = pd.Index(self.classes_, name="label")
+            return pd.DataFrame(posterior, index=claims, columns=columns)
         valid = np.arange(posterior.shape[1]) < counts[:, None]
         rows, cols = np.nonzero(valid)
         return pd.DataFrame(
@@ -475,7 +483,7 @@ def _encode_with_classes(X: pd.DataFrame, model: TruthDiscovery) -> Reports:
     label = pd.Index(model.classes_).get_indexer(df["label"])
     if (label < 0).any():
         bad = df["label"].iloc[int(np.flatnonzero(label < 0)[0])]
-        raise CaseError(f"label {bad!r} was not seen in fitting", "column 'label'")
+        raise CaseError(f"label {_show(bad)} was not seen in fitting", "column 'label'")
     claim, claims = _factorize(df["claim"])
     source, sources = _factorize(df["source"])
     k = model.classes_.shape[0]

@@ -91,6 +91,11 @@ class Reports:
         return self.classes is None
 
 
+def _show(value: Any) -> str:
+    """Repr of an id or label, without NumPy's scalar wrapper."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _where(df: pd.DataFrame, position: int) -> str:
     offset = df.attrs.get("first_line")
     if offset is not None:
@@ -131,6 +136,10 @@ def read_reports(path: str | os.PathLike[str]) -> pd.DataFrame:
             df = pd.read_parquet(path)
             first_line = None
         else:
+            with path.open("rb") as fh:
+                if b"\x00" in fh.read(65536):
+                    raise CaseError("cannot read the table: binary file, not CSV or TSV",
+                                    path=name)
             sep = "\t" if suffix in {".tsv", ".tab"} else ","
             df = pd.read_csv(path, sep=sep, dtype=str, skipinitialspace=True)
             first_line = 2
@@ -262,7 +271,7 @@ def encode_reports(
     label, values = _factorize(df["label"])
     if values.shape[0] < 2:
         raise CaseError(
-            f"every report has the label {values[0]!r}: need at least two label classes "
+            f"every report has the label {_show(values[0])}: need at least two label classes "
             "to learn anything",
             "column 'label'",
             path,
@@ -274,8 +283,8 @@ def encode_reports(
             position = int(np.flatnonzero(repeated)[0])
             first = int(np.flatnonzero((key == key.iloc[position]).to_numpy())[0])
             raise CaseError(
-                f"source {sources[source[position]]!r} reports on claim "
-                f"{claims[claim[position]]!r} twice (also at {_where(df, first)}); "
+                f"source {_show(sources[source[position]])} reports on claim "
+                f"{_show(claims[claim[position]])} twice (also at {_where(df, first)}); "
                 f"{int(repeated.sum())} duplicate (claim, source) row(s) in all",
                 _where(df, position),
                 path,
@@ -355,7 +364,8 @@ def _gold_codes(
         match = np.flatnonzero(options == value)
         if match.size == 0:
             raise CaseError(
-                f"gold label {value!r} of claim {claim!r} is not one of its possible labels",
+                f"gold label {_show(value)} of claim {_show(claim)} "
+                "is not one of its possible labels",
                 "gold",
                 path,
             )

@@ -1,0 +1,201 @@
+"""Full Bayes for truth discovery on PyMC, for small data (up to ~50k reports).
+
+The same model as :mod:`credence.discovery.vb`, sampled with NUTS. The true
+labels are discrete, so they are summed out of the likelihood (``logsumexp``
+over each claim's labels); their posterior is then the average over draws of
+P(T_i | theta, pi, reports), computed by the same code as the variational
+E-step, fed the sampled log parameters instead of expected ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from credence.discovery.estimator import TruthDiscovery, _block
+from credence.discovery.table import Reports
+from credence.discovery.vb import Expectations, block_claim_posterior
+
+__all__ = ["BayesFit", "build_model", "sample_posterior"]
+
+
+@dataclass(frozen=True, eq=False)
+class BayesFit:
+    """Posterior draws of a truth-discovery model and what they imply.
+
+    Attributes
+    ----------
+    claims : pandas.Index
+    classes : numpy.ndarray
+    claim_posterior : numpy.ndarray
+        ``(n_claims, K)`` posterior probability of each label.
+    claim_posterior_mcse : numpy.ndarray
+        Its Monte Carlo standard error (from the effective sample size).
+    source_mean : numpy.ndarray
+        Posterior mean of each source's parameters (accuracy, or confusion rows).
+    diagnostics : dict
+        ``r_hat_max``, ``ess_bulk_min``, ``divergences``.
+    idata : xarray.DataTree
+        The draws.
+    """
+
+    claims: pd.Index
+    classes: np.ndarray
+    claim_posterior: np.ndarray
+    claim_posterior_mcse: np.ndarray
+    source_mean: np.ndarray
+    diagnostics: dict[str, Any]
+    idata: Any
+
+
+def build_model(reports: Reports, estimator: TruthDiscovery):
+    """The PyMC model of coded reports, with the truths summed out.
+
+    Parameters
+    ----------
+    reports : Reports
+        Global label set (per-claim candidate sets are not supported here).
+    estimator : TruthDiscovery
+        Supplies the model and priors (unfitted is fine).
+
+    Returns
+    -------
+    pymc.Model
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    if reports.per_claim:
+        raise ValueError("full Bayes supports one label set for all claims, not per-claim")
+    priors = estimator._priors(reports)
+    n, k, s = reports.n_claims, reports.n_classes, reports.n_sources
+    claim, source, label = reports.claim, reports.source, reports.label
+    coords = {"source": np.arange(s), "truth": np.arange(k), "label": np.arange(k)}
+    with pm.Model(coords=coords) as model:
+        pi = pm.Dirichlet("class_prior", a=priors.classes, dims="truth")
+        if priors.model == "one-coin":
+            a, b = priors.source
+            r = pm.Beta("reliability", alpha=a, beta=b, dims="source")
+            right = pt.log(r)[source]
+            wrong = pt.log1p(-r)[source] - math.log(k - 1)
+            hit = (label[:, None] == np.arange(k)[None, :]).astype(float)
+            per_report = hit * right[:, None] + (1.0 - hit) * wrong[:, None]
+        else:
+            alpha = np.broadcast_to(priors.source, (s, k, k))
+            theta = pm.Dirichlet("confusion", a=alpha, dims=("source", "truth", "label"))
+            per_report = pt.log(theta)[source, :, label]
+        scores = pt.zeros((n, k))[claim].inc(per_report) + pt.log(pi)[None, :]
+        known = reports.gold >= 0
+        free = np.flatnonzero(~known)
+        fixed = np.flatnonzero(known)
+        total = pm.math.logsumexp(scores[free], axis=1).sum()
+        if fixed.size:
+            total = total + scores[fixed, reports.gold[fixed]].sum()
+        pm.Potential("reports", total)
+    return model
+
+
+def _conditional(reports: Reports, model: str, draws: dict[str, np.ndarray]) -> np.ndarray:
+    """P(T | parameters, reports) for each draw, shape ``(n_draws, n_claims, K)``."""
+    block = _block(reports)
+    k = reports.n_classes
+    out = np.empty((draws["class_prior"].shape[0], reports.n_claims, k))
+    for d in range(out.shape[0]):
+        if model == "one-coin":
+            r = draws["reliability"][d]
+            source = np.stack([np.log(r), np.log1p(-r)], axis=1)
+        else:
+            source = np.log(draws["confusion"][d])
+        exp = Expectations(model=model, source=source, classes=np.log(draws["class_prior"][d]))
+        out[d] = block_claim_posterior(block, exp)
+    return out
+
+
+def sample_posterior(
+    X: pd.DataFrame | Reports,
+    y: Any = None,
+    *,
+    model: str = "one-coin",
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    random_seed: int | None = None,
+    **estimator_params: Any,
+) -> BayesFit:
+    """Sample the posterior of a truth-discovery model with NUTS (imports PyMC).
+
+    Parameters
+    ----------
+    X : pandas.DataFrame or Reports
+        Reports, as :meth:`TruthDiscovery.fit` takes.
+    y : optional
+        Known labels of some claims.
+    model : {"one-coin", "two-coin", "dawid-skene"}
+    draws, tune, chains : int
+    random_seed : int, optional
+    **estimator_params
+        Priors and options, as :class:`TruthDiscovery` takes them.
+
+    Returns
+    -------
+    BayesFit
+
+    Notes
+    -----
+    Sampling is started from the variational fit's posterior means, which
+    keeps every chain in the mode where sources are better than chance (the
+    model is symmetric under relabelling when the priors are weak).
+    """
+    import pymc as pm
+    from arviz_stats.base import array_stats
+
+    estimator = TruthDiscovery(model, **estimator_params)
+    estimator._check_params()
+    reports = estimator._encode(X, y)
+    vb = TruthDiscovery(model, **estimator_params).fit(reports)
+    pm_model = build_model(reports, estimator)
+    means = vb.source_params_ / vb.source_params_.sum(-1, keepdims=True)
+    start = {"class_prior": vb.class_prior_}
+    if model == "one-coin":
+        start["reliability"] = means[:, 0]
+    else:
+        start["confusion"] = means
+    with pm_model:
+        idata = pm.sample(
+            draws=draws, tune=tune, chains=chains, cores=1, random_seed=random_seed,
+            progressbar=False, compute_convergence_checks=False, nuts_sampler="pymc",
+            initvals=start,
+        )
+    names = ["class_prior", "reliability" if model == "one-coin" else "confusion"]
+    arrays = {name: np.asarray(idata.posterior[name].values) for name in names}
+    flat = {name: a.reshape(-1, *a.shape[2:]) for name, a in arrays.items()}
+    conditional = _conditional(reports, model, flat)
+    per_chain = conditional.reshape(chains, draws, *conditional.shape[1:])
+    posterior = conditional.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ess = array_stats.ess(np.moveaxis(per_chain, (0, 1), (-2, -1)), method="mean")
+        mcse = np.sqrt(conditional.var(axis=0) / np.where(ess > 0, ess, np.nan))
+        pooled = np.concatenate([a.reshape(chains, draws, -1) for a in arrays.values()], axis=-1)
+        pooled = np.moveaxis(pooled, -1, 0)
+        r_hat = array_stats.rhat(pooled, chain_axis=-2, draw_axis=-1)
+        ess_bulk = array_stats.ess(pooled, method="bulk")
+    diverging = np.asarray(idata.sample_stats["diverging"].values)
+    diagnostics = {
+        "r_hat_max": float(np.nanmax(r_hat)) if chains > 1 else None,
+        "ess_bulk_min": float(np.nanmin(ess_bulk)),
+        "divergences": int(diverging.sum()),
+    }
+    second = flat[names[1]]
+    return BayesFit(
+        claims=pd.Index(reports.claims, name="claim"),
+        classes=reports.classes,
+        claim_posterior=posterior,
+        claim_posterior_mcse=np.nan_to_num(mcse),
+        source_mean=second.mean(axis=0),
+        diagnostics=diagnostics,
+        idata=idata,
+    )

@@ -1,0 +1,120 @@
+"""The estimator contract, the CLI round trip, and the bridge to case files."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from credence.cli import main
+from credence.discovery import TruthDiscovery, source_reliabilities, sources_yaml
+from credence.io import load_case
+
+REPORTS = pd.DataFrame({
+    "claim": ["c1", "c1", "c1", "c2", "c2", "c2", "c3", "c3", "c3", "c4", "c4"],
+    "source": ["a", "b", "gov", "a", "b", "gov", "a", "b", "gov", "a", "gov"],
+    "label": [1, 1, 1, 0, 0, 1, 1, 0, 1, 0, 1],
+})
+
+
+def test_constructor_stores_hyperparameters_only():
+    model = TruthDiscovery("two-coin", max_iter=7)
+    assert model.get_params()["model"] == "two-coin"
+    assert model.get_params()["max_iter"] == 7
+    assert not [k for k in vars(model) if k.endswith("_")]
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model.predict()
+
+
+def test_fit_returns_self_and_fitted_attributes_end_in_underscore():
+    model = TruthDiscovery()
+    assert model.fit(REPORTS) is model
+    for name in ("claims_", "sources_", "classes_", "claim_posterior_", "source_params_",
+                 "class_params_", "class_prior_", "reliability_", "history_", "n_iter_",
+                 "converged_", "elbo_"):
+        assert hasattr(model, name)
+    proba = model.predict_proba()
+    assert proba.to_numpy().sum(axis=1) == pytest.approx(1.0)
+    assert (model.predict() == proba.idxmax(axis=1)).all()
+    assert model.source_params_.shape == (3, 2)
+    assert model.class_prior_.sum() == pytest.approx(1.0)
+
+
+def test_sklearn_clone_and_set_params():
+    base = pytest.importorskip("sklearn.base")
+    model = TruthDiscovery("dawid-skene", tol=1e-7)
+    clone = base.clone(model)
+    assert clone.get_params() == model.get_params()
+    assert clone.set_params(model="one-coin") is clone
+    with pytest.raises(ValueError, match="unknown parameter"):
+        clone.set_params(nope=1)
+
+
+def test_predict_new_reports_uses_the_track_record():
+    model = TruthDiscovery(tol=1e-9).fit(REPORTS)
+    from scipy.special import digamma, softmax
+
+    new = pd.DataFrame({"claim": ["n1", "n2"], "source": ["a", "stranger"], "label": [1, 1]})
+    proba = model.predict_proba(new)
+    log_pi = digamma(model.class_params_) - digamma(model.class_params_.sum())
+
+    def expected(a, b):  # P(T | one report of 1) under q(r) = Beta(a, b)
+        right, wrong = digamma(a) - digamma(a + b), digamma(b) - digamma(a + b)
+        return softmax(log_pi + np.array([wrong, right]))[1]
+
+    # a's fitted record, and the stranger's prior Beta(2, 1)
+    a, b = model.source_params_[model.sources_.get_loc("a")]
+    assert proba.loc["n1", 1] == pytest.approx(expected(a, b), rel=1e-12)
+    assert proba.loc["n2", 1] == pytest.approx(expected(2.0, 1.0), rel=1e-12)
+
+
+def test_cli_round_trip_and_case_file(tmp_path, capsys):
+    reports = tmp_path / "reports.csv"
+    REPORTS.to_csv(reports, index=False)
+    claims = tmp_path / "claims.csv"
+    sources = tmp_path / "sources.yaml"
+    assert main(["discover", str(reports), "-o", str(claims), "--model", "two-coin",
+                 "--sources-out", str(sources)]) == 0
+    table = pd.read_csv(claims, dtype=str)
+    assert table.columns.tolist() == ["claim", "label", "probability"]
+    assert table["claim"].tolist() == ["c1", "c2", "c3", "c4"]
+    truth = tmp_path / "truth.csv"
+    truth.write_text("claim,label\nc1,1\nc2,0\nc3,1\nc4,0\n")
+    capsys.readouterr()
+    assert main(["evaluate", str(claims), "--truth", str(truth), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["n"] == 4
+    assert set(scores) >= {"brier", "log_loss", "ece", "accuracy"}
+    # the learned sources drop into a case file
+    case = tmp_path / "case.yaml"
+    case.write_text(
+        "credence: 1\nclaim: {statement: a new claim}\n"
+        + sources.read_text()
+        + "evidence:\n  - {id: e1, source: a, stance: supports}\n"
+        "  - {id: e2, source: gov, stance: supports}\n"
+    )
+    loaded = load_case(case)
+    assert [s.id for s in loaded.sources] == ["a", "b", "gov"]
+    assert loaded.sources[2].reliability.sensitivity.mean > 0.5
+
+
+def test_bridge_objects_round_trip():
+    model = TruthDiscovery().fit(REPORTS)
+    sources = source_reliabilities(model, kind="media")
+    np.testing.assert_allclose(
+        [s.reliability.beta for s in sources], np.round(model.source_params_, 3)
+    )
+    assert all(s.kind == "media" for s in sources)
+    assert "beta:" in sources_yaml(model)
+
+
+def test_evaluate_full_distribution(tmp_path, capsys):
+    predictions = tmp_path / "p.csv"
+    predictions.write_text("claim,label,probability\nc1,x,0.7\nc1,y,0.3\nc2,x,0.4\nc2,y,0.6\n")
+    truth = tmp_path / "t.csv"
+    truth.write_text("claim,label\nc1,x\nc2,x\n")
+    assert main(["evaluate", str(predictions), "--truth", str(truth), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["brier"] == pytest.approx(((0.3**2 + 0.3**2) + (0.6**2 + 0.6**2)) / 2)
+    assert scores["log_loss"] == pytest.approx(-(np.log(0.7) + np.log(0.4)) / 2)
+    assert scores["accuracy"] == 0.5

@@ -1,0 +1,197 @@
+"""The variational fit against closed forms, known parameters and its own invariants."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from credence.calibration import expected_calibration_error
+from credence.discovery import TruthDiscovery
+
+# A prior this concentrated pins a parameter: E[log r] = log r + O(1/CONCENTRATION).
+CONCENTRATION = 1e9
+
+
+def _reports(rows):
+    return pd.DataFrame(rows, columns=["claim", "source", "label"])
+
+
+def _draw(rng, n_claims, n_sources, per_claim, accuracy, prevalence=0.5):
+    truth = (rng.random(n_claims) < prevalence).astype(int)
+    claim = np.repeat(np.arange(n_claims), per_claim)
+    source = np.concatenate(
+        [rng.choice(n_sources, per_claim, replace=False) for _ in range(n_claims)]
+    )
+    right = rng.random(claim.size) < accuracy[source]
+    label = np.where(right, truth[claim], 1 - truth[claim])
+    return pd.DataFrame({"claim": claim, "source": source, "label": label}), truth
+
+
+TINY = [
+    ("c1", "a", 1), ("c1", "b", 1), ("c1", "c", 0),
+    ("c2", "a", 0), ("c2", "c", 0),
+    ("c3", "b", 1), ("c3", "c", 1), ("c3", "a", 0),
+    ("c4", "c", 1),
+]
+
+
+def test_claim_posterior_is_bayes_rule_given_the_parameters():
+    # Two sources with the same pinned accuracy r: P(T = 1 | reports) by Bayes' rule.
+    r = 0.8
+    rows = [("x", "a", 1), ("x", "b", 1), ("y", "a", 1), ("y", "b", 0), ("z", "a", 0)]
+    model = TruthDiscovery(
+        reliability_prior=(CONCENTRATION * r, CONCENTRATION * (1 - r)),
+        class_prior=CONCENTRATION,
+    ).fit(_reports(rows))
+    proba = model.predict_proba()
+    for claim in "xyz":
+        labels = [lab for c, _, lab in rows if c == claim]
+        like = {t: np.prod([r if lab == t else 1 - r for lab in labels]) for t in (0, 1)}
+        assert proba.loc[claim, 1] == pytest.approx(like[1] / (like[0] + like[1]), abs=1e-6)
+
+
+def test_two_coin_and_dawid_skene_with_pinned_confusion_match_bayes_rule():
+    s, f = 0.9, 0.4  # an interested party: says "yes" often either way
+    rows = [("x", "a", 1), ("y", "a", 0), ("z", "a", 1)]
+    k = CONCENTRATION
+    two = TruthDiscovery(
+        "two-coin", sensitivity_prior=(k * s, k * (1 - s)),
+        false_positive_prior=(k * f, k * (1 - f)), class_prior=k,
+    ).fit(_reports(rows))
+    yes = s / (s + f)
+    no = (1 - s) / ((1 - s) + (1 - f))
+    assert two.predict_proba().loc["x", 1] == pytest.approx(yes, abs=1e-6)
+    assert two.predict_proba().loc["y", 1] == pytest.approx(no, abs=1e-6)
+    r = 0.75
+    ds = TruthDiscovery(
+        "dawid-skene", confusion_prior=(k * r, k * (1 - r) / 2), class_prior=k
+    ).fit(_reports([("x", "a", 0), ("x", "b", 2), ("x", "c", 2), ("y", "a", 1)]))
+    like = np.array([r * w * w for w in [(1 - r) / 2]] + [(1 - r) / 2 * (1 - r) / 2 * (1 - r) / 2]
+                    + [(1 - r) / 2 * r * r])
+    assert ds.predict_proba().loc["x"].to_numpy() == pytest.approx(like / like.sum(), abs=1e-6)
+
+
+def _exact_posterior(rows, a, b):
+    """P(T | reports) with accuracies Beta(a, b) and a uniform class prior, by enumeration."""
+    from scipy.special import betaln
+
+    claims = sorted({c for c, _, _ in rows})
+    sources = sorted({s for _, s, _ in rows})
+    weights = {}
+    for truth in itertools.product((0, 1), repeat=len(claims)):
+        t = dict(zip(claims, truth, strict=True))
+        log_w = 0.0
+        for src in sources:
+            right = sum(1 for c, s, lab in rows if s == src and lab == t[c])
+            wrong = sum(1 for c, s, lab in rows if s == src and lab != t[c])
+            log_w += betaln(a + right, b + wrong) - betaln(a, b)
+        weights[truth] = np.exp(log_w)
+    total = sum(weights.values())
+    return {
+        c: sum(w for truth, w in weights.items() if truth[i] == 1) / total
+        for i, c in enumerate(claims)
+    }
+
+
+def test_vb_is_close_to_the_exact_posterior_when_sources_have_long_records():
+    # Mean-field VB ignores the posterior correlation between a source's accuracy and
+    # the claims it reported on; with ~40 reports per source that costs < 0.03 here.
+    rng = np.random.default_rng(11)
+    df, _ = _draw(rng, 12, 3, 3, np.array([0.85, 0.75, 0.65]))
+    rows = list(df.itertuples(index=False, name=None))
+    exact = _exact_posterior(rows, 2.0, 1.0)
+    model = TruthDiscovery(class_prior=CONCENTRATION).fit(df)
+    for claim, p in exact.items():
+        assert model.predict_proba().loc[claim, 1] == pytest.approx(p, abs=0.12)
+
+
+def test_recovers_known_reliabilities_including_adversarial_sources():
+    rng = np.random.default_rng(2)
+    accuracy = np.array([0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.3, 0.2, 0.6] * 2)
+    df, truth = _draw(rng, 3000, accuracy.size, 6, accuracy)
+    model = TruthDiscovery(tol=1e-8).fit(df)
+    fitted = model.reliability_["accuracy"].to_numpy()
+    # ~900 reports per source: posterior sd <= 0.017; 0.06 is > 3.5 sd.
+    assert np.abs(fitted - accuracy).max() < 0.06
+    assert (fitted[accuracy < 0.5] < 0.4).all()
+    assert (model.predict().to_numpy() == truth).mean() > 0.9
+    assert model.converged_
+
+
+@pytest.mark.parametrize("model_name", ["one-coin", "two-coin", "dawid-skene"])
+def test_calibrated_on_data_drawn_from_the_model(model_name):
+    # Claims' truths from a Beta(1, 1) prevalence, accuracies from the default prior.
+    # Top-label ECE has sampling noise ~0.005 with 20k claims; the bound is 0.02.
+    rng = np.random.default_rng(7)
+    accuracy = rng.beta(2.0, 1.0, 100)
+    df, truth = _draw(rng, 20_000, 100, 5, accuracy, prevalence=rng.beta(1, 1))
+    model = TruthDiscovery(model_name).fit(df)
+    assert expected_calibration_error(truth, model.claim_posterior_) <= 0.02
+
+
+@given(
+    labels=st.lists(st.integers(0, 1), min_size=12, max_size=12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_elbo_never_decreases(labels, seed):
+    rng = np.random.default_rng(seed)
+    claims = rng.integers(0, 5, 12)
+    sources = rng.integers(0, 4, 12)
+    df = pd.DataFrame({"claim": claims, "source": sources, "label": labels})
+    df = df.drop_duplicates(["claim", "source"])
+    if df["label"].nunique() < 2:
+        return
+    for name in ("one-coin", "dawid-skene"):
+        model = TruthDiscovery(name, tol=0, max_iter=30).fit(df)
+        elbo = np.array([h.elbo for h in model.history_])
+        assert np.all(np.diff(elbo) >= -1e-9 * np.abs(elbo[1:]).max())
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+def test_renaming_sources_and_claims_changes_nothing(seed):
+    rng = np.random.default_rng(seed)
+    df, _ = _draw(rng, 30, 6, 3, rng.uniform(0.3, 0.95, 6))
+    base = TruthDiscovery("two-coin").fit(df).predict_proba()
+    claim_names = {c: f"claim-{n}" for c, n in zip(range(30), rng.permutation(30), strict=True)}
+    source_names = {s: f"src-{n}" for s, n in zip(range(6), rng.permutation(6), strict=True)}
+    renamed = df.assign(claim=df["claim"].map(claim_names), source=df["source"].map(source_names))
+    renamed = renamed.sample(frac=1.0, random_state=seed % 2**31)
+    other = TruthDiscovery("two-coin").fit(renamed).predict_proba()
+    other.index = other.index.map({v: k for k, v in claim_names.items()})
+    np.testing.assert_allclose(other.loc[base.index].to_numpy(), base.to_numpy(), atol=1e-6)
+
+
+def test_a_source_seen_once_keeps_a_wide_posterior():
+    rows = [(f"c{i}", s, 1 if i % 2 else 0) for i in range(20) for s in ("a", "b", "c")]
+    rows.append(("c0", "newcomer", 1))
+    model = TruthDiscovery().fit(_reports(rows))
+    a, b = model.source_params_[model.sources_.get_loc("newcomer")]
+    assert a + b == pytest.approx(2.0 + 1.0 + 1.0)  # the prior plus one report
+    assert 0.4 < a / (a + b) < 0.6  # it disagreed with three good sources
+
+
+def test_gold_labels_are_fixed_and_teach_the_sources():
+    rows = [("c1", "a", 1), ("c1", "b", 0), ("c2", "a", 1), ("c2", "b", 0), ("c3", "a", 0),
+            ("c3", "b", 1)]
+    model = TruthDiscovery().fit(_reports(rows), {"c1": 0, "c2": 0})
+    assert model.predict_proba().loc["c1", 0] == 1.0
+    assert model.reliability_.loc["b", "accuracy"] > model.reliability_.loc["a", "accuracy"]
+    assert model.predict().loc["c3"] == 1  # b, now trusted, says 1
+
+
+def test_per_claim_candidate_sets():
+    rows = [
+        ("book1", "s1", "knuth"), ("book1", "s2", "knuth"), ("book1", "s3", "d knuth"),
+        ("book2", "s1", "smith jones"), ("book2", "s2", "smith jones"), ("book2", "s3", "smith"),
+        ("book3", "s1", "lee"), ("book3", "s3", "li"),
+    ]
+    model = TruthDiscovery(candidates="per-claim").fit(_reports(rows))
+    table = model.predict_table().set_index("claim")
+    assert table.loc["book1", "label"] == "knuth"
+    assert table.loc["book3", "label"] == "lee"  # s1 has the better record
+    proba = model.predict_proba()
+    assert proba.groupby("claim")["probability"].sum().to_numpy() == pytest.approx(1.0)
+    assert set(proba.loc[proba["claim"] == "book2", "label"]) == {"smith jones", "smith"}
