@@ -28,7 +28,7 @@ def _fit(model: Any, reports: Any, gold: Any, progress: bool) -> None:
 
         def report(info: Any) -> None:
             bar.update(task, completed=info.iteration,
-                       status=f"iteration {info.iteration}, change {info.change:.1e}")
+                       status=f"iteration {info.iteration}, ELBO change {info.elbo_change:.1e}")
 
         model.fit(reports, gold, callback=report)
 
@@ -206,7 +206,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-first", action="store_true",
                    help="keep a source's first report on a claim instead of stopping at repeats")
     p.add_argument("--max-iter", type=int, default=500)
-    p.add_argument("--tol", type=float, default=1e-6)
+    p.add_argument("--tol", type=float, default=1e-6,
+                   help="stop when an iteration changes the ELBO by at most TOL relative")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(run=_discover)
 

@@ -61,8 +61,11 @@ class TruthDiscovery:
         One-coin accuracy prior Beta(a, b) (mean 2/3).
     sensitivity_prior, false_positive_prior : (a, b), default (2, 1), (1, 2)
         Two-coin priors.
-    confusion_prior : (diagonal, off-diagonal), default (2, 1)
-        Dirichlet parameters of each confusion-matrix row (Dawid–Skene).
+    confusion_prior : (diagonal, off-diagonal), default (1, 0.1)
+        Dirichlet parameters of each confusion-matrix row (Dawid–Skene): a
+        small total pseudo-count that favours the diagonal, so sparse
+        sources' rows are not pulled towards uniform (see
+        :func:`~credence.discovery.vb.make_priors`).
     class_prior : float, default 1
         Symmetric Dirichlet parameter of the class prior.
     positive_label : optional
@@ -72,7 +75,8 @@ class TruthDiscovery:
         A source reporting twice on one claim: stop, or keep the first report.
     max_iter : int, default 500
     tol : float, default 1e-6
-        Converged when no posterior mean moves more than ``tol`` in an iteration.
+        Converged when an iteration raises the evidence lower bound (ELBO) by
+        at most ``tol`` times its magnitude (see :func:`~credence.discovery.vb.run_vb`).
 
     Attributes
     ----------
@@ -97,7 +101,8 @@ class TruthDiscovery:
     positive_index_ : int
         Index in ``classes_`` of the positive label (two labels only).
     history_ : tuple of IterationInfo
-        ELBO and change per iteration.
+        ELBO, its relative change and the largest posterior-mean change per
+        iteration.
     n_iter_ : int
     converged_ : bool
     elbo_ : float
@@ -128,7 +133,7 @@ class TruthDiscovery:
         reliability_prior: tuple[float, float] = (2.0, 1.0),
         sensitivity_prior: tuple[float, float] = (2.0, 1.0),
         false_positive_prior: tuple[float, float] = (1.0, 2.0),
-        confusion_prior: tuple[float, float] = (2.0, 1.0),
+        confusion_prior: tuple[float, float] = (1.0, 0.1),
         class_prior: float = 1.0,
         positive_label: Any = None,
         duplicates: str = "error",
