@@ -35,6 +35,8 @@ _EXPORTS = {
     "Assessment": "credence.assessment",
     "compile_case": "credence.compile",
     "words": "credence.words",
+    # learning reliabilities from many claims
+    "TruthDiscovery": "credence.discovery",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
         TwoCoin,
     )
     from credence.compile import compile_case
+    from credence.discovery import TruthDiscovery
     from credence.errors import CaseError
     from credence.io import load_case
     from credence.words import words
