@@ -172,9 +172,8 @@ def _sensitivity(compiled, posterior, pointwise, log_prior) -> dict[str, Any]:
     K = quantity.shape[-1]
 
     def scaled(component):
-        return _per_hypothesis(
-            compiled, np.array([power_scaling(quantity[..., h], component, ALPHAS) for h in range(K)])
-        )
+        values = [power_scaling(quantity[..., h], component, ALPHAS) for h in range(K)]
+        return _per_hypothesis(compiled, np.array(values))
 
     return {
         "method": "power-scaling (Kallioinen et al. 2024), as arviz_stats.psense",

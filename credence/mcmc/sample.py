@@ -92,6 +92,11 @@ def run_sampler(
             save_warmup=False,
             **options,
         )
+    if "step" not in options and "target_accept" not in options:
+        # PyMC resets the step's tuning at the start of each chain.
+        options["step"] = entry.pymc_step()
+    else:
+        options.setdefault("nuts_sampler", "pymc")
     return pm.sample(
         draws=draws,
         tune=tune,
@@ -100,7 +105,6 @@ def run_sampler(
         random_seed=seed,
         progressbar=False,
         compute_convergence_checks=False,
-        nuts_sampler="pymc",
         model=entry.model,
         **options,
     )

@@ -29,6 +29,9 @@ ESS_PER_CHAIN = 100
 PARETO_K_MAX = 0.7
 
 LN10 = math.log(10.0)
+# arviz-stats widens a Pareto tail shorter than 5 draws (few effective draws) and says so;
+# the smoothing is still valid, and the Pareto k reported beside the ledger covers it.
+_SHORT_TAIL = "Number of tail draws cannot be less than 5"
 
 
 class ConvergenceWarning(UserWarning):
@@ -129,7 +132,9 @@ def _psis(log_ratio: np.ndarray) -> tuple[np.ndarray, float]:
     """PSIS-normalised log weights and Pareto k of one vector of log importance ratios."""
     try:
         # array_stats.psislw takes a log-likelihood and weights by its negation (as in LOO).
-        log_w, k = array_stats.psislw(-log_ratio)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_SHORT_TAIL, category=UserWarning)
+            log_w, k = array_stats.psislw(-log_ratio)
     except ValueError:
         # The largest ratios are all equal (few distinct values): no tail to smooth.
         return log_ratio - logsumexp(log_ratio), -math.inf
@@ -146,7 +151,7 @@ def _log10_odds(log_p: np.ndarray) -> np.ndarray:
 
 
 def _estimate(log_joint: np.ndarray, full: np.ndarray) -> tuple[np.ndarray, float]:
-    """log P(H | a subset of the evidence) by importance sampling from the full posterior.
+    """Log P(H | a subset of the evidence) by importance sampling from the full posterior.
 
     ``log_joint`` (S, K) is log P(h | phi) + log P(subset | h, phi) per draw, and
     ``full`` the same with all the evidence. The ratio of the two marginals over
@@ -240,7 +245,9 @@ def power_scaling(
     weights = []
     for alpha in alphas:
         try:
-            log_w = array_stats.power_scale_lw(component, alpha=alpha, axis=(0, 1))
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_SHORT_TAIL, category=UserWarning)
+                log_w = array_stats.power_scale_lw(component, alpha=alpha, axis=(0, 1))
         except ValueError:
             # The component takes few distinct values (one per hypothesis, say):
             # no tail to smooth, and the raw weights are bounded.
