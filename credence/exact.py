@@ -307,6 +307,11 @@ def _log_evidence(compiled: CompiledCase, terms: _Terms) -> np.ndarray:
     return fixed + per_param.sum(axis=0)
 
 
+def _refuse_extensions(compiled: CompiledCase) -> None:
+    for location, what in compiled.needs_mcmc:
+        raise CaseError(f"{what} needs the PyMC engine: use --engine mcmc", location)
+
+
 def exact_posterior(compiled: CompiledCase) -> np.ndarray:
     """P(H | evidence) (K,) alone, without the ledger: the fast path for sweeps.
 
@@ -323,8 +328,7 @@ def exact_posterior(compiled: CompiledCase) -> np.ndarray:
     CaseError
         As :func:`exact_assess`.
     """
-    for location, what in compiled.needs_mcmc:
-        raise CaseError(f"{what} needs the PyMC engine: use --engine mcmc", location)
+    _refuse_extensions(compiled)
     with np.errstate(divide="ignore"):
         log_post = np.log(compiled.prior) + _log_evidence(compiled, _terms(compiled))
     if not np.isfinite(log_post).any():
@@ -349,8 +353,7 @@ def exact_assess(compiled: CompiledCase) -> ExactResult:
         The case uses an extension only the PyMC engine computes, or its
         evidence is impossible under every hypothesis.
     """
-    for location, what in compiled.needs_mcmc:
-        raise CaseError(f"{what} needs the PyMC engine: use --engine mcmc", location)
+    _refuse_extensions(compiled)
     with np.errstate(divide="ignore", invalid="ignore"):
         return _exact(compiled)
 
