@@ -15,6 +15,7 @@ from scipy.special import xlogy
 from credence.compile import CompiledCase
 
 __all__ = [
+    "counts_log_likelihood",
     "fixed_log_likelihood",
     "independent_counts",
     "log_likelihood",
@@ -71,6 +72,30 @@ def independent_counts(compiled: CompiledCase) -> tuple[np.ndarray, np.ndarray]:
     return rise, fall
 
 
+def counts_log_likelihood(theta, rise, fall, xp: ModuleType = np):
+    """Log-likelihood of reports that are not derived, from their counts.
+
+    Such a report has probability ``theta`` or ``1 - theta`` of the parameter
+    it depends on, so the reports of one parameter enter only through how many
+    rise and fall with it under each hypothesis.
+
+    Parameters
+    ----------
+    theta : array (..., Q)
+        Parameters in (0, 1).
+    rise, fall : array (Q, K)
+        Counts of the parameters' reports (see :func:`independent_counts`).
+    xp : module
+        ``numpy`` or ``pytensor.tensor``.
+
+    Returns
+    -------
+    array (..., K)
+        ``log(theta) @ rise + log(1 - theta) @ fall``.
+    """
+    return xp.log(theta) @ rise + xp.log1p(-theta) @ fall
+
+
 def fixed_log_likelihood(compiled: CompiledCase) -> np.ndarray:
     """log-likelihood (K,) of direct evidence and of plain reports from fixed parameters."""
     rise, fall = independent_counts(compiled)
@@ -101,7 +126,7 @@ def log_likelihood(theta, copy, compiled: CompiledCase, xp: ModuleType = np):
     rise, fall = independent_counts(compiled)
     random = compiled.param_random
     th = theta[..., np.flatnonzero(random)]
-    ll = fixed_log_likelihood(compiled) + xp.log(th) @ rise[random] + xp.log1p(-th) @ fall[random]
+    ll = fixed_log_likelihood(compiled) + counts_log_likelihood(th, rise[random], fall[random], xp)
     derived = np.flatnonzero(compiled.report_derived)
     if derived.size:
         p = report_probability(theta, copy, compiled, derived, xp)

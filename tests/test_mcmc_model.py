@@ -19,7 +19,7 @@ from credence.likelihood import log_likelihood
 pm = pytest.importorskip("pymc")
 
 from credence.mcmc import build_model, cache_info, clear_cache  # noqa: E402
-from credence.mcmc.cache import ModelCache  # noqa: E402
+from credence.mcmc.cache import ModelCache, batched_function  # noqa: E402
 from credence.mcmc.layout import layout, model_data  # noqa: E402
 
 EXAMPLE = EXAMPLES / "north-korea-troops.yaml"
@@ -122,6 +122,12 @@ def test_model_terms_equal_the_shared_numpy_likelihood(data):
     got = log_prior_h + items.sum(axis=1)
     expected = _numpy_log_joint(compiled, draws)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+    # The logp's leaner graph (counts per parameter) reads the same likelihood.
+    log_joint, _ = batched_function(entry.parts, [entry.parts.log_joint])(
+        *(draws[rv.name] for rv in entry.model.free_RVs)
+    )
+    np.testing.assert_allclose(np.broadcast_to(log_joint, got.shape), expected, rtol=1e-10,
+                               atol=1e-10)
 
 
 def test_exact_engine_refuses_extensions_naming_mcmc():

@@ -23,7 +23,15 @@ from credence.compile import CompiledCase
 from credence.mcmc.layout import layout, model_data
 from credence.mcmc.model import ModelParts, build_parts
 
-__all__ = ["CacheInfo", "CachedModel", "ModelCache", "cache_info", "clear_cache", "get_model"]
+__all__ = [
+    "CacheInfo",
+    "CachedModel",
+    "ModelCache",
+    "batched_function",
+    "cache_info",
+    "clear_cache",
+    "get_model",
+]
 
 #: How many structures the process-wide cache keeps (least recently used go first).
 MAX_ENTRIES = 16
@@ -106,14 +114,31 @@ class CachedModel:
 
 def _compile_pointwise(parts: ModelParts):
     """Compile (free-variable draws) -> (item log-likelihoods, log P(H | phi), log p(phi))."""
+    return batched_function(parts, [parts.item_log_likelihood, parts.hypothesis_log_prior])
+
+
+def batched_function(parts: ModelParts, outputs: list) -> Any:
+    """Compile graphs of the model's free variables into a function of batched draws.
+
+    Parameters
+    ----------
+    parts : ModelParts
+    outputs : list of TensorVariable
+        Graphs of the free variables (and the model's data).
+
+    Returns
+    -------
+    callable
+        Takes draws (S, ...) of each free variable, in ``model.free_RVs`` order,
+        and returns each output per draw, followed by log p(phi), the prior
+        density of the free variables.
+    """
     model = parts.model
     rvs = list(model.free_RVs)
     values = {rv: rv.type(name=f"{rv.name}_value") for rv in rvs}
     terms = [pm.logp(rv, values[rv]).sum() for rv in rvs]
     log_prior = pt.add(*terms) if terms else pt.constant(0.0, dtype="float64")
-    outputs = pytensor.graph.clone_replace(
-        [parts.item_log_likelihood, parts.hypothesis_log_prior, log_prior], replace=values
-    )
+    outputs = pytensor.graph.clone_replace([*outputs, log_prior], replace=values)
     batched = {
         v: pt.tensor(name=f"{v.name}_draws", dtype=v.dtype, shape=(None, *v.type.shape))
         for v in values.values()

@@ -3,7 +3,8 @@
 The structure (which parameter each report reads, which parameters and copy
 probabilities are uncertain, which sources are pooled, the ids) decides the
 shape of the PyMC graph. Everything else (prior hyperparameters, fixed values,
-stances, parent agreement, likelihoods) enters the graph as ``pm.Data``, so two
+stances and the counts of reports per parameter they give, parent agreement,
+likelihoods) enters the graph as ``pm.Data``, so two
 cases with the same structure share one compiled model. NumPy only.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from credence.compile import CompiledCase
+from credence.likelihood import fixed_log_likelihood, independent_counts
 
 __all__ = ["Layout", "layout", "model_data"]
 
@@ -161,6 +163,10 @@ def model_data(compiled: CompiledCase, shape: Layout | None = None) -> dict[str,
     with np.errstate(divide="ignore"):
         log_prior = np.log(compiled.prior)
     prior_beta = compiled.prior_beta or (1.0, 1.0)
+    rise, fall = independent_counts(compiled)
+    sampled = np.concatenate([shape.free, shape.pooled])
+    with np.errstate(divide="ignore"):
+        fixed_ll = fixed_log_likelihood(compiled)
     return {
         "hypothesis_log_prior": log_prior,
         "claim_prior_ab": np.asarray(prior_beta, float),
@@ -170,8 +176,12 @@ def model_data(compiled: CompiledCase, shape: Layout | None = None) -> dict[str,
         "kind_mean_ab": np.asarray(
             (pooling.mean.a, pooling.mean.b) if pooling is not None else (1.0, 1.0), float
         ),
-        "kind_concentration_scale": np.asarray(
-            pooling.concentration if pooling is not None else 1.0, float
+        "kind_concentration_shape": np.asarray(
+            pooling.concentration_shape if pooling is not None else 1.0, float
+        ),
+        "kind_concentration_rate": np.asarray(
+            pooling.concentration_shape / pooling.concentration if pooling is not None else 1.0,
+            float,
         ),
         "copy_alpha": compiled.report_copy_alpha[shape.copy_free],
         "copy_beta": compiled.report_copy_beta[shape.copy_free],
@@ -179,6 +189,9 @@ def model_data(compiled: CompiledCase, shape: Layout | None = None) -> dict[str,
         "report_rises": compiled.report_rises.astype(np.int8),
         "report_match": compiled.report_match.astype(float),
         "direct_log_likelihood": compiled.direct_loglik,
+        "rise_counts": rise[sampled],
+        "fall_counts": fall[sampled],
+        "fixed_log_likelihood": fixed_ll,
         "ratio_mu": compiled.direct_lognormal[lognormal_rows, 0],
         "ratio_sigma": compiled.direct_lognormal[lognormal_rows, 1],
     }

@@ -3,9 +3,11 @@
 The hypothesis H is discrete, so NUTS cannot sample it: the model adds
 ``log sum_h P(h | phi) P(evidence | h, phi)`` as a potential, with phi every
 uncertain parameter, and keeps ``P(H | evidence, phi)`` as the deterministic
-``hypothesis_posterior``. Each report's probability comes from
-:func:`credence.likelihood.report_probability`, the function the exact engine
-evaluates, here with ``xp = pytensor.tensor``.
+``hypothesis_posterior``. The likelihood comes from the functions the exact
+engine evaluates (:mod:`credence.likelihood`), here with ``xp = pytensor.tensor``:
+reports that are not derived through their counts per parameter
+(:func:`~credence.likelihood.counts_log_likelihood`), derived reports one by
+one (:func:`~credence.likelihood.report_probability`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from credence.compile import CompiledCase
-from credence.likelihood import report_probability
+from credence.likelihood import counts_log_likelihood, report_probability
 from credence.mcmc.layout import Layout, layout, model_data
 
 __all__ = ["ModelParts", "build_model", "build_parts"]
@@ -40,12 +42,15 @@ class ModelParts:
         log P(evidence item | H, phi), file order.
     hypothesis_log_prior : TensorVariable (K,)
         log P(H | phi) (phi holds the claim prior when it is uncertain).
+    log_joint : TensorVariable (K,)
+        log P(H | phi) + log P(evidence | H, phi), as the model's logp reads it.
     """
 
     model: pm.Model
     layout: Layout
     item_log_likelihood: pt.TensorVariable
     hypothesis_log_prior: pt.TensorVariable
+    log_joint: pt.TensorVariable
 
 
 def build_model(compiled: CompiledCase) -> pm.Model:
@@ -118,8 +123,11 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
         if shape.pooled.size:
             mean_ab = data["kind_mean_ab"]
             mu = pm.Beta("kind_mean", alpha=mean_ab[0], beta=mean_ab[1], dims="kind")
-            kappa = pm.Exponential(
-                "kind_concentration", scale=data["kind_concentration_scale"], dims="kind"
+            kappa = pm.Gamma(
+                "kind_concentration",
+                alpha=data["kind_concentration_shape"],
+                beta=data["kind_concentration_rate"],
+                dims="kind",
             )
             k = shape.pooled_kind
             parts.append(
@@ -130,9 +138,11 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
                     dims="pooled_parameter",
                 )
             )
+        sampled = parts[1:]
         theta = _gather(parts, [shape.fixed, shape.free, shape.pooled], compiled.n_params)
 
-        parts = [pt.zeros(n - shape.copy_fixed.size - shape.copy_free.size), data["copy_value"]]
+        derived = np.flatnonzero(compiled.report_derived)
+        parts = [data["copy_value"]]
         if shape.copy_free.size:
             parts.append(
                 pm.Beta(
@@ -143,7 +153,9 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
                 )
             )
         plain = np.flatnonzero(~compiled.report_derived)
-        copy = _gather(parts, [plain, shape.copy_fixed, shape.copy_free], n)
+        copy = _gather(
+            [pt.zeros(plain.size), *parts], [plain, shape.copy_fixed, shape.copy_free], n
+        )
 
         if compiled.prior_beta is not None:
             ab = data["claim_prior_ab"]
@@ -156,10 +168,17 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
         filled = dataclasses.replace(
             compiled, report_rises=data["report_rises"], report_match=data["report_match"]
         )
-        p = report_probability(theta, copy, filled, np.arange(n), xp=pt)
-        report_ll = pt.log(pt.maximum(p, TINY))
-        direct_ll = data["direct_log_likelihood"]
-        log_likelihood = report_ll.sum(axis=0) + direct_ll.sum(axis=0)
+        # Reports that are not derived enter through their counts per sampled
+        # parameter (data), so the logp and its gradient touch each sampled
+        # parameter once; fixed parameters and direct evidence are one constant.
+        log_likelihood = data["fixed_log_likelihood"]
+        if sampled:
+            log_likelihood = log_likelihood + counts_log_likelihood(
+                pt.concatenate(sampled), data["rise_counts"], data["fall_counts"], xp=pt
+            )
+        if derived.size:
+            p_derived = report_probability(theta, copy[derived], filled, derived, xp=pt)
+            log_likelihood = log_likelihood + pt.log(pt.maximum(p_derived, TINY)).sum(axis=0)
         if shape.lognormal.size:
             log_ratio = pm.Normal(
                 "log_likelihood_ratio",
@@ -178,12 +197,15 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
         )
 
     # Per-item terms for the ledger and the sensitivity; not part of the model's logp.
+    p = report_probability(theta, copy, filled, np.arange(n), xp=pt)
+    report_ll = pt.log(pt.maximum(p, TINY))
+    direct_ll = data["direct_log_likelihood"]
     items = pt.zeros((len(compiled.evidence_ids), K))
     items = pt.set_subtensor(items[compiled.report_evidence], report_ll)
     items = pt.set_subtensor(items[compiled.direct_evidence], direct_ll)
     if shape.lognormal.size:
         items = pt.inc_subtensor(items[shape.lognormal], ratio_ll)
-    return ModelParts(model, shape, items, log_prior)
+    return ModelParts(model, shape, items, log_prior, log_joint)
 
 
 def _gather(parts, positions, size):
@@ -205,6 +227,7 @@ _DATA_DIMS = {
     "report_rises": ("report", "hypothesis"),
     "report_match": "report",
     "direct_log_likelihood": ("direct", "hypothesis"),
+    "fixed_log_likelihood": "hypothesis",
     "ratio_mu": "uncertain_ratio",
     "ratio_sigma": "uncertain_ratio",
 }
