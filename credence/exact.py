@@ -99,18 +99,23 @@ def _terms(compiled: CompiledCase) -> _Terms:
     mixture: dict[tuple[int, int], np.ndarray] = {}
     members: dict[tuple[int, int], np.ndarray] = {}
     derived = compiled.report_derived
-    for h in range(K) if derived.any() else ():
-        params = compiled.report_param[:, h]
-        mixed = np.unique(params[derived & random[params]])
-        if not mixed.size:
-            continue
-        chosen = reports[np.isin(params, mixed)]
-        chosen = chosen[np.lexsort((position[compiled.report_evidence[chosen]], params[chosen]))]
-        bounds = np.flatnonzero(np.diff(params[chosen])) + 1
-        for group in np.split(chosen, bounds):
-            key = (int(params[group[0]]), h)
-            members[key] = group
-            mixture[key] = group[derived[group]]
+    if derived.any():
+        # group every (report, hypothesis) pair by (parameter, hypothesis) key
+        key = (compiled.report_param * K + np.arange(K)).ravel()
+        pair_report = np.repeat(reports, K)
+        mixed = np.zeros(compiled.n_params * K, bool)
+        mixed[key[np.repeat(derived, K) & random[key // K]]] = True
+        chosen = np.flatnonzero(mixed[key])
+        chosen = chosen[
+            np.lexsort((position[compiled.report_evidence[pair_report[chosen]]], key[chosen]))
+        ]
+        keys, reps = key[chosen], pair_report[chosen]
+        bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, len(keys)] if keys.size else [0]
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            group = reps[lo:hi]
+            g = (int(keys[lo]) // K, int(keys[lo]) % K)
+            members[g] = group
+            mixture[g] = group[derived[group]]
     log_fixed = np.where(random[compiled.report_param], 0.0, log_u)
     return _Terms(rise, fall, mixture, members, log_u, log_v, log_fixed, position)
 
@@ -264,31 +269,37 @@ def _mixture_deltas(compiled, terms, groups, position, step, loo) -> None:
     n1 = np.cumsum(up, axis=1).astype(float)
     n0 = np.cumsum(down, axis=1).astype(float)
     degree = np.cumsum(is_derived, axis=1)
-    after = log_expect(prefix[np.arange(G)[:, None], degree], n1, n0, degree)
+    N1, N0 = n1[:, -1:], n0[:, -1:]
+    # rows[:, j]: the product of every derived factor but the j-th
+    rows = np.zeros((G, M, 1))
+    for i in range(M):
+        grown = _multiply(rows, lu[:, i : i + 1], lv[:, i : i + 1])
+        kept = np.concatenate([rows, np.full((G, M, 1), -np.inf)], axis=-1)
+        rows = np.where((np.arange(M) == i)[None, :, None], kept, grown)
+    # One evaluation for three sets of states: after each report in order (T),
+    # without each plain report (T), without each derived report (M).
+    values = log_expect(
+        np.concatenate(
+            [
+                prefix[np.arange(G)[:, None], degree],
+                np.broadcast_to(prefix[:, M][:, None, :], (G, T, M + 1)),
+                rows,
+            ],
+            axis=1,
+        ),
+        np.concatenate([n1, N1 - up, np.repeat(N1, M, 1)], axis=1),
+        np.concatenate([n0, N0 - down, np.repeat(N0, M, 1)], axis=1),
+        np.concatenate([degree, np.full((G, T), M), np.full((G, M), M - 1)], axis=1),
+    )
+    after, without_plain, without_derived = values[:, :T], values[:, T : 2 * T], values[:, 2 * T :]
     delta = np.diff(after, axis=1, prepend=0.0)
     np.add.at(step, (evidence[members[valid]], hh[valid]), delta[valid])
-
     full = after[:, -1:]
-    N1, N0 = n1[:, -1:], n0[:, -1:]
     plain = valid & ~is_derived
-    without = log_expect(
-        np.broadcast_to(prefix[:, M][:, None, :], (G, T, M + 1)),
-        N1 - up,
-        N0 - down,
-        np.full((G, T), M),
+    np.add.at(loo, (evidence[members[plain]], hh[plain]), (full - without_plain)[plain])
+    np.add.at(
+        loo, (evidence[d_members], np.broadcast_to(hyps[:, None], (G, M))), full - without_derived
     )
-    np.add.at(loo, (evidence[members[plain]], hh[plain]), (full - without)[plain])
-    if M:
-        # rows[:, j]: the product of every derived factor but the j-th
-        rows = np.zeros((G, M, 1))
-        for i in range(M):
-            grown = _multiply(rows, lu[:, i : i + 1], lv[:, i : i + 1])
-            kept = np.concatenate([rows, np.full((G, M, 1), -np.inf)], axis=-1)
-            rows = np.where((np.arange(M) == i)[None, :, None], kept, grown)
-        without = log_expect(rows, np.repeat(N1, M, 1), np.repeat(N0, M, 1), np.full((G, M), M - 1))
-        np.add.at(
-            loo, (evidence[d_members], np.broadcast_to(hyps[:, None], (G, M))), full - without
-        )
 
 
 def _log_evidence(compiled: CompiledCase, terms: _Terms) -> np.ndarray:
@@ -446,8 +457,11 @@ def robustness_draws(
     copy_u = np.empty((n_draws, uncertain.size))
     with np.errstate(divide="ignore"):
         log_prior = np.broadcast_to(np.log(compiled.prior), (n_draws, K))
-    parameters = {name: theta_r[:, column[i]] for i, name in enumerate(compiled.param_names)
-                  if compiled.param_random[i]}
+    parameters = {
+        name: theta_r[:, column[i]]
+        for i, name in enumerate(compiled.param_names)
+        if compiled.param_random[i]
+    }
     if compiled.prior_beta is not None:
         pa, pb = compiled.prior_beta
         prior_p = rng.beta(pa + (H == 0), pb + (H == 1))
