@@ -286,7 +286,7 @@ def _peak(fn: Callable[[], Any]) -> int:
 def bench_scale(repeats: int, min_batch: float, sizes: list[int], mem_sizes: list[int]) -> None:
     import credence
     from credence.compile import compile_case
-    from credence.exact import exact_assess, exact_posterior
+    from credence.exact import exact_assess
     from credence.io import case_from_dict
 
     t = Table(
@@ -534,7 +534,7 @@ def profile(n: int, n_sources: int | None, top: int = 14) -> None:
     for col in ("function", "calls/assess", "own/assess", "cum/assess", "own %"):
         t.add_column(col, justify="left" if col == "function" else "right")
     rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
-    for (file, line, name), (cc, nc, tt, ct, _callers) in rows:
+    for (file, line, name), (_cc, nc, tt, ct, _callers) in rows:
         where = f"{Path(file).name}:{line}({name})" if line else name
         t.add_row(
             where,

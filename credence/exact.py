@@ -303,7 +303,7 @@ def _mixture_deltas(compiled, terms, groups, position, step, loo) -> None:
 
 
 def _log_evidence(compiled: CompiledCase, terms: _Terms) -> np.ndarray:
-    """log P(evidence | H) (K,), summed over parameters rather than items."""
+    """Log P(evidence | H) (K,), summed over parameters rather than items."""
     random = compiled.param_random
     a = compiled.param_alpha[random][:, None]
     b = compiled.param_beta[random][:, None]

@@ -131,7 +131,11 @@ CASES = {
         "sources[0].reliability",
         "Admiralty letter",
     ),
-    "missing-reliability": (CLAIM + "sources:\n  - {id: s}\n", "sources[0].reliability", "Field required"),
+    "missing-reliability": (
+        CLAIM + "sources:\n  - {id: s}\n",
+        "sources[0].reliability",
+        "Field required",
+    ),
     "unknown-grade-override": (CLAIM + "admiralty: {H: 0.8}\n", "admiralty.H", "unknown key 'H'"),
     "no-signal": (
         CLAIM + GOOD_SOURCES + "evidence:\n  - {id: e, source: s}\n",
@@ -139,7 +143,8 @@ CASES = {
         "exactly one of",
     ),
     "missing-likelihood": (
-        "credence: 1\nhypotheses: [{id: a}, {id: b}]\nevidence:\n  - {id: e, likelihood: {a: 0.5}}\n",
+        "credence: 1\nhypotheses: [{id: a}, {id: b}]\n"
+        "evidence:\n  - {id: e, likelihood: {a: 0.5}}\n",
         "evidence[0].likelihood",
         "missing b",
     ),

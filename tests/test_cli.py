@@ -56,7 +56,8 @@ def test_multi_hypothesis_json(tmp_path, capsys):
     path.write_text(
         "credence: 1\nhypotheses: [{id: a, prior: 0.5}, {id: b, prior: 0.3}, {id: c, prior: 0.2}]\n"
         "sources: [{id: s, reliability: B}]\n"
-        "evidence:\n  - {id: e, source: s, supports: [a, b]}\n  - {id: d, likelihood: {a: 0.1, b: 0.5, c: 0.5}}\n"
+        "evidence:\n  - {id: e, source: s, supports: [a, b]}\n"
+        "  - {id: d, likelihood: {a: 0.1, b: 0.5, c: 0.5}}\n"
     )
     assert main(["assess", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
