@@ -283,7 +283,14 @@ class Assessment:
 
 
 def _span(lo: float, hi: float) -> str:
-    return f"{format_probability(lo)}–{format_probability(hi)}"
+    def end(p: float) -> str:
+        if 0.0 < p < 1e-4:
+            return "<0.01%"
+        if 1.0 - 1e-4 < p < 1.0:
+            return ">99.99%"
+        return format_probability(p)
+
+    return f"{end(lo)}–{end(hi)}"
 
 
 def signal(e) -> str:
