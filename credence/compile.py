@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -116,6 +117,29 @@ class CompiledCase:
     def n_params(self) -> int:
         """P."""
         return len(self.param_names)
+
+    @cached_property
+    def independent_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Counts of reports that are not derived, per parameter and hypothesis.
+
+        Returns
+        -------
+        rise, fall : ndarray (P, K)
+            How many such reports have probability ``theta`` (rise) or
+            ``1 - theta`` (fall); read-only.
+        """
+        P, K = self.n_params, self.n_hypotheses
+        rise = np.zeros((P, K))
+        fall = np.zeros((P, K))
+        plain = ~self.report_derived
+        for h in range(K):
+            params = self.report_param[plain, h]
+            rises = self.report_rises[plain, h]
+            rise[:, h] = np.bincount(params[rises], minlength=P)
+            fall[:, h] = np.bincount(params[~rises], minlength=P)
+        rise.setflags(write=False)
+        fall.setflags(write=False)
+        return rise, fall
 
     @property
     def param_random(self) -> np.ndarray:

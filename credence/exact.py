@@ -23,7 +23,7 @@ from scipy.special import betaln
 
 from credence.compile import CompiledCase
 from credence.errors import CaseError
-from credence.likelihood import independent_counts, report_probability
+from credence.likelihood import report_probability
 
 __all__ = ["ExactResult", "exact_assess", "exact_posterior", "robustness_draws"]
 
@@ -48,6 +48,15 @@ def logsumexp(x: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+def _multiply(rows: np.ndarray, lu: np.ndarray, lv: np.ndarray) -> np.ndarray:
+    """Multiply Bernstein weights ``rows[..., k]`` by ``u (1 - t) + v t`` (log space)."""
+    pad = np.full(rows.shape[:-1] + (1,), -np.inf)
+    return np.logaddexp(
+        np.concatenate([rows + lu[..., None], pad], axis=-1),
+        np.concatenate([pad, rows + lv[..., None]], axis=-1),
+    )
+
+
 def bernstein_weights(log_u: np.ndarray, log_v: np.ndarray) -> np.ndarray:
     """Log weights of ``prod_i (u_i (1 - t) + v_i t)`` in the unscaled Bernstein basis.
 
@@ -55,7 +64,7 @@ def bernstein_weights(log_u: np.ndarray, log_v: np.ndarray) -> np.ndarray:
     """
     w = np.zeros(1)
     for lu, lv in zip(log_u, log_v, strict=True):
-        w = np.logaddexp(np.append(w + lu, -np.inf), np.insert(w + lv, 0, -np.inf))
+        w = _multiply(w, np.asarray(lu), np.asarray(lv))
     return w
 
 
@@ -93,7 +102,7 @@ def _terms(compiled: CompiledCase) -> _Terms:
     with np.errstate(divide="ignore"):
         log_u = np.log(report_probability(theta, copy, compiled, reports))
         log_v = np.log(report_probability(np.where(random, 1.0, theta), copy, compiled, reports))
-    rise, fall = independent_counts(compiled)
+    rise, fall = compiled.independent_counts
     position = np.empty(len(compiled.evidence_ids), int)
     position[compiled.order] = np.arange(len(compiled.order))
     mixture: dict[tuple[int, int], np.ndarray] = {}
@@ -209,15 +218,6 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
     for groups in buckets.values():
         _mixture_deltas(compiled, terms, groups, position, step, loo)
     return step, loo
-
-
-def _multiply(rows: np.ndarray, lu: np.ndarray, lv: np.ndarray) -> np.ndarray:
-    """Multiply Bernstein weights ``rows[..., k]`` by ``u (1 - t) + v t`` (log space)."""
-    pad = np.full(rows.shape[:-1] + (1,), -np.inf)
-    return np.logaddexp(
-        np.concatenate([rows + lu[..., None], pad], axis=-1),
-        np.concatenate([pad, rows + lv[..., None]], axis=-1),
-    )
 
 
 def _mixture_deltas(compiled, terms, groups, position, step, loo) -> None:

@@ -17,7 +17,6 @@ from credence.compile import CompiledCase
 __all__ = [
     "counts_log_likelihood",
     "fixed_log_likelihood",
-    "independent_counts",
     "log_likelihood",
     "report_probability",
 ]
@@ -52,26 +51,6 @@ def report_probability(
     return c * compiled.report_match[reports][:, None] + (1.0 - c) * independent
 
 
-def independent_counts(compiled: CompiledCase) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of reports that are not derived, per parameter and hypothesis.
-
-    Returns
-    -------
-    rise, fall : ndarray (P, K)
-        How many such reports have probability ``theta`` (rise) or ``1 - theta`` (fall).
-    """
-    P, K = compiled.n_params, compiled.n_hypotheses
-    rise = np.zeros((P, K))
-    fall = np.zeros((P, K))
-    plain = ~compiled.report_derived
-    for h in range(K):
-        params = compiled.report_param[plain, h]
-        rises = compiled.report_rises[plain, h]
-        rise[:, h] = np.bincount(params[rises], minlength=P)
-        fall[:, h] = np.bincount(params[~rises], minlength=P)
-    return rise, fall
-
-
 def counts_log_likelihood(theta, rise, fall, xp: ModuleType = np):
     """Log-likelihood of reports that are not derived, from their counts.
 
@@ -84,7 +63,7 @@ def counts_log_likelihood(theta, rise, fall, xp: ModuleType = np):
     theta : array (..., Q)
         Parameters in (0, 1).
     rise, fall : array (Q, K)
-        Counts of the parameters' reports (see :func:`independent_counts`).
+        Counts of the parameters' reports (see :attr:`CompiledCase.independent_counts`).
     xp : module
         ``numpy`` or ``pytensor.tensor``.
 
@@ -98,7 +77,7 @@ def counts_log_likelihood(theta, rise, fall, xp: ModuleType = np):
 
 def fixed_log_likelihood(compiled: CompiledCase) -> np.ndarray:
     """log-likelihood (K,) of direct evidence and of plain reports from fixed parameters."""
-    rise, fall = independent_counts(compiled)
+    rise, fall = compiled.independent_counts
     fixed = ~compiled.param_random
     value = compiled.param_value[fixed][:, None]
     ll = (xlogy(rise[fixed], value) + xlogy(fall[fixed], 1.0 - value)).sum(axis=0)
@@ -123,7 +102,7 @@ def log_likelihood(theta, copy, compiled: CompiledCase, xp: ModuleType = np):
     array (..., K)
         Log-normal likelihood ratios (PyMC extension) are not included.
     """
-    rise, fall = independent_counts(compiled)
+    rise, fall = compiled.independent_counts
     random = compiled.param_random
     th = theta[..., np.flatnonzero(random)]
     ll = fixed_log_likelihood(compiled) + counts_log_likelihood(th, rise[random], fall[random], xp)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from credence.compile import CompiledCase
-from credence.likelihood import fixed_log_likelihood, independent_counts
+from credence.likelihood import fixed_log_likelihood
 
 __all__ = ["Layout", "layout", "model_data"]
 
@@ -163,7 +163,7 @@ def model_data(compiled: CompiledCase, shape: Layout | None = None) -> dict[str,
     with np.errstate(divide="ignore"):
         log_prior = np.log(compiled.prior)
     prior_beta = compiled.prior_beta or (1.0, 1.0)
-    rise, fall = independent_counts(compiled)
+    rise, fall = compiled.independent_counts
     sampled = np.concatenate([shape.free, shape.pooled])
     with np.errstate(divide="ignore"):
         fixed_ll = fixed_log_likelihood(compiled)
