@@ -385,14 +385,7 @@ class TruthDiscovery:
             candidates, long form: columns ``claim, label, probability``, one
             row per candidate.
         """
-        self._check_fitted()
-        if X is None:
-            posterior, claims = self.claim_posterior_, self.claims_
-            values, counts = self.candidate_values_, self.n_candidates_
-        else:
-            posterior, reports = self._posterior_for(X)
-            claims = pd.Index(reports.claims, name="claim")
-            values, counts = reports.candidate_values, reports.n_candidates
+        posterior, claims, values, counts = self._claim_posterior(X)
         if self.classes_ is not None:
             columns = pd.Index(self.classes_, name="label")
             return pd.DataFrame(posterior, index=claims, columns=columns)
@@ -402,6 +395,16 @@ class TruthDiscovery:
             {"claim": claims.to_numpy()[rows], "label": values[rows, cols],
              "probability": posterior[rows, cols]}
         )
+
+    def _claim_posterior(self, X: pd.DataFrame | None):
+        """Posterior, claims, candidate values and counts of X, or of the fitted claims."""
+        self._check_fitted()
+        if X is None:
+            return (self.claim_posterior_, self.claims_, self.candidate_values_,
+                    self.n_candidates_)
+        posterior, reports = self._posterior_for(X)
+        claims = pd.Index(reports.claims, name="claim")
+        return posterior, claims, reports.candidate_values, reports.n_candidates
 
     def predict_table(self, X: pd.DataFrame | None = None) -> pd.DataFrame:
         """The most probable label of each claim and its posterior probability.
@@ -416,13 +419,8 @@ class TruthDiscovery:
         pandas.DataFrame
             Columns ``claim, label, probability``.
         """
-        self._check_fitted()
-        if X is None:
-            posterior, claims = self.claim_posterior_, self.claims_.to_numpy()
-            values = self.candidate_values_
-        else:
-            posterior, reports = self._posterior_for(X)
-            claims, values = reports.claims, reports.candidate_values
+        posterior, claims, values, _ = self._claim_posterior(X)
+        claims = claims.to_numpy()
         best = posterior.argmax(axis=1)
         rows = np.arange(posterior.shape[0])
         labels = self.classes_[best] if self.classes_ is not None else values[rows, best]
