@@ -1,16 +1,29 @@
-"""The one error type a user sees for a bad case: what, where, why."""
+"""The one error type a user sees for bad input: what, where, why.
+
+A :class:`CaseError` carries one or more :class:`Problem` s, each with its place
+in the input (``evidence[3] (id nis-oct18).derived_from``) and, when it came
+from a file, the line and column. It prints one line per problem, compiler
+style: ``FILE:LINE:COL: place: what is wrong``.
+"""
 
 from __future__ import annotations
 
-__all__ = ["CaseError", "format_location"]
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+__all__ = ["MAX_SHOWN_PROBLEMS", "CaseError", "Problem", "format_location", "shown"]
+
+#: Problems printed before "... and N more".
+MAX_SHOWN_PROBLEMS = 20
 
 
-def format_location(loc: tuple[str | int, ...]) -> str:
+def format_location(loc: Sequence[str | int]) -> str:
     """Render a location path as it reads in a case file.
 
     Parameters
     ----------
-    loc : tuple of str or int
+    loc : sequence of str or int
         Keys and list indices from the document root.
 
     Returns
@@ -32,29 +45,154 @@ def format_location(loc: tuple[str | int, ...]) -> str:
     return out
 
 
-class CaseError(ValueError):
-    """A case (file or Python objects) that cannot be assessed.
+def shown(value: object, limit: int = 60) -> str:
+    """Quote a value from the input for a message: printable, one line, bounded.
 
-    Parameters
+    Control characters, escape sequences and lone surrogates are written as
+    backslash escapes; text longer than ``limit`` characters is cut with an
+    ellipsis, so an attacker's 100 kB key never becomes a 100 kB message.
+
+    Examples
+    --------
+    >>> shown("reliabilty")
+    "'reliabilty'"
+    >>> shown("\\x1b[31mred")
+    "'\\\\x1b[31mred'"
+    """
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    text = printable(text)
+    return f"'{text}'" if isinstance(value, str) else text
+
+
+def printable(text: str) -> str:
+    """Escape what a terminal would interpret: control characters and lone surrogates."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif unicodedata.category(ch) == "Cs" or ord(ch) < 0x10000:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input.
+
+    Attributes
     ----------
     message : str
         What is wrong.
-    location : str, optional
-        Where in the case, as ``evidence[3].derived_from``.
-    path : str, optional
-        The file the case came from.
+    location : str
+        Where in the document, e.g. ``evidence[3] (id nis-oct18).derived_from``.
+    line, column : int or None
+        One-based position in the file, when known.
     """
 
-    def __init__(self, message: str, location: str = "", path: str | None = None):
-        self.message = message
-        self.location = location
+    message: str
+    location: str = ""
+    line: int | None = None
+    column: int | None = None
+
+    def render(self, path: str | None = None) -> str:
+        """The problem as one line: ``FILE:LINE:COL: location: message``."""
+        where = path or ""
+        if self.line is not None:
+            where += f":{self.line}" if where else f"line {self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        parts = [p for p in (printable(where), self.location) if p]
+        return ": ".join([*parts, self.message])
+
+
+class CaseError(ValueError):
+    """Input (a case, a table, options) that cannot be used; lists every problem found.
+
+    Parameters
+    ----------
+    message : str, optional
+        What is wrong (a single problem).
+    location : str, optional
+        Where in the input, as ``evidence[3].derived_from``.
+    path : str, optional
+        The file the input came from.
+    line, column : int, optional
+        One-based position in that file.
+    problems : iterable of Problem, optional
+        Several problems at once (instead of ``message``).
+
+    Examples
+    --------
+    >>> err = CaseError("unknown source 'x'", "evidence[0].source", "case.yaml", line=7, column=15)
+    >>> str(err)
+    "case.yaml:7:15: evidence[0].source: unknown source 'x'"
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        location: str = "",
+        path: str | None = None,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        problems: Iterable[Problem] | None = None,
+    ):
+        found = tuple(problems or ())
+        if not found:
+            found = (Problem(message, location, line, column),)
+        self.problems: tuple[Problem, ...] = found
         self.path = path
         super().__init__(str(self))
 
-    def with_path(self, path: str) -> CaseError:
+    @property
+    def message(self) -> str:
+        """What is wrong (the first problem)."""
+        return self.problems[0].message
+
+    @property
+    def location(self) -> str:
+        """Where the first problem is."""
+        return self.problems[0].location
+
+    def with_path(self, path: str | None) -> CaseError:
         """Return the same error attributed to the file ``path``."""
-        return CaseError(self.message, self.location, path)
+        return CaseError(path=path, problems=self.problems)
+
+    def located(self, locate) -> CaseError:
+        """Return the same error with line and column filled in by ``locate(location)``.
+
+        ``locate`` maps a location string to ``(line, column)`` or None.
+        """
+        problems = []
+        for p in self.problems:
+            if p.line is None:
+                found = locate(p.location)
+                if found is not None:
+                    p = replace(p, line=found[0], column=found[1])
+            problems.append(p)
+        return CaseError(path=self.path, problems=problems)
+
+    def lines(self, limit: int = MAX_SHOWN_PROBLEMS) -> list[str]:
+        """One line per problem, at most ``limit``, then how many more."""
+        out = [p.render(self.path) for p in self.problems[:limit]]
+        extra = len(self.problems) - limit
+        if extra > 0:
+            out.append(f"... and {extra} more problem{'s' * (extra > 1)}")
+        return out
 
     def __str__(self) -> str:
-        where = ": ".join(p for p in (self.path, self.location) if p)
-        return f"{where}: {self.message}" if where else self.message
+        return "\n".join(self.lines())
+
+    def __reduce__(self):
+        return (_rebuild, (self.path, self.problems))
+
+
+def _rebuild(path: str | None, problems: tuple[Problem, ...]) -> CaseError:
+    return CaseError(path=path, problems=problems)
