@@ -16,15 +16,73 @@ from credence.io import case_from_dict, load_case
 __all__ = ["assess", "as_case"]
 
 DEFAULT_DRAWS = 4000
+#: Most robustness draws of the exact engine (and posterior draws per chain).
+MAX_DRAWS = 1_000_000
+#: Options of the PyMC engine (``credence.mcmc.assess_mcmc``) besides seed, draws, level.
+MCMC_OPTIONS = ("tune", "chains", "cores", "sampler", "target_accept")
+_SAMPLERS = ("auto", "nutpie", "pymc")
 
 
 def as_case(case: Case | dict[str, Any] | str | os.PathLike[str]) -> Case:
-    """Accept a :class:`Case`, plain data as read from a file, or a path to a case file."""
+    """Accept a :class:`Case`, plain data as read from a file, or a path to a case file.
+
+    Raises
+    ------
+    TypeError
+        ``case`` is none of these.
+    CaseError
+        The case is invalid.
+    """
     if isinstance(case, Case):
         return case
     if isinstance(case, dict):
         return case_from_dict(case)
-    return load_case(case)
+    if isinstance(case, str | os.PathLike):
+        return load_case(case)
+    raise TypeError(
+        "assess() takes a Case, a dict as read from a case file, or the path of a case "
+        f"file, not {type(case).__name__}"
+    )
+
+
+def _count(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:,} and {high:,}, got {value:,}")
+    return int(value)
+
+
+def check_options(
+    engine: str, seed: Any, draws: Any, level: Any, mcmc_options: dict[str, Any]
+) -> None:
+    """Refuse unknown, misspelt or out-of-range options of :func:`assess`."""
+    if engine not in ("exact", "mcmc"):
+        raise ValueError(f"unknown engine {engine!r}; use 'exact' or 'mcmc'")
+    if seed is not None:
+        _count("seed", seed, 0, 2**63 - 1)
+    if draws is not None:
+        _count("draws", draws, 1, MAX_DRAWS)
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
+    unknown = sorted(set(mcmc_options) - set(MCMC_OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"assess() got unknown option{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
+            f"valid: engine, seed, draws, level, and with engine='mcmc' {', '.join(MCMC_OPTIONS)}"
+        )
+    if engine == "exact" and mcmc_options:
+        raise TypeError(
+            f"{', '.join(sorted(mcmc_options))} {'is an option' if len(mcmc_options) == 1 else 'are options'} "
+            "of engine='mcmc'; the exact engine takes seed, draws and level"
+        )
+    for name in ("tune", "chains"):
+        if name in mcmc_options:
+            _count(name, mcmc_options[name], 1 if name == "chains" else 0, MAX_DRAWS)
+    if mcmc_options.get("sampler", "auto") not in _SAMPLERS:
+        raise ValueError(
+            f"unknown sampler {mcmc_options['sampler']!r}; use one of {', '.join(_SAMPLERS)}"
+        )
 
 
 def assess(
@@ -55,7 +113,9 @@ def assess(
     level : float, default 0.9
         Mass of the robustness interval.
     **mcmc_options
-        Passed to the PyMC engine (``chains``, ``tune``, ``draws``...).
+        Options of the PyMC engine: ``tune``, ``chains``, ``cores``, ``sampler``
+        (``"auto"``, ``"nutpie"`` or ``"pymc"``) and ``target_accept`` (see
+        :func:`credence.mcmc.assess_mcmc`).
 
     Returns
     -------
@@ -65,6 +125,11 @@ def assess(
     ------
     CaseError
         The case is invalid, impossible, or needs the other engine.
+    TypeError
+        An unknown or misspelt option, or an option of the other engine.
+    ValueError
+        An option out of range: ``draws`` from 1 to 1,000,000, ``seed`` from 0,
+        ``level`` strictly between 0 and 1.
 
     Examples
     --------
@@ -77,17 +142,15 @@ def assess(
     >>> round(assess(case, seed=1).probability, 6)
     0.9
     """
-    case = as_case(case)
-    compiled = compile_case(case)
+    check_options(engine, seed, draws, level, mcmc_options)
+    compiled = compile_case(as_case(case))
     if engine == "exact":
         return _assess_exact(compiled, seed, draws or DEFAULT_DRAWS, level)
-    if engine == "mcmc":
-        from credence.mcmc import assess_mcmc
+    from credence.mcmc import assess_mcmc
 
-        if draws is not None:
-            mcmc_options["draws"] = draws
-        return assess_mcmc(compiled, seed=seed, level=level, **mcmc_options)
-    raise ValueError(f"unknown engine {engine!r}; use 'exact' or 'mcmc'")
+    if draws is not None:
+        mcmc_options["draws"] = draws
+    return assess_mcmc(compiled, seed=seed, level=level, **mcmc_options)
 
 
 def _assess_exact(

@@ -8,20 +8,26 @@ the job of :mod:`credence.compile`.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
+    Strict,
     Tag,
+    ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from credence.errors import CaseError
+from credence.errors import CaseError, Problem, format_location, printable, shown
 
 __all__ = [
     "ADMIRALTY",
@@ -35,6 +41,7 @@ __all__ = [
     "Pooling",
     "Source",
     "TwoCoin",
+    "validate_case",
 ]
 
 FORMAT_VERSION = 1
@@ -42,12 +49,41 @@ BINARY_HYPOTHESES = ("true", "false")
 
 Grade = Literal["A", "B", "C", "D", "E", "F"]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
-UnitFloat = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-PositiveFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+# Numbers are numbers: no text, no booleans (Strict), never silently converted.
+UnitFloat = Annotated[float, Strict(), Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+PositiveFloat = Annotated[float, Strict(), Field(gt=0.0, allow_inf_nan=False)]
+FiniteFloat = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+
+_FLOAT_TEXT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_FORM = "a date is written YYYY-MM-DD, e.g. 2024-10-18"
+
+
+def _iso_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"{_DATE_FORM}, without a time of day")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"no such date: {value}") from None
+    what = f"got {shown(value)}" if isinstance(value, str) else f"not a {type(value).__name__}"
+    raise ValueError(f"{_DATE_FORM}; {what}")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False, defer_build=True)
+
+    def __init__(self, /, **data: Any):
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise CaseError(problems=_problems(err, (), data)) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form, as it would be written in a case file."""
@@ -99,7 +135,7 @@ class LogNormal(_Frozen):
     ``log(LR) ~ Normal(mu, sigma)``. Only the PyMC engine computes it.
     """
 
-    lognormal: tuple[Annotated[float, Field(allow_inf_nan=False)], PositiveFloat]
+    lognormal: tuple[FiniteFloat, PositiveFloat]
 
     def __init__(self, mu: float | None = None, sigma: float | None = None, /, **data: Any):
         if mu is not None or sigma is not None:
@@ -175,7 +211,7 @@ class TwoCoin(_Frozen):
 
 def _reliability_tag(value: Any) -> str | None:
     if isinstance(value, str):
-        return "grade"
+        return "grade" if value in ADMIRALTY else None
     if isinstance(value, Admiralty):
         return "admiralty"
     if isinstance(value, TwoCoin):
@@ -325,7 +361,7 @@ class Evidence(_Frozen):
     likelihood: dict[str, UnitFloat] | None = None
     derived_from: list[Id] | None = Field(default=None, min_length=1)
     copy_probability: Probability | None = None
-    date: dt.date | None = None
+    date: IsoDate | None = None
     summary: str | None = None
     url: str | None = None
     credibility: Annotated[int, Field(ge=1, le=6, strict=True)] | None = None
@@ -333,7 +369,7 @@ class Evidence(_Frozen):
     @field_validator("likelihood", mode="before")
     @classmethod
     def _yaml_boolean_keys(cls, value: Any) -> Any:
-        # YAML 1.1 reads the keys `true:` and `false:` as booleans.
+        # YAML reads the keys `true:` and `false:` (the binary hypotheses) as booleans.
         if isinstance(value, dict):
             return {(str(k).lower() if isinstance(k, bool) else k): v for k, v in value.items()}
         return value
@@ -453,8 +489,9 @@ class Case(_Frozen):
             version = data["credence"]
             if version != FORMAT_VERSION or isinstance(version, bool):
                 raise CaseError(
-                    f"unsupported format version {version!r}; this credence reads version 1",
+                    f"unsupported format version {shown(version)}; this credence reads version 1",
                     "credence",
+                    loc=("credence",),
                 )
         return data
 
@@ -490,101 +527,257 @@ class Case(_Frozen):
         return build_model(compile_case(self))
 
     @model_validator(mode="after")
-    def _references(self) -> Case:
-        _check_references(self)
+    def _references(self, info: ValidationInfo) -> Case:
+        if not (info.context or {}).get("structure_only"):
+            _check_references(self)
         return self
 
 
-def _unique(items: list[Any], name: str) -> None:
+#: The lists of a case whose items have ids; locations name the item's id.
+_ITEM_MODELS: dict[str, type[_Frozen]] = {
+    "hypotheses": Hypothesis,
+    "sources": Source,
+    "evidence": Evidence,
+}
+#: Problems kept in detail (all are counted).
+_KEEP = 200
+
+
+def validate_case(data: Any) -> Case:
+    """Validate plain data (as read from a file) into a :class:`Case`.
+
+    Every item is checked and every problem reported (see :class:`CaseError`),
+    each with its place in the document, such as
+    ``evidence[3] (id nis-oct18).derived_from``.
+
+    Raises
+    ------
+    CaseError
+        Listing every problem.
+    """
+    if not isinstance(data, dict):
+        kind = "an empty document" if data is None else f"a {type(data).__name__}"
+        raise CaseError(f"a case must be a mapping of keys to values, not {kind}")
+    if "credence" not in data:
+        raise CaseError("missing format version: add `credence: 1` at the top", "credence")
+    problems: list[Problem] = []
+    skipped = 0
+    skeleton = dict(data)
+    for key, model in _ITEM_MODELS.items():
+        items = data.get(key)
+        if not isinstance(items, list):
+            continue
+        built = []
+        for i, item in enumerate(items):
+            try:
+                built.append(model.model_validate(item))
+            except ValidationError as err:
+                found = _problems(err, (key, i), data)
+                kept = found[: max(0, _KEEP - len(problems))]
+                problems += kept
+                skipped += len(found) - len(kept)
+            except CaseError as err:
+                problems += _prefixed(err.problems, (key, i), data)
+        skeleton[key] = built
+    try:
+        if problems:
+            # the rest of the case, for its own problems (lists refused above are left out)
+            Case.model_validate(skeleton, context={"structure_only": True})
+        else:
+            return Case.model_validate(skeleton)
+    except ValidationError as err:
+        problems += _problems(err, (), data)
+    except CaseError as err:
+        problems += err.problems
+    if skipped:
+        problems.append(Problem(f"and {skipped:,} more problems in the items above"))
+    raise CaseError(problems=problems)
+
+
+def _place(loc: tuple[str | int, ...], root: Any) -> str:
+    """``evidence[3] (id nis-oct18).derived_from`` for the loc of an item's field."""
+    if len(loc) >= 2 and loc[0] in _ITEM_MODELS and isinstance(loc[1], int):
+        items = root.get(loc[0]) if isinstance(root, dict) else getattr(root, loc[0], None)
+        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+        item_id = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
+        if isinstance(item_id, str):
+            rest = format_location(loc[2:])
+            head = f"{loc[0]}[{loc[1]}] (id {printable(item_id[:40])})"
+            return head + ("." + rest if rest and not rest.startswith("[") else rest)
+    return format_location(loc)
+
+
+def _problem(message: str, loc: tuple[str | int, ...], root: Any, at_key=False) -> Problem:
+    return Problem(message, _place(loc, root), loc=loc, at_key=at_key)
+
+
+def _prefixed(problems, prefix: tuple, root: Any) -> list[Problem]:
+    return [_problem(p.message, prefix + p.loc, root, p.at_key) for p in problems]
+
+
+_UNION_FIELDS = {
+    "reliability",
+    "prior",
+    "copy_probability",
+    "likelihood_ratio",
+    "sensitivity",
+    "false_positive_rate",
+}
+_UNION_TAGS = {"number", "beta", "grade", "admiralty", "two-coin", "lognormal"}
+
+
+def _known_keys() -> list[str]:
+    keys = {name for model in _FORMAT_MODELS for name in model.model_fields}
+    return sorted(keys)
+
+
+def _input(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the text {shown(value)}"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, int | float):
+        return f"the number {shown(value)}"
+    return f"a {'list' if isinstance(value, list | tuple) else type(value).__name__}"
+
+
+def _problems(err: ValidationError, prefix: tuple, root: Any) -> list[Problem]:
+    """Plain-language problems from a pydantic error, with locations from the root."""
+    out = []
+    for error in err.errors(include_url=False):
+        loc = tuple(error["loc"])
+        # pydantic puts a tagged union's tag after the field: drop it from the path.
+        loc = tuple(
+            p for i, p in enumerate(loc) if not (i and loc[i - 1] in _UNION_FIELDS and p in _UNION_TAGS)
+        )
+        loc = prefix + loc
+        kind, value = error["type"], error.get("input")
+        original = (error.get("ctx") or {}).get("error")
+        if isinstance(original, CaseError):
+            out += _prefixed(original.problems, loc, root)
+            continue
+        at_key = False
+        if kind == "extra_forbidden":
+            message, at_key = f"unknown key {shown(str(loc[-1]))}", True
+            close = difflib.get_close_matches(str(loc[-1]), _known_keys(), n=1, cutoff=0.75)
+            if close:
+                message += f" (did you mean {close[0]!r}?)"
+        elif kind == "missing":
+            message, loc = f"missing key {loc[-1]!r}", loc[:-1]
+        elif loc and loc[-1] == "[key]":
+            loc = loc[:-1]
+            message, at_key = f"unknown key {shown(str(loc[-1]))}: {error['msg']}", True
+        elif kind in ("float_type", "int_type", "float_parsing"):
+            message = f"expected a number, got {_input(value)}"
+        elif kind in ("string_type", "literal_error", "list_type", "tuple_type", "dict_type",
+                      "reliability", "probability", "likelihood_ratio"):
+            message = f"{error['msg']}; got {_input(value)}"
+            if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+                message += " (write numbers without quotes)"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+        out.append(_problem(message, loc, root, at_key))
+    return out
+
+
+def _unique(items: list[Any], name: str, problems: list[Problem], case: Case) -> None:
     seen: set[str] = set()
     for i, item in enumerate(items):
         if item.id in seen:
-            raise CaseError(f"duplicate id {item.id!r}", f"{name}[{i}].id")
+            problems.append(_problem(f"duplicate id {shown(item.id)}", (name, i, "id"), case))
         seen.add(item.id)
 
 
 def _check_references(case: Case) -> None:
+    """Cross-references and sums; raises a CaseError listing every problem."""
+    problems: list[Problem] = []
+
+    def bad(message: str, *loc: str | int) -> None:
+        problems.append(_problem(message, loc, case))
+
     if (case.claim is None) == (case.hypotheses is None):
-        raise CaseError(
-            "give exactly one of `claim` (a binary case) and `hypotheses`"
-            + (" (both are given)" if case.claim is not None else " (neither is given)"),
-            "claim" if case.claim is not None else "",
+        problems.append(
+            Problem(
+                "give exactly one of `claim` (a binary case) and `hypotheses`"
+                + (" (both are given)" if case.claim is not None else " (neither is given)"),
+                "claim" if case.claim is not None else "",
+                loc=("claim",) if case.claim is not None else (),
+            )
         )
+        raise CaseError(problems=problems)
     binary = case.is_binary
     hypotheses = set(case.hypothesis_ids)
     if case.hypotheses is not None:
-        _unique(case.hypotheses, "hypotheses")
+        _unique(case.hypotheses, "hypotheses", problems, case)
         priors = [h.prior for h in case.hypotheses]
         given = [p for p in priors if p is not None]
         if given and len(given) != len(priors):
             missing = next(i for i, p in enumerate(priors) if p is None)
-            raise CaseError(
-                "give a prior for every hypothesis or for none (uniform)",
-                f"hypotheses[{missing}].prior",
-            )
-        if given and not math.isclose(math.fsum(given), 1.0, rel_tol=0, abs_tol=1e-9):
-            raise CaseError(
-                f"hypothesis priors must sum to 1 (they sum to {math.fsum(given):.12g})",
-                "hypotheses",
-            )
-    _unique(case.sources, "sources")
-    _unique(case.evidence, "evidence")
+            bad("give a prior for every hypothesis or for none (uniform)", "hypotheses", missing)
+        elif given and not math.isclose(math.fsum(given), 1.0, rel_tol=0, abs_tol=1e-9):
+            bad(f"hypothesis priors must sum to 1 (they sum to {math.fsum(given):.12g})",
+                "hypotheses")
+    _unique(case.sources, "sources", problems, case)
+    _unique(case.evidence, "evidence", problems, case)
     sources = {s.id for s in case.sources}
     position = {e.id: i for i, e in enumerate(case.evidence)}
+    parents_known = True
     for i, item in enumerate(case.evidence):
-        here = f"evidence[{i}]"
+        here = ("evidence", i)
         if item.source is not None and item.source not in sources:
-            raise CaseError(f"unknown source {item.source!r}", f"{here}.source")
+            bad(f"unknown source {shown(item.source)}", *here, "source")
         if binary and (item.supports is not None or item.refutes is not None):
             key = "supports" if item.supports is not None else "refutes"
-            raise CaseError(
-                "a binary case takes `stance: supports` or `stance: refutes`", f"{here}.{key}"
-            )
+            bad("a binary case takes `stance: supports` or `stance: refutes`", *here, key)
         if not binary and item.stance is not None:
-            raise CaseError(
-                "a multi-hypothesis case takes `supports: [ids]` or `refutes: [ids]`",
-                f"{here}.stance",
-            )
+            bad("a multi-hypothesis case takes `supports: [ids]` or `refutes: [ids]`",
+                *here, "stance")
         if not binary and item.likelihood_ratio is not None:
-            raise CaseError(
-                "likelihood_ratio is for a binary claim; give `likelihood: {h: P(E | h)}`",
-                f"{here}.likelihood_ratio",
-            )
+            bad("likelihood_ratio is for a binary claim; give `likelihood: {h: P(E | h)}`",
+                *here, "likelihood_ratio")
         for key in ("supports", "refutes"):
             for j, h in enumerate(getattr(item, key) or ()):
                 if h not in hypotheses:
-                    raise CaseError(f"unknown hypothesis {h!r}", f"{here}.{key}[{j}]")
+                    bad(f"unknown hypothesis {shown(h)}", *here, key, j)
         if item.likelihood is not None:
-            for h in item.likelihood:
-                if h not in hypotheses:
-                    raise CaseError(f"unknown hypothesis {h!r}", f"{here}.likelihood.{h}")
+            unknown = [h for h in item.likelihood if h not in hypotheses]
+            for h in unknown:
+                problems.append(
+                    _problem(f"unknown hypothesis {shown(h)}", (*here, "likelihood", h), case, True)
+                )
             missing = [h for h in case.hypothesis_ids if h not in item.likelihood]
             if missing:
-                raise CaseError(
-                    f"give P(E | h) for every hypothesis (missing {', '.join(missing)})",
-                    f"{here}.likelihood",
-                )
-            if not any(item.likelihood.values()):
-                raise CaseError(
-                    "evidence with likelihood 0 under every hypothesis is impossible",
-                    f"{here}.likelihood",
-                )
+                bad(f"give P(E | h) for every hypothesis (missing {', '.join(missing)})",
+                    *here, "likelihood")
+            elif not unknown and not any(item.likelihood.values()):
+                bad("evidence with likelihood 0 under every hypothesis is impossible",
+                    *here, "likelihood")
         for j, parent in enumerate(item.derived_from or ()):
-            where = f"{here}.derived_from[{j}]"
+            where = (*here, "derived_from", j)
             if parent not in position:
-                raise CaseError(f"unknown evidence id {parent!r}", where)
-            if parent == item.id:
-                raise CaseError("an item cannot be derived from itself", where)
-            if case.evidence[position[parent]].is_direct:
-                raise CaseError(
-                    f"{parent!r} is direct evidence; only sourced reports can be copied", where
-                )
+                parents_known = False
+                bad(f"unknown evidence id {shown(parent)}", *where)
+            elif parent == item.id:
+                parents_known = False
+                bad("an item cannot be derived from itself", *where)
+            elif case.evidence[position[parent]].is_direct:
+                bad(f"{shown(parent)} is direct evidence; only sourced reports can be copied",
+                    *where)
         if item.derived_from is not None and len(set(item.derived_from)) != len(item.derived_from):
-            raise CaseError("a parent is listed twice", f"{here}.derived_from")
-    _check_acyclic(case, position)
+            bad("a parent is listed twice", *here, "derived_from")
+    if parents_known:
+        cycle = _find_cycle(case, position)
+        if cycle is not None:
+            node, ids = cycle
+            bad("provenance cycle: " + " -> ".join(printable(k) for k in ids),
+                "evidence", node, "derived_from")
+    if problems:
+        raise CaseError(problems=problems)
 
 
-def _check_acyclic(case: Case, position: dict[str, int]) -> None:
+def _find_cycle(case: Case, position: dict[str, int]) -> tuple[int, list[str]] | None:
     state = [0] * len(case.evidence)  # 0 new, 1 on the path, 2 done
     for start in range(len(case.evidence)):
         if state[start]:
@@ -602,11 +795,14 @@ def _check_acyclic(case: Case, position: dict[str, int]) -> None:
                 continue
             p = position[parent]
             if state[p] == 1:
-                cycle = [case.evidence[k].id for k in path[path.index(p) :]] + [parent]
-                raise CaseError(
-                    "provenance cycle: " + " -> ".join(cycle), f"evidence[{node}].derived_from"
-                )
+                return node, [case.evidence[k].id for k in path[path.index(p) :]] + [parent]
             if state[p] == 0:
                 state[p] = 1
                 path.append(p)
                 stack.append((p, iter(case.evidence[p].derived_from or ())))
+    return None
+
+
+#: Every model of the format (for "did you mean" suggestions).
+_FORMAT_MODELS = (Beta, LogNormal, Admiralty, TwoCoin, Claim, Hypothesis, Source, Evidence,
+                  Pooling, Case)

@@ -21,16 +21,27 @@ class UsageError(Exception):
     """Bad input to a command: printed as one line on stderr, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str):
+        from credence.errors import printable
+
+        self.exit(2, f"{self.prog}: {printable(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="credence",
         description="Bayesian claim-credibility estimation.",
     )
     from credence import __version__
 
     parser.add_argument("--version", action="version", version=f"credence {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
     return parser
@@ -44,8 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (CaseError, UsageError) as err:
-        print(f"credence {args.command}: {err}", file=sys.stderr)
+    except CaseError as err:
+        sys.stderr.write("".join(f"{line}\n" for line in err.lines()))
+        return 2
+    except UsageError as err:
+        from credence.errors import printable
+
+        print(f"credence {args.command}: {printable(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

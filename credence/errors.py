@@ -9,7 +9,7 @@ style: ``FILE:LINE:COL: place: what is wrong``.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 __all__ = ["MAX_SHOWN_PROBLEMS", "CaseError", "Problem", "format_location", "shown"]
@@ -93,20 +93,27 @@ class Problem:
         Where in the document, e.g. ``evidence[3] (id nis-oct18).derived_from``.
     line, column : int or None
         One-based position in the file, when known.
+    loc : tuple of str or int
+        The same place as keys and indices from the document root, used to find
+        the line and column.
+    at_key : bool
+        The problem is the key itself (an unknown or duplicate key), not its value.
     """
 
     message: str
     location: str = ""
     line: int | None = None
     column: int | None = None
+    loc: tuple[str | int, ...] = ()
+    at_key: bool = False
 
     def render(self, path: str | None = None) -> str:
         """The problem as one line: ``FILE:LINE:COL: location: message``."""
         where = path or ""
-        if self.line is not None:
-            where += f":{self.line}" if where else f"line {self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
+        if self.line is not None and where:
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        elif self.line is not None:
+            where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
         parts = [p for p in (printable(where), self.location) if p]
         return ": ".join([*parts, self.message])
 
@@ -124,6 +131,8 @@ class CaseError(ValueError):
         The file the input came from.
     line, column : int, optional
         One-based position in that file.
+    loc : tuple, optional
+        The place as keys and indices, to find the line and column from.
     problems : iterable of Problem, optional
         Several problems at once (instead of ``message``).
 
@@ -142,11 +151,12 @@ class CaseError(ValueError):
         *,
         line: int | None = None,
         column: int | None = None,
+        loc: tuple[str | int, ...] = (),
         problems: Iterable[Problem] | None = None,
     ):
         found = tuple(problems or ())
         if not found:
-            found = (Problem(message, location, line, column),)
+            found = (Problem(message, location, line, column, loc),)
         self.problems: tuple[Problem, ...] = found
         self.path = path
         super().__init__(str(self))
@@ -165,18 +175,21 @@ class CaseError(ValueError):
         """Return the same error attributed to the file ``path``."""
         return CaseError(path=path, problems=self.problems)
 
-    def located(self, locate) -> CaseError:
-        """Return the same error with line and column filled in by ``locate(location)``.
+    def located(self, locate: Callable[[tuple, bool], tuple[int, int] | None]) -> CaseError:
+        """Return the same error with each problem's line and column filled in.
 
-        ``locate`` maps a location string to ``(line, column)`` or None.
+        ``locate(loc, at_key)`` maps a problem's ``loc`` to ``(line, column)``
+        or None. Problems are then ordered unknown keys first (a typo must
+        never hide behind what it made missing), then by position.
         """
         problems = []
         for p in self.problems:
             if p.line is None:
-                found = locate(p.location)
+                found = locate(p.loc, p.at_key)
                 if found is not None:
                     p = replace(p, line=found[0], column=found[1])
             problems.append(p)
+        problems.sort(key=lambda p: (not p.at_key, p.line or 0, p.column or 0))
         return CaseError(path=self.path, problems=problems)
 
     def lines(self, limit: int = MAX_SHOWN_PROBLEMS) -> list[str]:

