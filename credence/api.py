@@ -73,7 +73,8 @@ def check_options(
         )
     if engine == "exact" and mcmc_options:
         raise TypeError(
-            f"{', '.join(sorted(mcmc_options))} {'is an option' if len(mcmc_options) == 1 else 'are options'} "
+            f"{', '.join(sorted(mcmc_options))} "
+            f"{'is an option' if len(mcmc_options) == 1 else 'are options'} "
             "of engine='mcmc'; the exact engine takes seed, draws and level"
         )
     for name in ("tune", "chains"):

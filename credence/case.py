@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import math
 import re
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,7 +23,6 @@ from pydantic import (
     Strict,
     Tag,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -69,8 +69,7 @@ def _iso_date(value: Any) -> dt.date:
             return dt.date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"no such date: {value}") from None
-    what = f"got {shown(value)}" if isinstance(value, str) else f"not a {type(value).__name__}"
-    raise ValueError(f"{_DATE_FORM}; {what}")
+    raise ValueError(f"{_DATE_FORM}; got {_input(value)}")
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
@@ -182,14 +181,19 @@ class Admiralty(_Frozen):
         return (scale or {}).get(self.admiralty, ADMIRALTY[self.admiralty])
 
 
+def _beta(a: float, b: float) -> Beta:
+    # Constants need no validation; building the validator at import would slow every start.
+    return Beta.model_construct(beta=(float(a), float(b)))
+
+
 #: Admiralty grades (STANAG 2511 / AJP-2.1) as one-coin accuracy priors.
 ADMIRALTY: dict[str, Beta] = {
-    "A": Beta(19, 1),
-    "B": Beta(16, 4),
-    "C": Beta(13, 7),
-    "D": Beta(11, 9),
-    "E": Beta(10, 10),
-    "F": Beta(1, 1),
+    "A": _beta(19, 1),
+    "B": _beta(16, 4),
+    "C": _beta(13, 7),
+    "D": _beta(11, 9),
+    "E": _beta(10, 10),
+    "F": _beta(1, 1),
 }
 
 
@@ -434,7 +438,7 @@ class Pooling(_Frozen):
     """
 
     by: Literal["kind"] = "kind"
-    mean: Beta = Beta(2, 2)
+    mean: Beta = _beta(2, 2)
     concentration: PositiveFloat = 10.0
     concentration_shape: PositiveFloat = 10.0
 
@@ -527,10 +531,15 @@ class Case(_Frozen):
         return build_model(compile_case(self))
 
     @model_validator(mode="after")
-    def _references(self, info: ValidationInfo) -> Case:
-        if not (info.context or {}).get("structure_only"):
+    def _references(self) -> Case:
+        if not _STRUCTURE_ONLY.get():
             _check_references(self)
         return self
+
+
+# Set while checking the rest of a case whose items were refused: cross-references
+# between refused items would only repeat their problems.
+_STRUCTURE_ONLY: ContextVar[bool] = ContextVar("structure_only", default=False)
 
 
 #: The lists of a case whose items have ids; locations name the item's id.
@@ -567,7 +576,7 @@ def validate_case(data: Any) -> Case:
         items = data.get(key)
         if not isinstance(items, list):
             continue
-        built = []
+        built, refused = [], False
         for i, item in enumerate(items):
             try:
                 built.append(model.model_validate(item))
@@ -576,13 +585,22 @@ def validate_case(data: Any) -> Case:
                 kept = found[: max(0, _KEEP - len(problems))]
                 problems += kept
                 skipped += len(found) - len(kept)
+                refused = True
             except CaseError as err:
                 problems += _prefixed(err.problems, (key, i), data)
-        skeleton[key] = built
+                refused = True
+        if refused:
+            del skeleton[key]
+        else:
+            skeleton[key] = built
     try:
         if problems:
             # the rest of the case, for its own problems (lists refused above are left out)
-            Case.model_validate(skeleton, context={"structure_only": True})
+            token = _STRUCTURE_ONLY.set(True)
+            try:
+                Case.model_validate(skeleton)
+            finally:
+                _STRUCTURE_ONLY.reset(token)
         else:
             return Case.model_validate(skeleton)
     except ValidationError as err:
@@ -650,7 +668,9 @@ def _problems(err: ValidationError, prefix: tuple, root: Any) -> list[Problem]:
         loc = tuple(error["loc"])
         # pydantic puts a tagged union's tag after the field: drop it from the path.
         loc = tuple(
-            p for i, p in enumerate(loc) if not (i and loc[i - 1] in _UNION_FIELDS and p in _UNION_TAGS)
+            p
+            for i, p in enumerate(loc)
+            if not (i and loc[i - 1] in _UNION_FIELDS and p in _UNION_TAGS)
         )
         loc = prefix + loc
         kind, value = error["type"], error.get("input")
@@ -671,8 +691,16 @@ def _problems(err: ValidationError, prefix: tuple, root: Any) -> list[Problem]:
             message, at_key = f"unknown key {shown(str(loc[-1]))}: {error['msg']}", True
         elif kind in ("float_type", "int_type", "float_parsing"):
             message = f"expected a number, got {_input(value)}"
-        elif kind in ("string_type", "literal_error", "list_type", "tuple_type", "dict_type",
-                      "reliability", "probability", "likelihood_ratio"):
+        elif kind in (
+            "string_type",
+            "literal_error",
+            "list_type",
+            "tuple_type",
+            "dict_type",
+            "reliability",
+            "probability",
+            "likelihood_ratio",
+        ):
             message = f"{error['msg']}; got {_input(value)}"
             if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
                 message += " (write numbers without quotes)"
@@ -717,8 +745,10 @@ def _check_references(case: Case) -> None:
             missing = next(i for i, p in enumerate(priors) if p is None)
             bad("give a prior for every hypothesis or for none (uniform)", "hypotheses", missing)
         elif given and not math.isclose(math.fsum(given), 1.0, rel_tol=0, abs_tol=1e-9):
-            bad(f"hypothesis priors must sum to 1 (they sum to {math.fsum(given):.12g})",
-                "hypotheses")
+            bad(
+                f"hypothesis priors must sum to 1 (they sum to {math.fsum(given):.12g})",
+                "hypotheses",
+            )
     _unique(case.sources, "sources", problems, case)
     _unique(case.evidence, "evidence", problems, case)
     sources = {s.id for s in case.sources}
@@ -732,11 +762,17 @@ def _check_references(case: Case) -> None:
             key = "supports" if item.supports is not None else "refutes"
             bad("a binary case takes `stance: supports` or `stance: refutes`", *here, key)
         if not binary and item.stance is not None:
-            bad("a multi-hypothesis case takes `supports: [ids]` or `refutes: [ids]`",
-                *here, "stance")
+            bad(
+                "a multi-hypothesis case takes `supports: [ids]` or `refutes: [ids]`",
+                *here,
+                "stance",
+            )
         if not binary and item.likelihood_ratio is not None:
-            bad("likelihood_ratio is for a binary claim; give `likelihood: {h: P(E | h)}`",
-                *here, "likelihood_ratio")
+            bad(
+                "likelihood_ratio is for a binary claim; give `likelihood: {h: P(E | h)}`",
+                *here,
+                "likelihood_ratio",
+            )
         for key in ("supports", "refutes"):
             for j, h in enumerate(getattr(item, key) or ()):
                 if h not in hypotheses:
@@ -749,11 +785,17 @@ def _check_references(case: Case) -> None:
                 )
             missing = [h for h in case.hypothesis_ids if h not in item.likelihood]
             if missing:
-                bad(f"give P(E | h) for every hypothesis (missing {', '.join(missing)})",
-                    *here, "likelihood")
+                bad(
+                    f"give P(E | h) for every hypothesis (missing {', '.join(missing)})",
+                    *here,
+                    "likelihood",
+                )
             elif not unknown and not any(item.likelihood.values()):
-                bad("evidence with likelihood 0 under every hypothesis is impossible",
-                    *here, "likelihood")
+                bad(
+                    "evidence with likelihood 0 under every hypothesis is impossible",
+                    *here,
+                    "likelihood",
+                )
         for j, parent in enumerate(item.derived_from or ()):
             where = (*here, "derived_from", j)
             if parent not in position:
@@ -763,16 +805,22 @@ def _check_references(case: Case) -> None:
                 parents_known = False
                 bad("an item cannot be derived from itself", *where)
             elif case.evidence[position[parent]].is_direct:
-                bad(f"{shown(parent)} is direct evidence; only sourced reports can be copied",
-                    *where)
+                bad(
+                    f"{shown(parent)} is direct evidence; only sourced reports can be copied",
+                    *where,
+                )
         if item.derived_from is not None and len(set(item.derived_from)) != len(item.derived_from):
             bad("a parent is listed twice", *here, "derived_from")
     if parents_known:
         cycle = _find_cycle(case, position)
         if cycle is not None:
             node, ids = cycle
-            bad("provenance cycle: " + " -> ".join(printable(k) for k in ids),
-                "evidence", node, "derived_from")
+            bad(
+                "provenance cycle: " + " -> ".join(printable(k) for k in ids),
+                "evidence",
+                node,
+                "derived_from",
+            )
     if problems:
         raise CaseError(problems=problems)
 
@@ -804,5 +852,15 @@ def _find_cycle(case: Case, position: dict[str, int]) -> tuple[int, list[str]] |
 
 
 #: Every model of the format (for "did you mean" suggestions).
-_FORMAT_MODELS = (Beta, LogNormal, Admiralty, TwoCoin, Claim, Hypothesis, Source, Evidence,
-                  Pooling, Case)
+_FORMAT_MODELS = (
+    Beta,
+    LogNormal,
+    Admiralty,
+    TwoCoin,
+    Claim,
+    Hypothesis,
+    Source,
+    Evidence,
+    Pooling,
+    Case,
+)

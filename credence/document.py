@@ -15,7 +15,6 @@ import bisect
 import json
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,10 +265,7 @@ def parse_yaml(text: str) -> Document:
 
 
 def _too_many() -> str:
-    return (
-        f"more than {MAX_VALUES:,} values (aliases counted as copies): "
-        "too large for a case file"
-    )
+    return f"more than {MAX_VALUES:,} values (aliases counted as copies): too large for a case file"
 
 
 # --- JSON -----------------------------------------------------------------------------
@@ -424,4 +420,3 @@ class _LazyJson(Document):
     def locate(self, path: Path, at_key: bool = False) -> Mark | None:  # noqa: D102
         self._scan()
         return super().locate(path, at_key)
-

@@ -41,12 +41,13 @@ def format_location(loc: Sequence[str | int]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            text = printable(str(part) if len(str(part)) <= 40 else str(part)[:40] + "…")
+            out += f".{text}" if out else text
     return out
 
 
 def shown(value: object, limit: int = 60) -> str:
-    """Quote a value from the input for a message: printable, one line, bounded.
+    r"""Quote a value from the input for a message: printable, one line, bounded.
 
     Control characters, escape sequences and lone surrogates are written as
     backslash escapes; text longer than ``limit`` characters is cut with an
@@ -56,8 +57,8 @@ def shown(value: object, limit: int = 60) -> str:
     --------
     >>> shown("reliabilty")
     "'reliabilty'"
-    >>> shown("\\x1b[31mred")
-    "'\\\\x1b[31mred'"
+    >>> shown("\x1b[31mred")
+    "'\\x1b[31mred'"
     """
     text = value if isinstance(value, str) else repr(value)
     if len(text) > limit:

@@ -1,4 +1,9 @@
-"""Render an assessment for people: the verdict sentence and the ledger table."""
+"""Render an assessment for people: the verdict sentence and the ledger table.
+
+Text from the case (titles, statements, ids) is shown as text: it is never
+parsed as rich markup, and control characters are escaped, so a case cannot
+style the terminal, hide words or plant links.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import io
 import math
 
 from credence.assessment import UNIT, Assessment, format_probability, signal
+from credence.errors import printable
 
 __all__ = ["render", "render_text"]
 
@@ -30,14 +36,18 @@ def render(assessment: Assessment, console=None) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = console or Console()
+    def text(value: object, style: str = "") -> Text:
+        return Text(printable(str(value)), style=style)
+
+    console = console or Console(highlight=False)
     case = assessment.case
     if case.title:
-        console.print(f"[bold]{case.title}[/bold]")
+        console.print(text(case.title, "bold"))
     if case.claim is not None:
-        console.print(f"Claim: {case.claim.statement}")
-    console.print(f"[bold]Verdict:[/bold] {assessment.verdict}")
+        console.print(Text("Claim: ") + text(case.claim.statement))
+    console.print(Text("Verdict: ", style="bold") + text(assessment.verdict))
 
     if not assessment.is_binary:
         table = Table(title="Hypotheses", title_justify="left")
@@ -48,7 +58,9 @@ def render(assessment: Assessment, console=None) -> None:
             lo, hi = assessment.intervals[h]
             label = f"{h}: {statements[h]}" if statements.get(h) else h
             table.add_row(
-                label, format_probability(p), f"{format_probability(lo)} – {format_probability(hi)}"
+                text(label),
+                format_probability(p),
+                f"{format_probability(lo)} – {format_probability(hi)}",
             )
         console.print(table)
 
@@ -63,8 +75,8 @@ def render(assessment: Assessment, console=None) -> None:
         caption_justify="left",
         box=box.SIMPLE_HEAD,
     )
-    dated = console.width >= 100
-    table.add_column("evidence", no_wrap=True)
+    dated = any(e.date is not None for e in case.evidence)
+    table.add_column("evidence", overflow="fold")
     if dated:
         table.add_column("date", no_wrap=True, min_width=10)
     table.add_column("report", overflow="fold")
@@ -75,9 +87,9 @@ def render(assessment: Assessment, console=None) -> None:
     for i, eid in enumerate(assessment.evidence_ids):
         e = items[eid]
         table.add_row(
-            eid,
+            text(eid),
             *([str(e.date or "")] if dated else []),
-            f"{e.source} {signal(e)}" if e.source else signal(e),
+            text(f"{e.source} {signal(e)}" if e.source else signal(e)),
             _bans(assessment.in_order[i, k]),
             _bans(assessment.leave_one_out[i, k]),
             format_probability(assessment.path[i, k]),

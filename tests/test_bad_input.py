@@ -216,4 +216,7 @@ def test_no_traceback_in_a_real_process(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert "evidence[0] (id e).sourse: unknown key 'sourse'" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        "evidence[0] (id e).sourse: unknown key 'sourse'" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
