@@ -171,4 +171,3 @@ def write_outputs(
         raise
     for tmp, path in written:
         os.replace(tmp, path)
-
