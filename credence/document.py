@@ -186,7 +186,9 @@ def parse_yaml(text: str) -> Document:
                 top.seen[key] = mark
             top.key, top.key_mark = key, mark
             return top.path
-        path = (*top.path, top.key)
+        # `true:` and `false:` keys name the binary hypotheses; locate them as text.
+        key = str(top.key).lower() if isinstance(top.key, bool) else top.key
+        path = (*top.path, key)
         if top.key not in top.container:
             top.container[top.key] = value
             doc.positions.setdefault(path, (top.key_mark, mark))
