@@ -410,25 +410,3 @@ def test_fuzz_mutated_example(tmp_path, data):
     path.write_bytes(bytes(raw))
     _check_cli(path)
 
-
-def _documented_sessions(page: Path) -> list[tuple[list[str], list[str]]]:
-    """The ``$ credence ...`` commands of a page's console blocks and the lines they print."""
-    sessions: list[tuple[list[str], list[str]]] = []
-    for block in re.findall(r"```console\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
-        for line in block.splitlines():
-            if line.startswith("$ credence "):
-                sessions.append((line.split()[2:], []))
-            elif sessions:
-                sessions[-1][1].append(line)
-    return sessions
-
-
-def test_documented_error_messages_are_real(monkeypatch):
-    page = Path(__file__).parents[1] / "docs" / "case-format.md"
-    sessions = _documented_sessions(page)
-    assert len(sessions) >= 8
-    monkeypatch.chdir(HOSTILE)
-    for argv, expected in sessions:
-        status, out, err = run(argv)
-        assert status == 2 and out == ""
-        assert err.splitlines() == expected, argv
