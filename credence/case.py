@@ -612,8 +612,11 @@ def validate_case(data: Any) -> Case:
     raise CaseError(problems=problems)
 
 
-def _place(loc: tuple[str | int, ...], root: Any) -> str:
-    """``evidence[3] (id nis-oct18).derived_from`` for the loc of an item's field."""
+def place_of(loc: tuple[str | int, ...], root: Any) -> str:
+    """``evidence[3] (id nis-oct18).derived_from`` for the loc of an item's field.
+
+    ``root`` is the case as plain data or as a :class:`Case`.
+    """
     if len(loc) >= 2 and loc[0] in _ITEM_MODELS and isinstance(loc[1], int):
         items = root.get(loc[0]) if isinstance(root, dict) else getattr(root, loc[0], None)
         item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
@@ -626,7 +629,7 @@ def _place(loc: tuple[str | int, ...], root: Any) -> str:
 
 
 def _problem(message: str, loc: tuple[str | int, ...], root: Any, at_key=False) -> Problem:
-    return Problem(message, _place(loc, root), loc=loc, at_key=at_key)
+    return Problem(message, place_of(loc, root), loc=loc, at_key=at_key)
 
 
 def _prefixed(problems, prefix: tuple, root: Any) -> list[Problem]:

@@ -8,11 +8,19 @@ style: ``FILE:LINE:COL: place: what is wrong``.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-__all__ = ["MAX_SHOWN_PROBLEMS", "CaseError", "Problem", "format_location", "shown"]
+__all__ = [
+    "MAX_SHOWN_PROBLEMS",
+    "CaseError",
+    "Problem",
+    "format_location",
+    "parse_location",
+    "printable",
+    "shown",
+]
 
 #: Problems printed before "... and N more".
 MAX_SHOWN_PROBLEMS = 20
@@ -46,6 +54,23 @@ def format_location(loc: Sequence[str | int]) -> str:
     return out
 
 
+_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
+
+
+def parse_location(location: str) -> tuple[str | int, ...]:
+    """The keys and indices of a location written as :func:`format_location` writes it.
+
+    An item's id in parentheses, ``evidence[3] (id x)``, is dropped.
+
+    Examples
+    --------
+    >>> parse_location("evidence[3] (id x).derived_from[0]")
+    ('evidence', 3, 'derived_from', 0)
+    """
+    location = re.sub(r" \(id [^)]*\)", "", location)
+    return tuple(int(index) if index else key for index, key in _PART.findall(location))
+
+
 def shown(value: object, limit: int = 60) -> str:
     r"""Quote a value from the input for a message: printable, one line, bounded.
 
@@ -75,7 +100,7 @@ def printable(text: str) -> str:
     for ch in text:
         if ch.isprintable() or ch == " ":
             out.append(ch)
-        elif unicodedata.category(ch) == "Cs" or ord(ch) < 0x10000:
+        elif ord(ch) < 0x10000:
             out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
         else:
             out.append(f"\\U{ord(ch):08x}")
@@ -176,15 +201,24 @@ class CaseError(ValueError):
         """Return the same error attributed to the file ``path``."""
         return CaseError(path=path, problems=self.problems)
 
-    def located(self, locate: Callable[[tuple, bool], tuple[int, int] | None]) -> CaseError:
+    def located(
+        self,
+        locate: Callable[[tuple, bool], tuple[int, int] | None],
+        place: Callable[[tuple], str] | None = None,
+    ) -> CaseError:
         """Return the same error with each problem's line and column filled in.
 
         ``locate(loc, at_key)`` maps a problem's ``loc`` to ``(line, column)``
-        or None. Problems are then ordered unknown keys first (a typo must
+        or None; ``place(loc)``, if given, rewrites its location (to name the
+        item's id). Problems are then ordered unknown keys first (a typo must
         never hide behind what it made missing), then by position.
         """
         problems = []
         for p in self.problems:
+            if not p.loc and p.location:
+                p = replace(p, loc=parse_location(p.location))
+            if place is not None and p.loc:
+                p = replace(p, location=place(p.loc))
             if p.line is None:
                 found = locate(p.loc, p.at_key)
                 if found is not None:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from credence.case import Case, validate_case
+from credence.case import Case, place_of, validate_case
 from credence.document import Document, parse_json, parse_yaml
 from credence.errors import CaseError
 from credence.files import MAX_CASE_BYTES, read_text
 
-__all__ = ["case_from_dict", "load_case", "read_document"]
+__all__ = ["CaseFile", "case_from_dict", "load_case", "read_document"]
 
 
-def _read(path: str | os.PathLike[str]) -> tuple[Document, str]:
+def _parse(path: str | os.PathLike[str]) -> tuple[Document, str]:
     name = os.fspath(path)
     text = read_text(name, max_bytes=MAX_CASE_BYTES, what="case file")
     parse = parse_json if Path(name).suffix.lower() == ".json" else parse_yaml
@@ -22,6 +24,46 @@ def _read(path: str | os.PathLike[str]) -> tuple[Document, str]:
         return parse(text), name
     except CaseError as err:
         raise err.with_path(name) from None
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """A case read from a file, with what it takes to locate a problem in that file.
+
+    Attributes
+    ----------
+    path : str
+    document : Document
+        The plain data and the line and column of each value.
+    case : Case
+    """
+
+    path: str
+    document: Document
+    case: Case
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> CaseFile:
+        """Read and validate a case file; see :func:`load_case`."""
+        document, name = _parse(path)
+        try:
+            case = validate_case(document.data)
+        except CaseError as err:
+            raise _located(err, name, document) from None
+        return cls(name, document, case)
+
+    def explain(self, err: CaseError) -> CaseError:
+        """The error attributed to this file: line, column and item id of each problem.
+
+        For problems found after reading, such as evidence that the engine finds
+        impossible.
+        """
+        return _located(err, self.path, self.document)
+
+
+def _located(err: CaseError, path: str, document: Document) -> CaseError:
+    place = partial(place_of, root=document.data)
+    return err.with_path(path).located(document.locate, place)
 
 
 def read_document(path: str | os.PathLike[str]) -> Any:
@@ -36,7 +78,7 @@ def read_document(path: str | os.PathLike[str]) -> Any:
         The file cannot be read, is not a regular file, is too large, empty,
         binary, or not valid YAML/JSON.
     """
-    return _read(path)[0].data
+    return _parse(path)[0].data
 
 
 def case_from_dict(data: Any, path: str | None = None) -> Case:
@@ -75,8 +117,4 @@ def load_case(path: str | os.PathLike[str]) -> Case:
     --------
     >>> case = load_case("examples/north-korea-troops.yaml")  # doctest: +SKIP
     """
-    document, name = _read(path)
-    try:
-        return validate_case(document.data)
-    except CaseError as err:
-        raise err.with_path(name).located(document.locate) from None
+    return CaseFile.read(path).case

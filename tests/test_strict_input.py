@@ -410,3 +410,15 @@ def test_fuzz_mutated_example(tmp_path, data):
     path.write_bytes(bytes(raw))
     _check_cli(path)
 
+
+
+def test_engine_problems_are_located_too(tmp_path):
+    path = tmp_path / "copy.yaml"
+    path.write_text(
+        "credence: 1\nclaim: {statement: c}\nsources: [{id: s, reliability: 0.8}]\nevidence:\n"
+        "  - {id: a, source: s, stance: supports}\n"
+        "  - {id: b, source: s, stance: refutes, derived_from: [a]}\n"
+    )
+    for command in (["validate"], ["assess"], ["assess", "--json"]):
+        (line,) = assert_refused(path, command)
+        assert line.startswith(f"{path}:6:55: evidence[1] (id b).derived_from: a pure copy")

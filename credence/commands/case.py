@@ -39,17 +39,14 @@ def bounded_int(low: int, high: int):
 
 def _assess(args: argparse.Namespace) -> int:
     from credence.api import assess
-    from credence.io import load_case
+    from credence.errors import CaseError
+    from credence.io import CaseFile
 
-    case = load_case(args.file)
+    file = CaseFile.read(args.file)
     try:
-        result = assess(case, engine=args.engine, seed=args.seed, draws=args.draws)
-    except Exception as err:
-        from credence.errors import CaseError
-
-        if isinstance(err, CaseError):
-            raise err.with_path(args.file) from None
-        raise
+        result = assess(file.case, engine=args.engine, seed=args.seed, draws=args.draws)
+    except CaseError as err:
+        raise file.explain(err) from None
     if args.json:
         sys.stdout.write(json.dumps(_json_safe(result.to_dict()), allow_nan=False) + "\n")
     else:
@@ -63,15 +60,16 @@ def _validate(args: argparse.Namespace) -> int:
     from credence.compile import compile_case
     from credence.errors import CaseError
     from credence.exact import exact_assess
-    from credence.io import load_case
+    from credence.io import CaseFile
 
-    case = load_case(args.file)
+    file = CaseFile.read(args.file)
+    case = file.case
     try:
         compiled = compile_case(case)
         if not compiled.needs_mcmc:
             exact_assess(compiled)  # catches evidence impossible under every hypothesis
     except CaseError as err:
-        raise err.with_path(args.file) from None
+        raise file.explain(err) from None
     kind = "claim" if case.is_binary else f"{len(case.hypothesis_ids)} hypotheses"
     n_sources, n_items = len(case.sources), len(case.evidence)
     extensions = ", ".join(what for _, what in compiled.needs_mcmc)
