@@ -12,6 +12,7 @@ from credence.assessment import Assessment
 from credence.case import Case
 from credence.compile import CompiledCase, compile_case
 from credence.io import case_from_dict, load_case
+from credence.options import unknown_options
 
 __all__ = ["assess", "as_case"]
 
@@ -65,12 +66,11 @@ def check_options(
         _count("draws", draws, 1, MAX_DRAWS)
     if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
         raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
-    unknown = sorted(set(mcmc_options) - set(MCMC_OPTIONS))
-    if unknown:
-        raise TypeError(
-            f"assess() got unknown option{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
-            f"valid: engine, seed, draws, level, and with engine='mcmc' {', '.join(MCMC_OPTIONS)}"
-        )
+    error = unknown_options(
+        "assess()", mcmc_options, ("engine", "seed", "draws", "level", *MCMC_OPTIONS)
+    )
+    if error is not None:
+        raise error
     if engine == "exact" and mcmc_options:
         raise TypeError(
             f"{', '.join(sorted(mcmc_options))} "

@@ -13,7 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from credence.errors import shown
+from credence.options import strict_options
+
 __all__ = [
+    "MAX_BINS",
     "ReliabilityDiagram",
     "brier_score",
     "expected_calibration_error",
@@ -21,6 +25,17 @@ __all__ = [
     "plot_reliability_diagram",
     "reliability_diagram",
 ]
+
+#: The most bins a reliability diagram or calibration error takes.
+MAX_BINS = 1000
+
+
+def _check_bins(n_bins: Any) -> int:
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer):
+        raise ValueError(f"n_bins must be a whole number, not {shown(n_bins)}")
+    if not 1 <= n_bins <= MAX_BINS:
+        raise ValueError(f"n_bins must be from 1 to {MAX_BINS}, not {int(n_bins)}")
+    return int(n_bins)
 
 
 def _check(y_true: Any, proba: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +66,7 @@ def _top_label(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (best == y).astype(float), p[np.arange(p.shape[0]), best]
 
 
+@strict_options
 def brier_score(y_true: Any, proba: Any) -> float:
     """Mean squared error of probabilities: 0 is perfect.
 
@@ -79,6 +95,7 @@ def brier_score(y_true: Any, proba: Any) -> float:
     return float(np.mean(((p - onehot) ** 2).sum(axis=1)))
 
 
+@strict_options
 def log_loss(y_true: Any, proba: Any, *, eps: float = 1e-15) -> float:
     """Mean negative log probability of what happened (natural log).
 
@@ -101,6 +118,8 @@ def log_loss(y_true: Any, proba: Any, *, eps: float = 1e-15) -> float:
     >>> round(log_loss([1, 0], [0.8, 0.4]), 4)
     0.367
     """
+    if not (isinstance(eps, float | int) and not isinstance(eps, bool) and 0 < eps < 0.5):
+        raise ValueError(f"eps must be a number in (0, 0.5), not {shown(eps)}")
     y, p = _check(y_true, proba)
     if p.ndim == 1:
         p_true = np.where(y == 1, p, 1.0 - p)
@@ -138,6 +157,7 @@ class ReliabilityDiagram:
         return float(np.sum(self.count[used] * gap) / self.count.sum())
 
 
+@strict_options
 def reliability_diagram(y_true: Any, proba: Any, *, n_bins: int = 10) -> ReliabilityDiagram:
     """The data of a reliability diagram, in equal-width bins.
 
@@ -148,13 +168,18 @@ def reliability_diagram(y_true: Any, proba: Any, *, n_bins: int = 10) -> Reliabi
     proba : array-like
         Event probabilities, or class probabilities (top label used).
     n_bins : int, default 10
+        Number of bins, from 1 to :data:`MAX_BINS` (1000).
 
     Returns
     -------
     ReliabilityDiagram
+
+    Raises
+    ------
+    ValueError
+        ``n_bins`` out of range, or invalid probabilities or outcomes.
     """
-    if n_bins < 1:
-        raise ValueError("n_bins must be at least 1")
+    n_bins = _check_bins(n_bins)
     outcome, p = _top_label(*_check(y_true, proba))
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     # right-closed bins, with 0 in the first: p = 1 falls in the last bin
@@ -166,6 +191,7 @@ def reliability_diagram(y_true: Any, proba: Any, *, n_bins: int = 10) -> Reliabi
     return ReliabilityDiagram(edges=edges, count=count, confidence=confidence, frequency=frequency)
 
 
+@strict_options
 def expected_calibration_error(y_true: Any, proba: Any, *, n_bins: int = 10) -> float:
     """Expected calibration error (ECE) over equal-width bins.
 
@@ -176,6 +202,7 @@ def expected_calibration_error(y_true: Any, proba: Any, *, n_bins: int = 10) -> 
     proba : array-like
         Event probabilities, or class probabilities (top-label ECE).
     n_bins : int, default 10
+        Number of equal-width bins, from 1 to :data:`MAX_BINS` (1000).
 
     Returns
     -------
@@ -195,6 +222,7 @@ def expected_calibration_error(y_true: Any, proba: Any, *, n_bins: int = 10) -> 
     return reliability_diagram(y_true, proba, n_bins=n_bins).ece
 
 
+@strict_options
 def plot_reliability_diagram(diagram: ReliabilityDiagram, *, ax: Any = None, label: str = ""):
     """Draw a reliability diagram with matplotlib.
 
@@ -218,8 +246,12 @@ def plot_reliability_diagram(diagram: ReliabilityDiagram, *, ax: Any = None, lab
         fig = ax.figure
     used = diagram.count > 0
     ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="calibrated")
-    ax.plot(diagram.confidence[used], diagram.frequency[used], marker="o",
-            label=label or f"ECE {diagram.ece:.3f}")
+    ax.plot(
+        diagram.confidence[used],
+        diagram.frequency[used],
+        marker="o",
+        label=label or f"ECE {diagram.ece:.3f}",
+    )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("predicted probability")

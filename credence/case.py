@@ -23,7 +23,6 @@ from pydantic import (
     Strict,
     Tag,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -370,14 +369,6 @@ class Evidence(_Frozen):
     url: str | None = None
     credibility: Annotated[int, Field(ge=1, le=6, strict=True)] | None = None
 
-    @field_validator("likelihood", mode="before")
-    @classmethod
-    def _yaml_boolean_keys(cls, value: Any) -> Any:
-        # YAML reads the keys `true:` and `false:` (the binary hypotheses) as booleans.
-        if isinstance(value, dict):
-            return {(str(k).lower() if isinstance(k, bool) else k): v for k, v in value.items()}
-        return value
-
     @property
     def is_direct(self) -> bool:
         """True for direct evidence (a likelihood or likelihood ratio)."""
@@ -569,7 +560,9 @@ def validate_case(data: Any) -> Case:
         raise CaseError(f"a case must be a mapping of keys to values, not {kind}")
     if "credence" not in data:
         raise CaseError("missing format version: add `credence: 1` at the top", "credence")
-    problems: list[Problem] = []
+    problems = _non_text_keys(data)
+    if problems:
+        raise CaseError(problems=problems)
     skipped = 0
     skeleton = dict(data)
     for key, model in _ITEM_MODELS.items():
@@ -610,6 +603,25 @@ def validate_case(data: Any) -> Case:
     if skipped:
         problems.append(Problem(f"and {skipped:,} more problems in the items above"))
     raise CaseError(problems=problems)
+
+
+def _non_text_keys(data: dict) -> list[Problem]:
+    """Every key that is not text (the format's keys and ids all are)."""
+    problems: list[Problem] = []
+    todo: list[tuple[Any, tuple]] = [(data, ())]
+    while todo and len(problems) < _KEEP:
+        value, loc = todo.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if not isinstance(key, str):
+                    problems.append(
+                        _problem(f"a key is text, not {_input(key)}", (*loc, key), data, True)
+                    )
+                else:
+                    todo.append((child, (*loc, key)))
+        elif isinstance(value, list | tuple):
+            todo.extend((child, (*loc, i)) for i, child in enumerate(value))
+    return problems
 
 
 def place_of(loc: tuple[str | int, ...], root: Any) -> str:

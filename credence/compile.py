@@ -154,7 +154,7 @@ class CompiledCase:
     @property
     def copy_mean(self) -> np.ndarray:
         """Copy probability of each report, its mean where uncertain."""
-        mean = self.report_copy_alpha / (self.report_copy_alpha + self.report_copy_beta)
+        mean = _beta_mean(self.report_copy_alpha, self.report_copy_beta)
         return np.where(self.copy_random, mean, self.report_copy_value)
 
     @property
@@ -170,6 +170,11 @@ class CompiledCase:
                     )
                 )
         return found
+
+
+def _beta_mean(a, b):
+    """The Beta mean a / (a + b), also where a + b overflows."""
+    return 1.0 / (1.0 + b / a)
 
 
 def _as_prior(p: float | Beta) -> tuple[float, float, float]:
@@ -234,7 +239,7 @@ def compile_case(case: Case) -> CompiledCase:
     if case.claim is not None:
         value, a, b = _as_prior(case.claim.prior)
         prior_beta = None if math.isnan(a) else (a, b)
-        p_true = value if prior_beta is None else a / (a + b)
+        p_true = value if prior_beta is None else _beta_mean(a, b)
         prior = np.array([p_true, 1.0 - p_true])
     else:
         priors = [h.prior for h in case.hypotheses or ()]

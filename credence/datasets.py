@@ -95,80 +95,156 @@ def _zheng(folder: str, name: str, sha: str) -> _File:
 
 _FILES: dict[str, tuple[_File, ...]] = {
     "zheng-product": (
-        _zheng("d_jn-product", "answer.csv",
-               "ca69e3f2cba3d6f9c3b3ecc2f8d2a81afcd747d0b91aa5ab18608a5715e26adc"),
-        _zheng("d_jn-product", "truth.csv",
-               "9a5757c726ef1a32b05f6a675924c483b24d602c61b1a2d087ab3d84f90b3766"),
+        _zheng(
+            "d_jn-product",
+            "answer.csv",
+            "ca69e3f2cba3d6f9c3b3ecc2f8d2a81afcd747d0b91aa5ab18608a5715e26adc",
+        ),
+        _zheng(
+            "d_jn-product",
+            "truth.csv",
+            "9a5757c726ef1a32b05f6a675924c483b24d602c61b1a2d087ab3d84f90b3766",
+        ),
     ),
     "zheng-sentiment": (
-        _zheng("d_sentiment", "answer.csv",
-               "8f4006278ca288a8d73a20cc37348f71b201f1bcb471a9aacd80421d8a34be26"),
-        _zheng("d_sentiment", "truth.csv",
-               "bac9bebdfdcbc5227cee6f95e27754f1089421e39317df54b9e2680bc78d9976"),
+        _zheng(
+            "d_sentiment",
+            "answer.csv",
+            "8f4006278ca288a8d73a20cc37348f71b201f1bcb471a9aacd80421d8a34be26",
+        ),
+        _zheng(
+            "d_sentiment",
+            "truth.csv",
+            "bac9bebdfdcbc5227cee6f95e27754f1089421e39317df54b9e2680bc78d9976",
+        ),
     ),
     "zheng-relevance": (
-        _zheng("s4_Relevance", "answer.csv",
-               "a5dd7a79e491d119234d12be81d2ff7b0a93310362ed694adaeffafee48cc38d"),
-        _zheng("s4_Relevance", "truth.csv",
-               "1ebae4ae9f6b146d55f398cf488077172c52d45e6c7d5c4bd95b29934f30e013"),
+        _zheng(
+            "s4_Relevance",
+            "answer.csv",
+            "a5dd7a79e491d119234d12be81d2ff7b0a93310362ed694adaeffafee48cc38d",
+        ),
+        _zheng(
+            "s4_Relevance",
+            "truth.csv",
+            "1ebae4ae9f6b146d55f398cf488077172c52d45e6c7d5c4bd95b29934f30e013",
+        ),
     ),
     "zheng-adult": (
-        _zheng("s5_AdultContent", "answer.csv",
-               "7615fa2f2fccf2a6ed1c07896f1bf764dba550da8ca841d9847240e6096cd893"),
-        _zheng("s5_AdultContent", "truth.csv",
-               "7823e02850fdab752b79e0c1e9b84e71ccc038c6b21f85b90208f9962d7831eb"),
+        _zheng(
+            "s5_AdultContent",
+            "answer.csv",
+            "7615fa2f2fccf2a6ed1c07896f1bf764dba550da8ca841d9847240e6096cd893",
+        ),
+        _zheng(
+            "s5_AdultContent",
+            "truth.csv",
+            "7823e02850fdab752b79e0c1e9b84e71ccc038c6b21f85b90208f9962d7831eb",
+        ),
     ),
     "zheng-bluebirds": (
-        _zheng("d_Duck Identification", "answer.csv",
-               "0d5e423652c079361a4cbc0adbee0945d40f02a9dedcfb6b068e8f2af63b24f0"),
-        _zheng("d_Duck Identification", "truth.csv",
-               "04c6d8b6cdc298b63c05dc87d28ceebd018d4207e0ced7c1229ca3593a74983a"),
+        _zheng(
+            "d_Duck Identification",
+            "answer.csv",
+            "0d5e423652c079361a4cbc0adbee0945d40f02a9dedcfb6b068e8f2af63b24f0",
+        ),
+        _zheng(
+            "d_Duck Identification",
+            "truth.csv",
+            "04c6d8b6cdc298b63c05dc87d28ceebd018d4207e0ced7c1229ca3593a74983a",
+        ),
     ),
     "zheng-dog": (
-        _zheng("s4_Dog data", "answer.csv",
-               "db11159198f59fa2af87450b008f860ca2e9e04e3f15c697ef254af40fb6763a"),
-        _zheng("s4_Dog data", "truth.csv",
-               "2a641fa31e80526164d956da4228f80d31b303c2691ab1855c76fef72d04b746"),
+        _zheng(
+            "s4_Dog data",
+            "answer.csv",
+            "db11159198f59fa2af87450b008f860ca2e9e04e3f15c697ef254af40fb6763a",
+        ),
+        _zheng(
+            "s4_Dog data",
+            "truth.csv",
+            "2a641fa31e80526164d956da4228f80d31b303c2691ab1855c76fef72d04b746",
+        ),
     ),
     "zheng-face": (
-        _zheng("s4_Face Sentiment Identification", "answer.csv",
-               "9e98c7c56ea1967ca9d3e2396b9abd469e96ee47a52a0103c917397adbb98f9b"),
-        _zheng("s4_Face Sentiment Identification", "truth.csv",
-               "c324c79fd7196d16cb638d956ec90209e405b0010741ffb5ecb1b6316f48cc4c"),
+        _zheng(
+            "s4_Face Sentiment Identification",
+            "answer.csv",
+            "9e98c7c56ea1967ca9d3e2396b9abd469e96ee47a52a0103c917397adbb98f9b",
+        ),
+        _zheng(
+            "s4_Face Sentiment Identification",
+            "truth.csv",
+            "c324c79fd7196d16cb638d956ec90209e405b0010741ffb5ecb1b6316f48cc4c",
+        ),
     ),
-    "snow-rte": (_File(f"{_SNOW}/rte.standardized.tsv", _SNOW_URL + "rte.standardized.tsv",
-                       "3187c5de59b9b9c596d490d25b5f5f108090a35cbdd10e81f21e6d1939d6ba79"),),
-    "snow-temp": (_File(f"{_SNOW}/temp.standardized.tsv", _SNOW_URL + "temp.standardized.tsv",
-                        "7f74de9f36a0d3dfdc1f51e6433526abfc788c616d0c2d04a96206780ac74860"),),
-    "snow-wsd": (_File(f"{_SNOW}/wsd.standardized.tsv", _SNOW_URL + "wsd.standardized.tsv",
-                       "77b77c0f63803bcb62d3a15c199e301bacbd4dbe012278600bd34f1e5f8a8ed9"),),
+    "snow-rte": (
+        _File(
+            f"{_SNOW}/rte.standardized.tsv",
+            _SNOW_URL + "rte.standardized.tsv",
+            "3187c5de59b9b9c596d490d25b5f5f108090a35cbdd10e81f21e6d1939d6ba79",
+        ),
+    ),
+    "snow-temp": (
+        _File(
+            f"{_SNOW}/temp.standardized.tsv",
+            _SNOW_URL + "temp.standardized.tsv",
+            "7f74de9f36a0d3dfdc1f51e6433526abfc788c616d0c2d04a96206780ac74860",
+        ),
+    ),
+    "snow-wsd": (
+        _File(
+            f"{_SNOW}/wsd.standardized.tsv",
+            _SNOW_URL + "wsd.standardized.tsv",
+            "77b77c0f63803bcb62d3a15c199e301bacbd4dbe012278600bd34f1e5f8a8ed9",
+        ),
+    ),
     "books": (
-        _File(f"{_BOOKS}/claim1.txt", _BOOKS_URL + "claims/claim1.txt",
-              "b49f99ce4df31853817e5af8afe2b1e1d6c86ea7b1139ef870dca08ee40d4472"),
-        _File(f"{_BOOKS}/book_golden.csv", _BOOKS_URL + "truth/book_golden.csv",
-              "fce3f995ff95e2519f0f19850be3178cbc1f4b8873b9b725342d9e9ce38ded9f"),
+        _File(
+            f"{_BOOKS}/claim1.txt",
+            _BOOKS_URL + "claims/claim1.txt",
+            "b49f99ce4df31853817e5af8afe2b1e1d6c86ea7b1139ef870dca08ee40d4472",
+        ),
+        _File(
+            f"{_BOOKS}/book_golden.csv",
+            _BOOKS_URL + "truth/book_golden.csv",
+            "fce3f995ff95e2519f0f19850be3178cbc1f4b8873b9b725342d9e9ce38ded9f",
+        ),
     ),
     "rumoureval": (
-        _File(f"{_RUMOUR}/rumoureval-subtaskA-train.json",
-              _RUMOUR_URL + "traindev/rumoureval-subtaskA-train.json",
-              "ed05076bbe89798d39a954e7a9c6049d0716955929347e0cd4c8f90278d9ea44"),
-        _File(f"{_RUMOUR}/rumoureval-subtaskA-dev.json",
-              _RUMOUR_URL + "traindev/rumoureval-subtaskA-dev.json",
-              "efbc8832b2bc6c576a01a35d6eea88fe10762e973674614f2e60fe378b894370"),
-        _File(f"{_RUMOUR}/rumoureval-subtaskB-train.json",
-              _RUMOUR_URL + "traindev/rumoureval-subtaskB-train.json",
-              "c6246225480b53efc2622cbf4d388a3b3a284e10c41602c6b03d80b31a2681e9"),
-        _File(f"{_RUMOUR}/rumoureval-subtaskB-dev.json",
-              _RUMOUR_URL + "traindev/rumoureval-subtaskB-dev.json",
-              "1c4edf4faca9afe4cc606148ee34018ed26679be312d264fa6c5b3f865184824"),
-        _File(f"{_RUMOUR}/subtaskb.json", _RUMOUR_URL + "goldtest/subtaskb.json",
-              "0bedcfe2fd8a43bd65242b6720e34d34226741204fc0bb8f295a7c6f98cdffff"),
+        _File(
+            f"{_RUMOUR}/rumoureval-subtaskA-train.json",
+            _RUMOUR_URL + "traindev/rumoureval-subtaskA-train.json",
+            "ed05076bbe89798d39a954e7a9c6049d0716955929347e0cd4c8f90278d9ea44",
+        ),
+        _File(
+            f"{_RUMOUR}/rumoureval-subtaskA-dev.json",
+            _RUMOUR_URL + "traindev/rumoureval-subtaskA-dev.json",
+            "efbc8832b2bc6c576a01a35d6eea88fe10762e973674614f2e60fe378b894370",
+        ),
+        _File(
+            f"{_RUMOUR}/rumoureval-subtaskB-train.json",
+            _RUMOUR_URL + "traindev/rumoureval-subtaskB-train.json",
+            "c6246225480b53efc2622cbf4d388a3b3a284e10c41602c6b03d80b31a2681e9",
+        ),
+        _File(
+            f"{_RUMOUR}/rumoureval-subtaskB-dev.json",
+            _RUMOUR_URL + "traindev/rumoureval-subtaskB-dev.json",
+            "1c4edf4faca9afe4cc606148ee34018ed26679be312d264fa6c5b3f865184824",
+        ),
+        _File(
+            f"{_RUMOUR}/subtaskb.json",
+            _RUMOUR_URL + "goldtest/subtaskb.json",
+            "0bedcfe2fd8a43bd65242b6720e34d34226741204fc0bb8f295a7c6f98cdffff",
+        ),
         # The threads (who replied) come from the repository archive at the commit.
         # GitHub builds archives on request, not byte for byte stable: no checksum;
         # the parser checks the threads it reads against the stance files above.
-        _File(f"{_RUMOUR}/semeval2017-task8-dataset.tar.gz",
-              f"https://codeload.github.com/happythenewsad/530project/tar.gz/{_RUMOUR_COMMIT}",
-              None),
+        _File(
+            f"{_RUMOUR}/semeval2017-task8-dataset.tar.gz",
+            f"https://codeload.github.com/happythenewsad/530project/tar.gz/{_RUMOUR_COMMIT}",
+            None,
+        ),
     ),
 }
 
@@ -311,10 +387,18 @@ def _zheng_loader(folder: str, note: str = "") -> Callable[[Path], Dataset]:
         reports = answers.loc[~duplicated].reset_index(drop=True)
         truth = pd.read_csv(root / _ZHENG / folder / "truth.csv", dtype=str)
         truth = pd.Series(truth.iloc[:, 1].to_numpy(), index=truth.iloc[:, 0], name="label")
-        extra = f" {int(duplicated.sum())} repeated (claim, source) rows dropped." if (
-            duplicated.any()) else ""
-        return Dataset(name, reports, truth.rename_axis("claim"), "global",
-                       f"{folder}/answer.csv as is.{extra}{note}")
+        extra = (
+            f" {int(duplicated.sum())} repeated (claim, source) rows dropped."
+            if (duplicated.any())
+            else ""
+        )
+        return Dataset(
+            name,
+            reports,
+            truth.rename_axis("claim"),
+            "global",
+            f"{folder}/answer.csv as is.{extra}{note}",
+        )
 
     return load_zheng
 
@@ -324,17 +408,37 @@ def _snow_loader(file: str) -> Callable[[Path, str], Dataset]:
         import pandas as pd
 
         df = pd.read_csv(root / _SNOW / file, sep="\t", dtype=str)
-        reports = pd.DataFrame({"claim": df["orig_id"], "source": df["!amt_worker_ids"],
-                                "label": df["response"]})
+        reports = pd.DataFrame(
+            {"claim": df["orig_id"], "source": df["!amt_worker_ids"], "label": df["response"]}
+        )
         truth = df.groupby("orig_id")["gold"].first().rename("label").rename_axis("claim")
         return Dataset(name, reports, truth, "global", f"{file}: orig_id, worker, response.")
 
     return load_snow
 
 
-_STOPWORDS = frozenset({"and", "by", "ed", "eds", "edited", "editor", "editors", "with",
-                        "author", "authors", "et", "al", "jr", "sr", "phd", "dr", "not",
-                        "available"})
+_STOPWORDS = frozenset(
+    {
+        "and",
+        "by",
+        "ed",
+        "eds",
+        "edited",
+        "editor",
+        "editors",
+        "with",
+        "author",
+        "authors",
+        "et",
+        "al",
+        "jr",
+        "sr",
+        "phd",
+        "dr",
+        "not",
+        "available",
+    }
+)
 
 
 def normalise_authors(text: str) -> str:
@@ -359,7 +463,10 @@ def _load_books(root: Path, name: str) -> Dataset:
     import pandas as pd
 
     claims = pd.read_csv(
-        root / _BOOKS / "claim1.txt", header=None, skiprows=1, dtype=str,
+        root / _BOOKS / "claim1.txt",
+        header=None,
+        skiprows=1,
+        dtype=str,
         names=["claim_id", "remove", "claim", "property", "value", "source", "time"],
     )
     claims = claims.loc[claims["value"].notna() & (claims["value"] != "Not Available")]
@@ -367,14 +474,26 @@ def _load_books(root: Path, name: str) -> Dataset:
     reports = pd.DataFrame({"claim": claims["claim"], "source": claims["source"], "label": label})
     reports = reports.loc[reports["label"] != ""]
     reports = reports.drop_duplicates(["claim", "source"], keep="first").reset_index(drop=True)
-    gold = pd.read_csv(root / _BOOKS / "book_golden.csv", header=None, dtype=str,
-                       names=["claim", "property", "label"])
-    truth = pd.Series(gold["label"].map(normalise_authors).to_numpy(),
-                      index=pd.Index(gold["claim"], name="claim"), name="label")
-    return Dataset(name, reports, truth, "per-claim",
-                   "Author strings reduced to sorted distinct name words (normalise_authors); "
-                   "'Not Available' dropped; a bookstore's first listing per book kept. "
-                   "Accuracy is exact match of these keys, not the papers' scores.")
+    gold = pd.read_csv(
+        root / _BOOKS / "book_golden.csv",
+        header=None,
+        dtype=str,
+        names=["claim", "property", "label"],
+    )
+    truth = pd.Series(
+        gold["label"].map(normalise_authors).to_numpy(),
+        index=pd.Index(gold["claim"], name="claim"),
+        name="label",
+    )
+    return Dataset(
+        name,
+        reports,
+        truth,
+        "per-claim",
+        "Author strings reduced to sorted distinct name words (normalise_authors); "
+        "'Not Available' dropped; a bookstore's first listing per book kept. "
+        "Accuracy is exact match of these keys, not the papers' scores.",
+    )
 
 
 def _load_rumoureval(root: Path, name: str) -> Dataset:
@@ -385,8 +504,7 @@ def _load_rumoureval(root: Path, name: str) -> Dataset:
     for split in ("train", "dev"):
         stance.update(json.loads((folder / f"rumoureval-subtaskA-{split}.json").read_text()))
     veracity: dict[str, str] = {}
-    for file in ("rumoureval-subtaskB-train.json", "rumoureval-subtaskB-dev.json",
-                 "subtaskb.json"):
+    for file in ("rumoureval-subtaskB-train.json", "rumoureval-subtaskB-dev.json", "subtaskb.json"):
         veracity.update(json.loads((folder / file).read_text()))
     pattern = re.compile(r"rumoureval-data/[^/]+/(\d+)/(source-tweet|replies)/(\d+)\.json$")
     rows = []
@@ -401,16 +519,28 @@ def _load_rumoureval(root: Path, name: str) -> Dataset:
         raise DatasetError("no annotated threads found in semeval2017-task8-dataset.tar.gz")
     df = pd.DataFrame(rows, columns=["claim", "source", "stance"])
     df = df.loc[df["stance"].isin(["support", "deny"])]
-    reports = pd.DataFrame({
-        "claim": df["claim"], "source": df["source"],
-        "label": df["stance"].map({"support": "true", "deny": "false"}),
-    }).drop_duplicates(["claim", "source"], keep="first").reset_index(drop=True)
+    reports = (
+        pd.DataFrame(
+            {
+                "claim": df["claim"],
+                "source": df["source"],
+                "label": df["stance"].map({"support": "true", "deny": "false"}),
+            }
+        )
+        .drop_duplicates(["claim", "source"], keep="first")
+        .reset_index(drop=True)
+    )
     truth = pd.Series(veracity, name="label").rename_axis("claim")
     truth = truth.loc[truth.isin(["true", "false"])]
-    return Dataset(name, reports, truth, "global",
-                   "Claims are threads; a reply (or the source tweet) that supports the rumour "
-                   "reports 'true', one that denies it 'false'; queries and comments dropped. "
-                   "Truth: thread veracity, unverified threads left out.")
+    return Dataset(
+        name,
+        reports,
+        truth,
+        "global",
+        "Claims are threads; a reply (or the source tweet) that supports the rumour "
+        "reports 'true', one that denies it 'false'; queries and comments dropped. "
+        "Truth: thread veracity, unverified threads left out.",
+    )
 
 
 DATASETS: dict[str, Callable[[Path, str], Dataset]] = {
@@ -418,7 +548,8 @@ DATASETS: dict[str, Callable[[Path, str], Dataset]] = {
     "zheng-sentiment": _zheng_loader("d_sentiment"),
     "zheng-relevance": _zheng_loader("s4_Relevance"),
     "zheng-adult": _zheng_loader(
-        "s5_AdultContent", " Only 333 of the 1,517 gold items have reports."),
+        "s5_AdultContent", " Only 333 of the 1,517 gold items have reports."
+    ),
     "zheng-bluebirds": _zheng_loader("d_Duck Identification"),
     "zheng-dog": _zheng_loader("s4_Dog data"),
     "zheng-face": _zheng_loader("s4_Face Sentiment Identification"),

@@ -2,7 +2,8 @@
 
 YAML is read from the parser's event stream with the YAML 1.2 core schema:
 ``yes``, ``on`` and ``2024-10-18`` stay text (never a boolean or a date), numbers
-are written as numbers, and explicit tags other than the core ones are refused.
+are written as numbers, keys are always text (``true:`` is the key ``"true"``), and
+explicit tags other than the core ones are refused.
 Both formats refuse duplicate keys (naming both lines), documents of more than
 :data:`MAX_VALUES` values (counting every alias as a copy), nesting deeper than
 :data:`MAX_DEPTH`, and integers longer than :data:`MAX_DIGITS` digits, so that
@@ -186,9 +187,7 @@ def parse_yaml(text: str) -> Document:
                 top.seen[key] = mark
             top.key, top.key_mark = key, mark
             return top.path
-        # `true:` and `false:` keys name the binary hypotheses; locate them as text.
-        key = str(top.key).lower() if isinstance(top.key, bool) else top.key
-        path = (*top.path, key)
+        path = (*top.path, top.key)
         if top.key not in top.container:
             top.container[top.key] = value
             doc.positions.setdefault(path, (top.key_mark, mark))
@@ -219,7 +218,12 @@ def parse_yaml(text: str) -> Document:
                 if count > MAX_VALUES:
                     raise _Fatal(_too_many(), mark)
                 plain = event.implicit[0] and event.tag in (None, "!")
-                if plain:
+                if stack and isinstance(stack[-1].container, dict) and stack[-1].key is _Frame:
+                    # A key is text: `true:`, `1:` and `~:` are the keys "true", "1", "~".
+                    if not plain and event.tag not in (None, "!", _CORE + "str"):
+                        raise _Fatal(f"a key is text; YAML tag {shown(event.tag)} on a key", mark)
+                    value = event.value
+                elif plain:
                     value = _plain(event.value, mark)
                 elif event.tag in (None, "!", _CORE + "str"):
                     value = event.value

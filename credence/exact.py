@@ -1,17 +1,40 @@
 """The exact engine: posterior, ledger and robustness draws, with no sampling error.
 
-Given H, each Beta-distributed reliability parameter theta meets a product of
-factors linear in theta: ``u (1 - theta) + v theta``. Plain reports give
-``theta`` or ``1 - theta``; derived reports give copy mixtures with
-``u, v >= 0``. The product, in the unscaled Bernstein basis
-``sum_k w_k theta^k (1 - theta)^(M - k)``, has non-negative weights, so its
-expectation under Beta(a, b),
-``sum_k w_k B(a + k, b + M - k) / B(a, b)``, is a sum of positive terms
-computed in log space without cancellation.
+Given H, each report's probability is linear in the one reliability parameter
+theta it depends on: ``u (1 - theta) + v theta`` with ``u, v >= 0``, the
+copy probability at its mean (it enters one factor linearly, so its mean is
+exact). Under each hypothesis every (report, parameter) factor is one of
 
-Cost: plain reports only shift the Beta's parameters, O(1) each, so a case
-without provenance costs O(n K). A parameter with M derived reports under one
-hypothesis costs O(M^2) to expand, and O(M^3) for its leave-one-out ledger.
+* constant (``u == v``): the parameter is fixed, or the report is a pure copy
+  (c = 1) whose factor is its match fraction m whatever theta is;
+* plain (``u == 0`` or ``v == 0``): ``v theta`` or ``u (1 - theta)``, an
+  independent report, or a derived one with ``c m == 0``;
+* a mixture ``u ((1 - theta) + rho theta)``, ``rho = v / u``.
+
+Constants are pulled out; plain factors only shift the Beta's parameters. A
+parameter's M mixtures with D distinct ratios rho (their "types"; a chain
+sharing one copy probability has one or two) multiply to
+``prod_d ((1 - theta) + rho_d theta)^n_d``, whose weights in the unscaled
+Bernstein basis ``sum_k w_k theta^k (1 - theta)^(M - k)`` are binomial
+coefficients for each type, convolved across types. The weights are
+non-negative, so the Beta expectation
+``sum_k w_k B(a + k, b + M - k) / B(a, b)`` is a sum of positive terms computed
+in log space without cancellation, with Beta ratios that stay finite for
+parameters up to the largest float (:mod:`credence.special`).
+
+Cost, for n reports and K hypotheses:
+
+* constants and plain reports: O(1) each, so a case without mixtures
+  (including any chain of agreeing pure copies) costs O(n K), ledger included;
+* a parameter with M mixtures of D types: weights O(M) for one type, O(M^2)
+  at most to convolve several; posterior and the leave-one-out of its plain
+  reports O(M); leave-one-out of its mixtures O(D) evaluations, one per type
+  (each type's reports contribute the same), each a convolution;
+* the in-order ledger of a parameter with mixtures follows its posterior over
+  k through its T reports in ledger order: O(T M) time, O(M) memory;
+* robustness draws: O(M) per parameter to set up, then
+  O(draws (P + K n_distinct)) where identical derived reports with a fixed
+  copy probability count once, in chunks of bounded memory.
 """
 
 from __future__ import annotations
@@ -19,114 +42,128 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaln
 
 from credence.compile import CompiledCase
 from credence.errors import CaseError
-from credence.likelihood import report_probability
+from credence.likelihood import counts_log_likelihood, fixed_log_likelihood, report_probability
+from credence.special import log_beta_ratio, logsumexp
 
-__all__ = ["ExactResult", "exact_assess", "exact_posterior", "robustness_draws"]
+__all__ = ["ExactResult", "exact_assess", "exact_posterior", "logsumexp", "robustness_draws"]
 
 LN10 = np.log(10.0)
 #: Contributions smaller than this (in bans) are reported as 0.
 NEGLIGIBLE = 1e-12
 _TINY = np.nextafter(0.0, 1.0)
 _EPS = np.finfo(float).epsneg
+#: Numbers held at once by one chunk of robustness draws.
+_CHUNK_NUMBERS = 1 << 20
+
+CONSTANT, RISE, FALL, MIXTURE = 0, 1, 2, 3
 
 
-def logsumexp(x: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
-    """log(sum(exp(x))) along ``axis``; all ``-inf`` gives ``-inf``.
-
-    A plain-NumPy version: the engine calls it on small arrays where
-    :func:`scipy.special.logsumexp`'s array-API dispatch dominates the cost.
-    """
-    x = np.asarray(x, float)
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else np.squeeze(out, axis=axis)
+def _log_convolve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Log weights of the product of two polynomials given by log weights."""
+    if len(y) > len(x):
+        x, y = y, x
+    out = np.full(len(x) + len(y) - 1, -np.inf)
+    for i, yi in enumerate(y):
+        out[i : i + len(x)] = np.logaddexp(out[i : i + len(x)], x + yi)
+    return out
 
 
-def _multiply(rows: np.ndarray, lu: np.ndarray, lv: np.ndarray) -> np.ndarray:
-    """Multiply Bernstein weights ``rows[..., k]`` by ``u (1 - t) + v t`` (log space)."""
-    pad = np.full(rows.shape[:-1] + (1,), -np.inf)
-    return np.logaddexp(
-        np.concatenate([rows + lu[..., None], pad], axis=-1),
-        np.concatenate([pad, rows + lv[..., None]], axis=-1),
-    )
+def _log_binomial(n: int, log_rho: float) -> np.ndarray:
+    """Log weights of ``((1 - t) + rho t)^n``: ``log C(n, k) + k log rho``."""
+    i = np.arange(n)
+    log_choose = np.concatenate([[0.0], np.cumsum(np.log(n - i) - np.log(i + 1.0))])
+    return log_choose + np.arange(n + 1) * log_rho
 
 
-def bernstein_weights(log_u: np.ndarray, log_v: np.ndarray) -> np.ndarray:
-    """Log weights of ``prod_i (u_i (1 - t) + v_i t)`` in the unscaled Bernstein basis.
+@dataclass(frozen=True)
+class _Mixture:
+    """The mixtures of one (parameter, hypothesis): types and the weights they give."""
 
-    Returns ``w`` with ``prod = sum_k exp(w[k]) t^k (1 - t)^(M - k)``.
-    """
-    w = np.zeros(1)
-    for lu, lv in zip(log_u, log_v, strict=True):
-        w = _multiply(w, np.asarray(lu), np.asarray(lv))
-    return w
-
-
-def _component_logp(w, n1, n0, a, b):
-    """Log of each mixture component's mass: w_k + B(a + n1 + k, b + n0 + M - k) - B(a, b)."""
-    k = np.arange(len(w))
-    with np.errstate(invalid="ignore"):
-        return w + betaln(a + n1 + k, b + n0 + len(w) - 1 - k) - betaln(a, b)
+    ratios: np.ndarray  # (D,) distinct log rho
+    counts: np.ndarray  # (D,) reports of each type
+    weights: np.ndarray  # (M + 1,) log Bernstein weights of the product
+    without: np.ndarray  # (D, M) the weights with one report of type d left out
 
 
-def _log_expectation(w, n1, n0, a, b) -> float:
-    return float(logsumexp(_component_logp(w, n1, n0, a, b)))
+def _mixture(log_rho: np.ndarray) -> _Mixture:
+    ratios, counts = np.unique(log_rho, return_counts=True)
+    parts = [_log_binomial(int(n), r) for r, n in zip(ratios, counts, strict=True)]
+    prefix = [np.zeros(1)]
+    for part in parts:
+        prefix.append(_log_convolve(prefix[-1], part))
+    suffix = [np.zeros(1)]
+    for part in reversed(parts):
+        suffix.append(_log_convolve(suffix[-1], part))
+    suffix.reverse()
+    without = np.empty((len(parts), len(log_rho)))
+    for d, (r, n) in enumerate(zip(ratios, counts, strict=True)):
+        rest = _log_convolve(prefix[d], suffix[d + 1])
+        without[d] = _log_convolve(rest, _log_binomial(int(n) - 1, r))
+    return _Mixture(ratios, counts, prefix[-1], without)
+
+
+def _log_expectation(w: np.ndarray, a, b, n1, n0) -> np.ndarray:
+    """Log E[t^n1 (1 - t)^n0 sum_k e^w_k t^k (1 - t)^(M - k)] under Beta(a, b)."""
+    k = np.arange(w.shape[-1])
+    M = w.shape[-1] - 1
+    return logsumexp(w + log_beta_ratio(a, b, n1 + k, n0 + M - k), axis=-1)
 
 
 @dataclass(frozen=True)
 class _Terms:
-    """Per (parameter, hypothesis) sufficient statistics of a compiled case."""
+    """Each report's factor under each hypothesis, split as described in the module."""
 
-    rise: np.ndarray  # (P, K) plain reports with probability theta
-    fall: np.ndarray  # (P, K) plain reports with probability 1 - theta
-    mixture: dict[tuple[int, int], np.ndarray]  # (p, h) -> derived report indices, random p
-    members: dict[tuple[int, int], np.ndarray]  # (p, h) -> all its reports, in ledger order
-    log_u: np.ndarray  # (n, K) log factor at theta = 0 (copy probability at its mean)
-    log_v: np.ndarray  # (n, K) log factor at theta = 1
-    log_fixed: np.ndarray  # (n, K) log probability of reports whose parameter is fixed
+    const: np.ndarray  # (n, K) log of the constant part
+    kind: np.ndarray  # (n, K) CONSTANT, RISE, FALL or MIXTURE
+    log_rho: np.ndarray  # (n, K) log rho of mixtures
+    rise: np.ndarray  # (P, K) plain factors theta of random parameters
+    fall: np.ndarray  # (P, K) plain factors 1 - theta of random parameters
+    members: dict[tuple[int, int], np.ndarray]  # (p, h) with mixtures -> reports, ledger order
+    mixtures: dict[tuple[int, int], _Mixture]
     position: np.ndarray  # (n_evidence,) place of each item in ledger order
 
 
 def _terms(compiled: CompiledCase) -> _Terms:
     n, K = compiled.report_param.shape
+    P = compiled.n_params
     reports = np.arange(n)
     copy = compiled.copy_mean
     random = compiled.param_random
     theta = np.where(random, 0.0, compiled.param_value)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         log_u = np.log(report_probability(theta, copy, compiled, reports))
         log_v = np.log(report_probability(np.where(random, 1.0, theta), copy, compiled, reports))
-    rise, fall = compiled.independent_counts
+        free = random[compiled.report_param] & (log_u != log_v)
+        kind = np.where(
+            free, np.where(log_u == -np.inf, RISE, np.where(log_v == -np.inf, FALL, MIXTURE)), 0
+        )
+        const = np.where(kind == RISE, log_v, log_u)
+        log_rho = np.where(kind == MIXTURE, log_v - log_u, np.nan)
+    key = compiled.report_param * K + np.arange(K)
+    rise = np.bincount(key[kind == RISE], minlength=P * K).reshape(P, K).astype(float)
+    fall = np.bincount(key[kind == FALL], minlength=P * K).reshape(P, K).astype(float)
     position = np.empty(len(compiled.evidence_ids), int)
     position[compiled.order] = np.arange(len(compiled.order))
-    mixture: dict[tuple[int, int], np.ndarray] = {}
     members: dict[tuple[int, int], np.ndarray] = {}
-    derived = compiled.report_derived
-    if derived.any():
-        # group every (report, hypothesis) pair by (parameter, hypothesis) key
-        key = (compiled.report_param * K + np.arange(K)).ravel()
-        pair_report = np.repeat(reports, K)
-        mixed = np.zeros(compiled.n_params * K, bool)
-        mixed[key[np.repeat(derived, K) & random[key // K]]] = True
-        chosen = np.flatnonzero(mixed[key])
-        chosen = chosen[
-            np.lexsort((position[compiled.report_evidence[pair_report[chosen]]], key[chosen]))
-        ]
-        keys, reps = key[chosen], pair_report[chosen]
-        bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, len(keys)] if keys.size else [0]
+    mixtures: dict[tuple[int, int], _Mixture] = {}
+    mixed = np.zeros(P * K, bool)
+    mixed[key[kind == MIXTURE]] = True
+    r, h = np.nonzero(mixed[key] & (kind != CONSTANT))
+    if r.size:
+        keys = key[r, h]
+        sort = np.lexsort((position[compiled.report_evidence[r]], keys))
+        r, keys = r[sort], keys[sort]
+        bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, len(keys)]
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            group = reps[lo:hi]
-            g = (int(keys[lo]) // K, int(keys[lo]) % K)
-            members[g] = group
-            mixture[g] = group[derived[group]]
-    log_fixed = np.where(random[compiled.report_param], 0.0, log_u)
-    return _Terms(rise, fall, mixture, members, log_u, log_v, log_fixed, position)
+            p, hh = divmod(int(keys[lo]), K)
+            group = r[lo:hi]
+            members[p, hh] = group
+            mix = group[kind[group, hh] == MIXTURE]
+            mixtures[p, hh] = _mixture(log_rho[mix, hh])
+    return _Terms(const, kind, log_rho, rise, fall, members, mixtures, position)
 
 
 @dataclass(frozen=True)
@@ -174,32 +211,29 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
     step[compiled.direct_evidence] += compiled.direct_loglik
     loo[compiled.direct_evidence] += compiled.direct_loglik
 
-    if compiled.report_param.shape[0] == 0:
+    n = compiled.report_param.shape[0]
+    if n == 0:
         return step, loo
     position = terms.position
     evidence = compiled.report_evidence
-    random = compiled.param_random
     a_all, b_all = compiled.param_alpha, compiled.param_beta
-    mixed = np.zeros((compiled.n_params, K), bool)
-    for p, h in terms.mixture:
-        mixed[p, h] = True
+    step[evidence] += terms.const
+    loo[evidence] += terms.const
 
-    # Reports whose parameter is fixed: a constant factor.
-    step[evidence] += terms.log_fixed
-    loo[evidence] += terms.log_fixed
-
-    # Plain reports of random parameters without mixtures: Beta-Binomial updates,
+    # Plain factors of parameters without mixtures: Beta-Binomial updates,
     # all (report, hypothesis) pairs at once, grouped by (parameter, hypothesis).
-    n, K = compiled.report_param.shape
-    r, h = np.divmod(np.arange(n * K), K)
-    p = compiled.report_param.ravel()
-    keep = random[p] & ~mixed[p, h] & ~compiled.report_derived[r]
+    mixed = np.zeros((compiled.n_params, K), bool)
+    for p, h in terms.mixtures:
+        mixed[p, h] = True
+    r, h = np.nonzero((terms.kind == RISE) | (terms.kind == FALL))
+    p = compiled.report_param[r, h]
+    keep = ~mixed[p, h]
     r, h, p = r[keep], h[keep], p[keep]
     if r.size:
         key = p * K + h
         sort = np.lexsort((position[evidence[r]], key))
         r, h, p, key = r[sort], h[sort], p[sort], key[sort]
-        rises = compiled.report_rises[r, h].astype(float)
+        rises = (terms.kind[r, h] == RISE).astype(float)
         # running counts before each report within its group
         start = np.r_[True, key[1:] != key[:-1]]
         first = np.flatnonzero(start)[np.cumsum(start) - 1]
@@ -207,99 +241,96 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
         n1 = before - before[first]
         n0 = np.arange(len(r)) - first - n1
         a, b = a_all[p], b_all[p]
-        step[evidence[r], h] += betaln(a + n1 + rises, b + n0 + 1 - rises) - betaln(a + n1, b + n0)
+        step[evidence[r], h] += log_beta_ratio(a + n1, b + n0, rises, 1 - rises)
         N1, N0 = terms.rise[p, h], terms.fall[p, h]
-        loo[evidence[r], h] += betaln(a + N1, b + N0) - betaln(a + N1 - rises, b + N0 - 1 + rises)
+        loo[evidence[r], h] += log_beta_ratio(a + N1 - rises, b + N0 - 1 + rises, rises, 1 - rises)
 
-    # Parameters with derived reports under h: expand in the Bernstein basis.
-    buckets: dict[int, list[tuple[int, int]]] = {}
-    for group, derived in terms.mixture.items():
-        buckets.setdefault(len(derived), []).append(group)
-    for groups in buckets.values():
-        _mixture_deltas(compiled, terms, groups, position, step, loo)
+    for (p, h), mixture in terms.mixtures.items():
+        _mixture_deltas(compiled, terms, p, h, mixture, step, loo)
     return step, loo
 
 
-def _mixture_deltas(compiled, terms, groups, position, step, loo) -> None:
-    """In-order and leave-one-out deltas for parameters with derived reports.
+def _mixture_deltas(compiled, terms, p, h, mixture, step, loo) -> None:
+    """In-order and leave-one-out deltas of the reports of a parameter with mixtures."""
+    a, b = compiled.param_alpha[p], compiled.param_beta[p]
+    members = terms.members[p, h]
+    kind = terms.kind[members, h]
+    item = compiled.report_evidence[members]
+    N1, N0 = terms.rise[p, h], terms.fall[p, h]
+    w = mixture.weights
+    full = _log_expectation(w, a, b, N1, N0)
 
-    ``groups`` are (parameter, hypothesis) pairs with the same number M of
-    derived reports, processed together. With T reports in a group: prefix
-    products cost O(M^2); in-order steps and plain reports' leave-one-out are
-    (T, M + 1) arrays; the derived reports' leave-one-out products are built
-    together, O(M^3) operations in M vectorised steps.
+    # leave one out: one evaluation per plain direction and per mixture type
+    rises = kind == RISE
+    falls = kind == FALL
+    if rises.any():
+        loo[item[rises], h] += full - _log_expectation(w, a, b, N1 - 1, N0)
+    if falls.any():
+        loo[item[falls], h] += full - _log_expectation(w, a, b, N1, N0 - 1)
+    mixes = kind == MIXTURE
+    without = _log_expectation(mixture.without, a, b, N1, N0)
+    d = np.searchsorted(mixture.ratios, terms.log_rho[members[mixes], h])
+    loo[item[mixes], h] += full - without[d]
+
+    # in order: the posterior over k (weights times Beta ratios, in log space)
+    # after each report, with n1, n0 plain factors and j mixtures so far
+    means = _ComponentMeans(a, b, int(N1), int(N0), len(w) - 1)
+    state = np.zeros(1)
+    n1 = n0 = 0
+    total = 0.0
+    for t, (kd, report) in enumerate(zip(kind, members, strict=True)):
+        j = len(state) - 1
+        if kd == RISE:
+            state = state + means.up(n1, n0, j)
+            n1 += 1
+        elif kd == FALL:
+            state = state + means.down(n1, n0, j)
+            n0 += 1
+        else:
+            grown = np.empty(j + 2)
+            grown[-1] = -np.inf
+            grown[:-1] = state + means.down(n1, n0, j)
+            up = state + (terms.log_rho[report, h] + means.up(n1, n0, j))
+            grown[1:] = np.logaddexp(grown[1:], up)
+            state = grown
+        top = state.max()
+        now = float(top + np.log(np.exp(state - top).sum())) if top > -np.inf else -np.inf
+        step[item[t], h] += now - total
+        total = now
+
+
+class _ComponentMeans:
+    """Log means of theta and 1 - theta under Beta(a + n1 + k, b + n0 + j - k), k = 0..j.
+
+    Moderate parameters read logs from tables; large ones (where a difference
+    of logs would lose digits) use ``-log1p(y / x)`` for ``log(x / (x + y))``.
     """
-    G = len(groups)
-    params = np.array([p for p, _ in groups])
-    hyps = np.array([h for _, h in groups])
-    a = compiled.param_alpha[params][:, None, None]
-    b = compiled.param_beta[params][:, None, None]
-    evidence = compiled.report_evidence
-    lists = [terms.members[group] for group in groups]
-    T = max(len(m) for m in lists)
-    members = np.zeros((G, T), int)
-    valid = np.zeros((G, T), bool)
-    for g, m in enumerate(lists):
-        members[g, : len(m)] = m
-        valid[g, : len(m)] = True
-    hh = np.broadcast_to(hyps[:, None], (G, T))
-    is_derived = compiled.report_derived[members] & valid
-    rises = compiled.report_rises[members, hh]
-    up = rises & valid & ~is_derived
-    down = ~rises & valid & ~is_derived
-    M = int(is_derived[0].sum())
-    d_members = members[is_derived].reshape(G, M)
-    lu = terms.log_u[d_members, hyps[:, None]]
-    lv = terms.log_v[d_members, hyps[:, None]]
-    k = np.arange(M + 1)
 
-    def log_expect(rows, n1, n0, degree):
-        """rows[..., k]: weight of t^k (1 - t)^(degree - k), -inf beyond the degree."""
-        n1, n0, degree = n1[..., None], n0[..., None], degree[..., None]
-        with np.errstate(invalid="ignore"):
-            comp = betaln(a + n1 + k, b + n0 + degree - k)
-            comp = np.where(k <= degree, rows + comp, -np.inf)
-        return logsumexp(comp, axis=-1) - betaln(a, b)[..., 0]
+    def __init__(self, a: float, b: float, n1: int, n0: int, m: int) -> None:
+        self.a, self.b = a, b
+        self.tables = a + b + n1 + n0 + m < 1e6
+        if self.tables:
+            self.log_a = np.log(a + np.arange(n1 + m + 1))
+            self.log_b = np.log(b + np.arange(n0 + m + 1))
+            self.log_s = np.log(a + b + np.arange(n1 + n0 + m + 1))
 
-    prefix = np.full((G, M + 1, M + 1), -np.inf)
-    prefix[:, 0, 0] = 0.0
-    for j in range(M):
-        prefix[:, j + 1] = _multiply(prefix[:, j, :M], lu[:, j], lv[:, j])
+    def _parameters(self, n1: int, n0: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+        k = np.arange(j + 1)
+        return self.a + n1 + k, self.b + n0 + j - k
 
-    n1 = np.cumsum(up, axis=1).astype(float)
-    n0 = np.cumsum(down, axis=1).astype(float)
-    degree = np.cumsum(is_derived, axis=1)
-    N1, N0 = n1[:, -1:], n0[:, -1:]
-    # rows[:, j]: the product of every derived factor but the j-th
-    rows = np.zeros((G, M, 1))
-    for i in range(M):
-        grown = _multiply(rows, lu[:, i : i + 1], lv[:, i : i + 1])
-        kept = np.concatenate([rows, np.full((G, M, 1), -np.inf)], axis=-1)
-        rows = np.where((np.arange(M) == i)[None, :, None], kept, grown)
-    # One evaluation for three sets of states: after each report in order (T),
-    # without each plain report (T), without each derived report (M).
-    values = log_expect(
-        np.concatenate(
-            [
-                prefix[np.arange(G)[:, None], degree],
-                np.broadcast_to(prefix[:, M][:, None, :], (G, T, M + 1)),
-                rows,
-            ],
-            axis=1,
-        ),
-        np.concatenate([n1, N1 - up, np.repeat(N1, M, 1)], axis=1),
-        np.concatenate([n0, N0 - down, np.repeat(N0, M, 1)], axis=1),
-        np.concatenate([degree, np.full((G, T), M), np.full((G, M), M - 1)], axis=1),
-    )
-    after, without_plain, without_derived = values[:, :T], values[:, T : 2 * T], values[:, 2 * T :]
-    delta = np.diff(after, axis=1, prepend=0.0)
-    np.add.at(step, (evidence[members[valid]], hh[valid]), delta[valid])
-    full = after[:, -1:]
-    plain = valid & ~is_derived
-    np.add.at(loo, (evidence[members[plain]], hh[plain]), (full - without_plain)[plain])
-    np.add.at(
-        loo, (evidence[d_members], np.broadcast_to(hyps[:, None], (G, M))), full - without_derived
-    )
+    def up(self, n1: int, n0: int, j: int) -> np.ndarray:
+        """Log of the mean of theta of each component."""
+        if self.tables:
+            return self.log_a[n1 : n1 + j + 1] - self.log_s[n1 + n0 + j]
+        up, down = self._parameters(n1, n0, j)
+        return -np.log1p(down / up)
+
+    def down(self, n1: int, n0: int, j: int) -> np.ndarray:
+        """Log of the mean of 1 - theta of each component."""
+        if self.tables:
+            return self.log_b[n0 : n0 + j + 1][::-1] - self.log_s[n1 + n0 + j]
+        up, down = self._parameters(n1, n0, j)
+        return -np.log1p(up / down)
 
 
 def _log_evidence(compiled: CompiledCase, terms: _Terms) -> np.ndarray:
@@ -307,14 +338,17 @@ def _log_evidence(compiled: CompiledCase, terms: _Terms) -> np.ndarray:
     random = compiled.param_random
     a = compiled.param_alpha[random][:, None]
     b = compiled.param_beta[random][:, None]
-    per_param = betaln(a + terms.rise[random], b + terms.fall[random]) - betaln(a, b)
+    per_param = log_beta_ratio(a, b, terms.rise[random], terms.fall[random])
     index = np.cumsum(random) - 1
-    for (p, h), derived in terms.mixture.items():
-        w = bernstein_weights(terms.log_u[derived, h], terms.log_v[derived, h])
+    for (p, h), mixture in terms.mixtures.items():
         per_param[index[p], h] = _log_expectation(
-            w, terms.rise[p, h], terms.fall[p, h], compiled.param_alpha[p], compiled.param_beta[p]
+            mixture.weights,
+            compiled.param_alpha[p],
+            compiled.param_beta[p],
+            terms.rise[p, h],
+            terms.fall[p, h],
         )
-    fixed = terms.log_fixed.sum(axis=0) + compiled.direct_loglik.sum(axis=0)
+    fixed = terms.const.sum(axis=0) + compiled.direct_loglik.sum(axis=0)
     return fixed + per_param.sum(axis=0)
 
 
@@ -340,7 +374,7 @@ def exact_posterior(compiled: CompiledCase) -> np.ndarray:
         As :func:`exact_assess`.
     """
     _refuse_extensions(compiled)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         log_post = np.log(compiled.prior) + _log_evidence(compiled, _terms(compiled))
     if not np.isfinite(log_post).any():
         exact_assess(compiled)  # raises, naming the item that makes it impossible
@@ -395,6 +429,39 @@ def _exact(compiled: CompiledCase) -> ExactResult:
     return ExactResult(log_evidence, posterior, in_order, leave_one_out, path_posterior)
 
 
+def _beta_draws(rng: np.random.Generator, a, b) -> np.ndarray:
+    """Beta(a, b) draws, also where ``a + b`` overflows (``rng.beta`` gives 0 there)."""
+    draws = rng.beta(a, b)
+    a, b = np.broadcast_arrays(a, b)
+    with np.errstate(over="ignore"):
+        huge = ~np.isfinite(a + b)
+    if huge.any():
+        x = rng.standard_gamma(a[huge])
+        y = rng.standard_gamma(b[huge])
+        draws = np.asarray(draws, dtype=float).copy()
+        draws[huge] = 1.0 / (1.0 + y / x)
+    return draws
+
+
+def _distinct_derived(compiled: CompiledCase, reports: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Derived reports with the same probability function, counted once.
+
+    Returns representatives and, for each, how many of ``reports`` share it.
+    """
+    if not reports.size:
+        return reports, np.zeros(0)
+    rows = np.column_stack(
+        [
+            compiled.report_param[reports],
+            compiled.report_rises[reports],
+            compiled.report_copy_value[reports],
+            compiled.report_match[reports],
+        ]
+    )
+    _, first, counts = np.unique(rows, axis=0, return_index=True, return_counts=True)
+    return reports[first], counts.astype(float)
+
+
 def robustness_draws(
     compiled: CompiledCase,
     posterior: np.ndarray,
@@ -406,8 +473,8 @@ def robustness_draws(
 
     phi is every uncertain parameter: reliabilities, copy probabilities and a
     Beta claim prior. H is drawn from its posterior; given H, each reliability
-    is a mixture of Betas (one Beta without derived reports); each uncertain
-    copy probability is drawn through its copy-or-not indicator.
+    is a mixture of Betas (one Beta without mixtures); each uncertain copy
+    probability is drawn through its copy-or-not indicator.
 
     Parameters
     ----------
@@ -417,8 +484,8 @@ def robustness_draws(
     n_draws : int
     rng : numpy.random.Generator
     chunk : int
-        Draws evaluated together; bounds the working memory to about
-        ``chunk * (P + K * n_derived)`` numbers.
+        Most draws evaluated together; fewer when a case has many distinct
+        derived reports, so that a chunk holds about a million numbers.
 
     Returns
     -------
@@ -427,33 +494,34 @@ def robustness_draws(
     parameters : dict of str to ndarray
         The draws of phi, keyed by parameter name.
     """
-    from credence.likelihood import log_likelihood
-
     K = compiled.n_hypotheses
     terms = _terms(compiled)
     H = rng.choice(K, size=n_draws, p=posterior)
     random = np.flatnonzero(compiled.param_random)
     column = np.cumsum(compiled.param_random) - 1
     alpha, beta = compiled.param_alpha, compiled.param_beta
-    theta_r = rng.beta(
+    theta_r = _beta_draws(
+        rng,
         alpha[random][None, :] + terms.rise[random][:, H].T,
         beta[random][None, :] + terms.fall[random][:, H].T,
     )
-    for (p, h), derived in terms.mixture.items():
+    for (p, h), mixture in terms.mixtures.items():
         s = np.flatnonzero(H == h)
         if not s.size:
             continue
         n1, n0 = terms.rise[p, h], terms.fall[p, h]
-        w = bernstein_weights(terms.log_u[derived, h], terms.log_v[derived, h])
-        logp = _component_logp(w, n1, n0, alpha[p], beta[p])
-        k = rng.choice(len(w), size=s.size, p=np.exp(logp - logsumexp(logp)))
-        theta_r[s, column[p]] = rng.beta(alpha[p] + n1 + k, beta[p] + n0 + len(w) - 1 - k)
+        w = mixture.weights
+        M = len(w) - 1
+        k = np.arange(M + 1)
+        logp = w + log_beta_ratio(alpha[p], beta[p], n1 + k, n0 + M - k)
+        k = rng.choice(M + 1, size=s.size, p=np.exp(logp - logsumexp(logp)))
+        theta_r[s, column[p]] = _beta_draws(rng, alpha[p] + n1 + k, beta[p] + n0 + M - k)
     # A Beta draw can round to exactly 0 or 1; keep log(theta) finite.
     np.clip(theta_r, _TINY, 1.0 - _EPS, out=theta_r)
 
     derived = np.flatnonzero(compiled.report_derived)
-    uncertain = np.flatnonzero(compiled.copy_random[derived])
-    chosen = derived[uncertain]
+    uncertain = derived[compiled.copy_random[derived]]
+    known, weight = _distinct_derived(compiled, derived[~compiled.copy_random[derived]])
     copy_u = np.empty((n_draws, uncertain.size))
     with np.errstate(divide="ignore"):
         log_prior = np.broadcast_to(np.log(compiled.prior), (n_draws, K))
@@ -464,31 +532,45 @@ def robustness_draws(
     }
     if compiled.prior_beta is not None:
         pa, pb = compiled.prior_beta
-        prior_p = rng.beta(pa + (H == 0), pb + (H == 1))
+        prior_p = _beta_draws(rng, pa + (H == 0), pb + (H == 1))
         log_prior = np.stack([np.log(prior_p), np.log1p(-prior_p)], axis=1)
         parameters["claim.prior"] = prior_p
 
+    rise, fall = compiled.independent_counts
+    fixed = fixed_log_likelihood(compiled)
+    per_draw = compiled.n_params + K * (known.size + 2 * uncertain.size)
+    chunk = max(1, min(chunk, _CHUNK_NUMBERS // max(1, per_draw)))
     draws = np.empty((n_draws, K))
     for start in range(0, n_draws, chunk):
         rows = slice(start, min(start + chunk, n_draws))
         size = rows.stop - rows.start
         theta = np.broadcast_to(compiled.param_value, (size, compiled.n_params)).copy()
         theta[:, random] = theta_r[rows]
-        copy = np.broadcast_to(compiled.report_copy_value[derived], (size, derived.size)).copy()
-        if uncertain.size:
-            independent = report_probability(theta, np.zeros((size, chosen.size)), compiled, chosen)
-            independent = np.take_along_axis(independent, H[rows, None, None], axis=2)[..., 0]
-            cbar = compiled.copy_mean[chosen]
-            copied = cbar * compiled.report_match[chosen]
-            z = rng.random(independent.shape) * (copied + (1 - cbar) * independent) < copied
-            copy_u[rows] = rng.beta(
-                compiled.report_copy_alpha[chosen] + z, compiled.report_copy_beta[chosen] + ~z
-            )
-            copy[:, uncertain] = copy_u[rows]
         with np.errstate(divide="ignore"):
-            log_post = log_prior[rows] + log_likelihood(theta, copy, compiled)
+            ll = fixed + counts_log_likelihood(theta[:, random], rise[random], fall[random])
+            if known.size:
+                copy = np.broadcast_to(compiled.report_copy_value[known], (size, known.size))
+                p_known = report_probability(theta, copy, compiled, known)
+                ll = ll + (np.log(p_known) * weight[:, None]).sum(axis=1)
+        if uncertain.size:
+            independent = report_probability(
+                theta, np.zeros((size, uncertain.size)), compiled, uncertain
+            )
+            at_h = np.take_along_axis(independent, H[rows, None, None], axis=2)[..., 0]
+            cbar = compiled.copy_mean[uncertain]
+            copied = cbar * compiled.report_match[uncertain]
+            z = rng.random(at_h.shape) * (copied + (1 - cbar) * at_h) < copied
+            copy_u[rows] = _beta_draws(
+                rng,
+                compiled.report_copy_alpha[uncertain] + z,
+                compiled.report_copy_beta[uncertain] + ~z,
+            )
+            p_uncertain = report_probability(theta, copy_u[rows], compiled, uncertain)
+            with np.errstate(divide="ignore"):
+                ll = ll + np.log(p_uncertain).sum(axis=1)
+        log_post = log_prior[rows] + ll
         draws[rows] = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
-    for j, r in enumerate(chosen):
+    for j, r in enumerate(uncertain):
         parameters[f"{compiled.evidence_ids[compiled.report_evidence[r]]}.copy_probability"] = (
             copy_u[:, j]
         )

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from credence.errors import CaseError, Problem
 
-__all__ = ["MAX_CASE_BYTES", "MAX_TABLE_BYTES", "read_text", "write_outputs"]
+__all__ = ["MAX_CASE_BYTES", "MAX_TABLE_BYTES", "check_outputs", "read_text", "write_outputs"]
 
 #: Largest case file read (YAML or JSON).
 MAX_CASE_BYTES = 16 * 2**20
-#: Largest table read (reports, truth, predictions: CSV).
-MAX_TABLE_BYTES = 512 * 2**20
+#: Largest table read (reports, truth, predictions). Parsed, a CSV takes about 30 times
+#: its size in memory, so this keeps a command under about 2 GiB; larger data sets are
+#: for :class:`credence.discovery.DaskTruthDiscovery`.
+MAX_TABLE_BYTES = 64 * 2**20
 
 
 def _size_text(n: int) -> str:
@@ -111,34 +113,26 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def write_outputs(
-    outputs: Mapping[str | os.PathLike[str], str],
+def check_outputs(
+    paths: Iterable[str | os.PathLike[str]],
     inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> None:
-    """Write several text outputs all together, or none of them.
+    """Refuse output paths that cannot be written safely, before any work is done.
 
-    Every target is checked first (distinct, not an input, in an existing
-    folder, not a directory); each text goes to a temporary file beside its
-    target; only when all are written are they renamed into place.
-
-    Parameters
-    ----------
-    outputs : mapping of path to str
-        What to write where.
-    inputs : iterable of path
-        Files the command read; writing over one of them is refused.
+    Each must be distinct from the others and from every input, in an existing
+    folder, and not a directory or other non-regular file.
 
     Raises
     ------
     CaseError
-        A target is refused or cannot be written; no target has changed.
+        Listing every refused path.
     """
-    targets = [(Path(os.fspath(p)), text) for p, text in outputs.items()]
+    targets = [Path(os.fspath(p)) for p in paths]
     sources = [Path(os.fspath(p)) for p in inputs]
     problems = []
-    for i, (path, _) in enumerate(targets):
+    for i, path in enumerate(targets):
         name = str(path)
-        if any(_same_file(path, other) for other, _ in targets[:i]):
+        if any(_same_file(path, other) for other in targets[:i]):
             problems.append(f"{name}: the same file is given for two outputs")
         elif any(_same_file(path, src) for src in sources):
             problems.append(f"{name}: output would overwrite an input file")
@@ -150,6 +144,33 @@ def write_outputs(
             problems.append(f"{name}: not a regular file; refusing to replace it")
     if problems:
         raise CaseError(problems=[Problem(p) for p in problems])
+
+
+def write_outputs(
+    outputs: Mapping[str | os.PathLike[str], str] | Iterable[tuple[str | os.PathLike[str], str]],
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> None:
+    """Write several text outputs all together, or none of them.
+
+    Every target is checked first (:func:`check_outputs`); each text goes to a
+    temporary file beside its target; only when all are written are they
+    renamed into place.
+
+    Parameters
+    ----------
+    outputs : mapping of path to str, or (path, str) pairs
+        What to write where (pairs let two outputs given the same path be refused).
+    inputs : iterable of path
+        Files the command read; writing over one of them is refused.
+
+    Raises
+    ------
+    CaseError
+        A target is refused or cannot be written; no target has changed.
+    """
+    pairs = outputs.items() if isinstance(outputs, Mapping) else outputs
+    targets = [(Path(os.fspath(p)), text) for p, text in pairs]
+    check_outputs([path for path, _ in targets], inputs)
     written: list[tuple[str, Path]] = []
     try:
         for path, text in targets:

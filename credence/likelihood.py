@@ -10,9 +10,9 @@ from __future__ import annotations
 from types import ModuleType
 
 import numpy as np
-from scipy.special import xlogy
 
 from credence.compile import CompiledCase
+from credence.special import xlogy
 
 __all__ = [
     "counts_log_likelihood",

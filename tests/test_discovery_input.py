@@ -11,13 +11,15 @@ from credence.errors import CaseError
 GOOD = "claim,source,label\nc1,a,1\nc1,b,0\nc2,a,0\n"
 
 BAD_FILES = {
-    "missing-column": ("claim,source\nc1,a\n", "missing column label"),
-    "nan-label": ("claim,source,label\nc1,a,1\nc1,b,\nc2,a,0\n", "line 3: missing label"),
+    "missing-column": ("claim,source\nc1,a\n", ":1: header: missing column 'label'"),
+    "nan-label": ("claim,source,label\nc1,a,1\nc1,b,\nc2,a,0\n", ":3: column 'label': empty label"),
     "single-class": ("claim,source,label\nc1,a,1\nc2,a,1\n", "at least two label classes"),
     "empty": ("claim,source,label\n", "no reports"),
-    "duplicate": ("claim,source,label\nc1,a,1\nc2,a,0\nc1,a,0\n",
-                  "line 4: source 'a' reports on claim 'c1' twice (also at line 2)"),
-    "not-a-table": ("\x00\x01\x02 binary \x00", "cannot read the table"),
+    "duplicate": (
+        "claim,source,label\nc1,a,1\nc2,a,0\nc1,a,0\n",
+        ":4: source 'a' reports on claim 'c1' twice (also at line 2)",
+    ),
+    "not-a-table": ("\x00\x01\x02 binary \x00", "binary data"),
 }
 
 
@@ -48,20 +50,20 @@ def test_cli_exits_2_without_traceback(tmp_path, capsys, name):
 
 def test_unreadable_and_missing_files(tmp_path, capsys):
     assert main(["discover", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "o.csv")]) == 2
-    assert "file not found" in capsys.readouterr().err
+    assert "No such file" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "nope.csv"), "--truth", str(tmp_path / "t.csv")]) == 2
-    assert "file not found" in capsys.readouterr().err
+    assert "No such file" in capsys.readouterr().err
 
 
 def test_mixed_id_types_in_a_dataframe():
     df = pd.DataFrame({"claim": [1, "1", 2], "source": ["a", "b", "a"], "label": [0, 1, 0]})
-    with pytest.raises(CaseError, match="column 'claim' mixes types \\(int, str\\)"):
+    with pytest.raises(CaseError, match="column 'claim': mixes types \\(int, str\\)"):
         TruthDiscovery().fit(df)
 
 
 def test_nan_in_a_dataframe_names_the_row():
     df = pd.DataFrame({"claim": ["x", "y", "z"], "source": ["a", None, "a"], "label": [0, 1, 0]})
-    with pytest.raises(CaseError, match="row 1: missing source id"):
+    with pytest.raises(CaseError, match="row 1, column 'source': empty source id"):
         TruthDiscovery().fit(df)
 
 
@@ -82,8 +84,13 @@ def test_gold_label_outside_the_label_set(tmp_path, capsys):
 
 
 def test_crowd_kit_columns_and_duplicates_kept_first():
-    df = pd.DataFrame({"task": ["t1", "t1", "t1", "t2"], "worker": ["w1", "w2", "w1", "w1"],
-                       "label": [1, 0, 0, 0]})
+    df = pd.DataFrame(
+        {
+            "task": ["t1", "t1", "t1", "t2"],
+            "worker": ["w1", "w2", "w1", "w1"],
+            "label": [1, 0, 0, 0],
+        }
+    )
     reports = encode_reports(df, duplicates="first")
     assert reports.n_reports == 3
     assert reports.label[reports.claim == 0].tolist() == [1, 0]
@@ -92,7 +99,7 @@ def test_crowd_kit_columns_and_duplicates_kept_first():
 def test_predicting_unseen_labels_is_an_error():
     df = pd.DataFrame({"claim": [1, 1, 2], "source": ["a", "b", "a"], "label": [0, 1, 0]})
     model = TruthDiscovery().fit(df)
-    with pytest.raises(CaseError, match="label 7 was not seen"):
+    with pytest.raises(CaseError, match="row 0, column 'label': label 7 was not seen"):
         model.predict(pd.DataFrame({"claim": [9], "source": ["a"], "label": [7]}))
 
 
@@ -102,7 +109,9 @@ def test_bad_predictions_file(tmp_path, capsys):
     truth = tmp_path / "t.csv"
     truth.write_text("claim,label\nc1,1\n")
     assert main(["evaluate", str(predictions), "--truth", str(truth)]) == 2
-    assert "line 2: probability must be a number in [0, 1]" in capsys.readouterr().err
+    assert ":2: column 'probability': probability must be a number from 0 to 1, not '1.5'" in (
+        capsys.readouterr().err
+    )
     predictions.write_text("claim,label,probability\nzz,1,0.5\n")
     assert main(["evaluate", str(predictions), "--truth", str(truth)]) == 2
     assert "no claim" in capsys.readouterr().err

@@ -7,10 +7,41 @@ import json
 import sys
 from typing import Any
 
+from credence.errors import printable
+
 __all__ = ["register"]
 
 #: Fits with at least this many reports show a progress bar (on a terminal).
 PROGRESS_THRESHOLD = 200_000
+#: Bounds of the numeric options.
+MAX_ITER = 1_000_000
+MAX_BINS = 1000
+
+
+def _whole(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, not {value:,}")
+        return value
+
+    return whole
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text[:40]}")
+    return value
 
 
 def _fit(model: Any, reports: Any, gold: Any, progress: bool) -> None:
@@ -21,28 +52,35 @@ def _fit(model: Any, reports: Any, gold: Any, progress: bool) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    columns = (TextColumn("fitting"), BarColumn(), TextColumn("{task.fields[status]}"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("fitting"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("fit", total=model.max_iter, status="")
 
         def report(info: Any) -> None:
-            bar.update(task, completed=info.iteration,
-                       status=f"iteration {info.iteration}, ELBO change {info.elbo_change:.1e}")
+            bar.update(
+                task,
+                completed=info.iteration,
+                status=f"iteration {info.iteration}, ELBO change {info.elbo_change:.1e}",
+            )
 
         model.fit(reports, gold, callback=report)
 
 
 def _discover(args: argparse.Namespace) -> int:
-    from credence.cli import UsageError
     from credence.discovery.bridge import sources_yaml
     from credence.discovery.estimator import TruthDiscovery
     from credence.discovery.table import read_gold, read_reports
     from credence.errors import CaseError
-    from credence.io import atomic_write
+    from credence.files import check_outputs, write_outputs
 
-    if args.max_iter < 1 or args.tol < 0:
-        raise UsageError("--max-iter must be at least 1 and --tol non-negative")
+    inputs = [args.reports, *([args.truth] if args.truth else [])]
+    targets = [args.output, *([args.sources_out] if args.sources_out else [])]
+    check_outputs(targets, inputs)  # before the fit, not after it
     reports = read_reports(args.reports)
     gold = read_gold(args.truth) if args.truth else None
     model = TruthDiscovery(
@@ -57,59 +95,60 @@ def _discover(args: argparse.Namespace) -> int:
         _fit(model, reports, gold, progress)
     except CaseError as err:
         raise (err if err.path else err.with_path(args.reports)) from None
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-    table = model.predict_table()
-    atomic_write(args.output, table.to_csv(index=False, lineterminator="\n"))
+    outputs = [(args.output, model.predict_table().to_csv(index=False, lineterminator="\n"))]
     if args.sources_out:
         try:
-            text = sources_yaml(model)
+            outputs.append((args.sources_out, sources_yaml(model)))
         except CaseError as err:
-            raise UsageError(f"--sources-out: {err}") from None
-        atomic_write(args.sources_out, text)
+            raise CaseError(f"--sources-out: {err.message}", path=args.sources_out) from None
+    write_outputs(outputs, inputs=inputs)
     if not args.quiet:
         state = "converged" if model.converged_ else "did not converge"
         print(
-            f"{args.reports}: {len(reports):,} reports, {model.claims_.size:,} claims, "
-            f"{model.sources_.size:,} sources; {model.model} {state} in {model.n_iter_} "
-            f"iterations; wrote {args.output}"
-            + (f" and {args.sources_out}" if args.sources_out else ""),
+            f"{printable(args.reports)}: {len(reports):,} reports, {model.claims_.size:,} "
+            f"claims, {model.sources_.size:,} sources; {model.model} {state} in "
+            f"{model.n_iter_} iterations; wrote {printable(args.output)}"
+            + (f" and {printable(args.sources_out)}" if args.sources_out else ""),
             file=sys.stderr,
         )
     return 0
 
 
 def _read_predictions(path: str) -> Any:
-    import pandas as pd
+    import numpy as np
 
-    from credence.errors import CaseError
+    from credence.discovery.table import _KEEP, _csv_frame, _Problems
+    from credence.errors import shown
+    from credence.files import MAX_TABLE_BYTES, read_text
 
-    try:
-        df = pd.read_csv(path, dtype={"claim": str, "label": str})
-    except FileNotFoundError:
-        raise CaseError("file not found", path=path) from None
-    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as err:
-        raise CaseError(f"cannot read the table: {str(err).strip()[:200]}", path=path) from None
-    missing = [c for c in ("claim", "label", "probability") if c not in df.columns]
-    if missing:
-        raise CaseError(
-            f"missing column {', '.join(missing)} (need claim, label, probability)", path=path
-        )
-    df = df.loc[:, ["claim", "label", "probability"]]
-    for column in df.columns:
-        bad = df[column].isna().to_numpy()
-        if bad.any():
-            line = int(bad.argmax()) + 2
-            raise CaseError(f"missing or non-numeric value in column {column!r}",
-                            f"line {line}", path)
-    p = pd.to_numeric(df["probability"], errors="coerce").to_numpy()
+    columns = ("claim", "label", "probability")
+    text = read_text(path, max_bytes=MAX_TABLE_BYTES, what="table")
+    df = _csv_frame(text, ",", columns, {}, path)
+    problems = _Problems(path)
+    text_p = df["probability"]
+    p = np.full(len(df), np.nan)
+    for i, value in enumerate(text_p.to_numpy(object)):
+        try:
+            p[i] = float(value)
+        except ValueError:
+            pass
     bad = ~((p >= 0) & (p <= 1))
-    if bad.any():
-        raise CaseError("probability must be a number in [0, 1]", f"line {int(bad.argmax()) + 2}",
-                        path)
-    if df.duplicated(["claim", "label"]).any():
-        line = int(df.duplicated(["claim", "label"]).to_numpy().argmax()) + 2
-        raise CaseError("a (claim, label) pair appears twice", f"line {line}", path)
+    for i in np.flatnonzero(bad)[:_KEEP]:
+        problems.add(
+            f"probability must be a number from 0 to 1, not {shown(text_p.iloc[i])}",
+            "column 'probability'",
+            int(df.index[i]),
+        )
+    problems.more(max(0, int(bad.sum()) - _KEEP))
+    repeated = df.duplicated(["claim", "label"]).to_numpy()
+    for i in np.flatnonzero(repeated)[:_KEEP]:
+        problems.add(
+            f"claim {shown(df['claim'].iloc[i])} has label {shown(df['label'].iloc[i])} twice",
+            "",
+            int(df.index[i]),
+        )
+    problems.more(max(0, int(repeated.sum()) - _KEEP))
+    problems.check()
     return df.assign(probability=p)
 
 
@@ -119,33 +158,39 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from credence.calibration import brier_score, expected_calibration_error, log_loss
     from credence.discovery.table import read_gold
-    from credence.errors import CaseError
+    from credence.errors import CaseError, shown
 
     predictions = _read_predictions(args.predictions)
-    truth = read_gold(args.truth).set_index("claim")["label"]
+    truth = read_gold(args.truth)
+    truth = pd.Series(truth["label"].to_numpy(), index=pd.Index(truth["claim"], name="claim"))
     top = predictions.sort_values("probability", ascending=False, kind="stable")
     top = top.drop_duplicates("claim").set_index("claim")
     common = top.index.intersection(truth.index)
     if common.empty:
         raise CaseError(
-            f"no claim of {args.predictions} has a label in {args.truth} "
-            "(are the claim ids written the same way in both?)"
+            f"no claim of {shown(args.predictions, 200)} has a label in this file "
+            "(are the claim ids written the same way in both?)",
+            path=args.truth,
         )
     full = predictions.groupby("claim").size().max() > 1
     if full:
         # Every label's probability is given: score the whole distribution.
         # A label without a row has probability 0.
         rows = predictions.loc[predictions["claim"].isin(common)]
-        hit = (rows["label"].to_numpy() == truth.reindex(rows["claim"]).to_numpy())
+        hit = rows["label"].to_numpy() == truth.reindex(rows["claim"]).to_numpy()
         squares = ((rows["probability"] - hit) ** 2).groupby(rows["claim"]).sum()
-        p_true = pd.Series(rows["probability"].to_numpy()[hit],
-                           index=rows["claim"].to_numpy()[hit]).reindex(common).fillna(0.0)
+        p_true = (
+            pd.Series(rows["probability"].to_numpy()[hit], index=rows["claim"].to_numpy()[hit])
+            .reindex(common)
+            .fillna(0.0)
+        )
         absent = ~common.isin(rows["claim"].to_numpy()[hit])
         brier = float(squares.reindex(common).fillna(0.0).sum() + absent.sum()) / common.size
         loss = float(-np.mean(np.log(np.clip(p_true.to_numpy(), 1e-15, 1.0))))
         right = (top.loc[common, "label"] == truth.loc[common]).to_numpy().astype(float)
-        ece = expected_calibration_error(right, top.loc[common, "probability"].to_numpy(),
-                                         n_bins=args.bins)
+        ece = expected_calibration_error(
+            right, top.loc[common, "probability"].to_numpy(), n_bins=args.bins
+        )
     else:
         right = (top.loc[common, "label"] == truth.loc[common]).to_numpy().astype(float)
         confidence = top.loc[common, "probability"].to_numpy()
@@ -193,21 +238,53 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("reports", metavar="REPORTS", help="table of reports (.csv, .tsv, .parquet)")
-    p.add_argument("-o", "--output", required=True, metavar="CLAIMS.csv",
-                   help="where to write claim, label, probability")
-    p.add_argument("--model", choices=["one-coin", "two-coin", "dawid-skene"],
-                   default="one-coin", help="source model (default one-coin)")
-    p.add_argument("--candidates", choices=["global", "per-claim"], default="global",
-                   help="one label set for all claims (default), or each claim's asserted values")
-    p.add_argument("--sources-out", metavar="SOURCES.yaml",
-                   help="write the learned reliabilities as a case-file sources: list")
-    p.add_argument("--truth", metavar="GOLD.csv",
-                   help="known labels of some claims (claim, label) to learn from")
-    p.add_argument("--keep-first", action="store_true",
-                   help="keep a source's first report on a claim instead of stopping at repeats")
-    p.add_argument("--max-iter", type=int, default=500)
-    p.add_argument("--tol", type=float, default=1e-6,
-                   help="stop when an iteration changes the ELBO by at most TOL relative")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="CLAIMS.csv",
+        help="where to write claim, label, probability",
+    )
+    p.add_argument(
+        "--model",
+        choices=["one-coin", "two-coin", "dawid-skene"],
+        default="one-coin",
+        help="source model (default one-coin)",
+    )
+    p.add_argument(
+        "--candidates",
+        choices=["global", "per-claim"],
+        default="global",
+        help="one label set for all claims (default), or each claim's asserted values",
+    )
+    p.add_argument(
+        "--sources-out",
+        metavar="SOURCES.yaml",
+        help="write the learned reliabilities as a case-file sources: list",
+    )
+    p.add_argument(
+        "--truth",
+        metavar="GOLD.csv",
+        help="known labels of some claims (claim, label) to learn from",
+    )
+    p.add_argument(
+        "--keep-first",
+        action="store_true",
+        help="keep a source's first report on a claim instead of stopping at repeats",
+    )
+    p.add_argument(
+        "--max-iter",
+        type=_whole(1, MAX_ITER),
+        default=500,
+        help=f"most iterations, 1 to {MAX_ITER:,} (default 500)",
+    )
+    p.add_argument(
+        "--tol",
+        type=_fraction,
+        default=1e-6,
+        help="stop when an iteration changes the ELBO by at most TOL relative "
+        "(0 to 1, default 1e-6)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(run=_discover)
 
@@ -221,6 +298,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("predictions", metavar="PREDICTIONS.csv")
     p.add_argument("--truth", required=True, metavar="TRUTH.csv", help="claim, label")
-    p.add_argument("--bins", type=int, default=10, help="bins of the calibration error")
+    p.add_argument(
+        "--bins",
+        type=_whole(1, MAX_BINS),
+        default=10,
+        help=f"equal-width bins of the calibration error, 1 to {MAX_BINS} (default 10)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(run=_evaluate)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery.estimator import TruthDiscovery, _block
+from credence.discovery.estimator import TruthDiscovery, _block, _whole
 from credence.discovery.table import Reports
 from credence.discovery.vb import Expectations, block_claim_posterior
 
@@ -136,7 +136,10 @@ def sample_posterior(
         Known labels of some claims.
     model : {"one-coin", "two-coin", "dawid-skene"}
     draws, tune, chains : int
+        Draws per chain (1 to 1,000,000), tuning steps (0 to 1,000,000),
+        chains (1 to 64).
     random_seed : int, optional
+        From 0 to 2**32 - 1.
     **estimator_params
         Priors and options, as :class:`TruthDiscovery` takes them.
 
@@ -155,6 +158,11 @@ def sample_posterior(
 
     estimator = TruthDiscovery(model, **estimator_params)
     estimator._check_params()
+    _whole("draws", draws, 1, 1_000_000)
+    _whole("tune", tune, 0, 1_000_000)
+    _whole("chains", chains, 1, 64)
+    if random_seed is not None:
+        _whole("random_seed", random_seed, 0, 2**32 - 1)
     reports = estimator._encode(X, y)
     vb = TruthDiscovery(model, **estimator_params).fit(reports)
     pm_model = build_model(reports, estimator)
@@ -166,8 +174,14 @@ def sample_posterior(
         start["confusion"] = means
     with pm_model:
         idata = pm.sample(
-            draws=draws, tune=tune, chains=chains, cores=1, random_seed=random_seed,
-            progressbar=False, compute_convergence_checks=False, nuts_sampler="pymc",
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=1,
+            random_seed=random_seed,
+            progressbar=False,
+            compute_convergence_checks=False,
+            nuts_sampler="pymc",
             initvals=start,
         )
     names = ["class_prior", "reliability" if model == "one-coin" else "confusion"]

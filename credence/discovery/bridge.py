@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from credence.case import Beta, Source, TwoCoin
-from credence.errors import CaseError
+from credence.errors import CaseError, shown
+from credence.options import strict_options
 
 __all__ = ["source_reliabilities", "sources_document", "sources_yaml"]
 
@@ -26,6 +27,7 @@ def _beta(a: float, b: float, digits: int) -> Beta:
     return Beta(float(np.round(a, digits)), float(np.round(b, digits)))
 
 
+@strict_options
 def source_reliabilities(
     model: Any,
     *,
@@ -80,7 +82,7 @@ def source_reliabilities(
     position = model.sources_.get_indexer(wanted)
     if (position < 0).any():
         missing = wanted[int(np.flatnonzero(position < 0)[0])]
-        raise CaseError(f"source {missing!r} was not in the fitted reports")
+        raise CaseError(f"source {shown(missing)} was not in the fitted reports")
     out = []
     for source_id, i in zip(wanted, position, strict=True):
         if model.model == "one-coin":

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery.estimator import TruthDiscovery
+from credence.discovery.estimator import TruthDiscovery, _whole
 from credence.discovery.table import _ALIASES, COLUMNS, Reports, _per_claim
 from credence.discovery.vb import (
     Block,
@@ -92,8 +92,16 @@ def _code_partition(
                         f"gold label {gold[c]!r} of claim {c!r} is not a possible label"
                     )
                 gold_codes[i] = match[0]
-    block = make_block(claim, source, label, n_claims=n_claims, n_sources=sources.shape[0],
-                       n_classes=k, gold=gold_codes, n_candidates=n_candidates)
+    block = make_block(
+        claim,
+        source,
+        label,
+        n_claims=n_claims,
+        n_sources=sources.shape[0],
+        n_classes=k,
+        gold=gold_codes,
+        n_candidates=n_candidates,
+    )
     return _Part(block=block, claims=claims, candidate_values=candidate_values)
 
 
@@ -200,12 +208,15 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
         import dask.dataframe as dd
 
         self._check_params()
+        if self.npartitions is not None:
+            _whole("npartitions", self.npartitions, 1, 100_000)
         if isinstance(X, str | os.PathLike):
             X = dd.read_parquet(X)
         elif isinstance(X, pd.DataFrame):
             X = dd.from_pandas(X, npartitions=max(1, self.npartitions or 1))
-        columns = {c: _ALIASES.get(str(c).strip().lower(), str(c).strip().lower())
-                   for c in X.columns}
+        columns = {
+            c: _ALIASES.get(str(c).strip().lower(), str(c).strip().lower()) for c in X.columns
+        }
         X = X.rename(columns=columns)
         missing = [c for c in COLUMNS if c not in X.columns]
         if missing:
@@ -235,12 +246,20 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
         parts = dask.persist(*coded)
         first = dask.compute(*[dask.delayed(_init)(p, self.model, per_claim) for p in parts])
         source_stats, class_stats, n_reports = sum_stats(first)
-        k = int(max(p.block.n_classes for p in dask.compute(*parts))) if per_claim else (
-            classes.shape[0])
+        k = (
+            int(max(p.block.n_classes for p in dask.compute(*parts)))
+            if per_claim
+            else (classes.shape[0])
+        )
         meta = Reports(
-            claims=np.empty(0), sources=sources, classes=None if per_claim else classes,
-            claim=np.empty(0, np.intp), source=np.empty(0, np.intp), label=np.empty(0, np.intp),
-            n_candidates=np.array([k], np.intp), candidate_values=None,
+            claims=np.empty(0),
+            sources=sources,
+            classes=None if per_claim else classes,
+            claim=np.empty(0, np.intp),
+            source=np.empty(0, np.intp),
+            label=np.empty(0, np.intp),
+            n_candidates=np.array([k], np.intp),
+            candidate_values=None,
             gold=np.empty(0, np.intp),
         )
         priors = self._priors(meta)
@@ -249,15 +268,26 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
             tasks = [dask.delayed(_step)(p, exp, per_claim) for p in parts]
             return sum_stats(dask.compute(*tasks))
 
-        result = run_vb(priors, (source_stats, class_stats), step,
-                        max_iter=int(self.max_iter), tol=float(self.tol), callback=callback)
+        result = run_vb(
+            priors,
+            (source_stats, class_stats),
+            step,
+            max_iter=int(self.max_iter),
+            tol=float(self.tol),
+            callback=callback,
+        )
         outputs = dask.compute(*[dask.delayed(_posterior)(p, result.expectations) for p in parts])
         claims, posterior, values = _assemble(outputs, k)
         meta = Reports(
-            claims=claims, sources=sources, classes=meta.classes, claim=meta.claim,
-            source=meta.source, label=meta.label,
+            claims=claims,
+            sources=sources,
+            classes=meta.classes,
+            claim=meta.claim,
+            source=meta.source,
+            label=meta.label,
             n_candidates=_count_candidates(values, claims, meta.classes),
-            candidate_values=values, gold=meta.gold,
+            candidate_values=values,
+            gold=meta.gold,
         )
         self._set_fitted(meta, priors, result, posterior, n_reports)
         return self
@@ -278,9 +308,9 @@ def _assemble(outputs: Any, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray 
     row = 0
     for part_claims, q, part_values in outputs:
         n = part_claims.shape[0]
-        posterior[row:row + n, : q.shape[1]] = q
+        posterior[row : row + n, : q.shape[1]] = q
         if values is not None:
-            values[row:row + n, : part_values.shape[1]] = part_values
+            values[row : row + n, : part_values.shape[1]] = part_values
         row += n
     order = np.argsort(claims, kind="stable")
     return claims[order], posterior[order], None if values is None else values[order]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from credence.discovery.table import Reports, _show, encode_reports
+from credence.discovery.table import Reports, _show, check_cells, encode_reports
 from credence.discovery.vb import (
     MODELS,
     Block,
@@ -23,23 +25,64 @@ from credence.discovery.vb import (
     make_priors,
     run_vb,
 )
-from credence.errors import CaseError
+from credence.errors import CaseError, shown
+from credence.options import unknown_options
 
-__all__ = ["TruthDiscovery"]
+__all__ = ["MAX_ITER", "TruthDiscovery"]
 
-_PARAMS = (
-    "model",
-    "candidates",
-    "reliability_prior",
-    "sensitivity_prior",
-    "false_positive_prior",
-    "confusion_prior",
-    "class_prior",
-    "positive_label",
-    "duplicates",
-    "max_iter",
-    "tol",
-)
+#: The most iterations a fit may be asked for.
+MAX_ITER = 1_000_000
+
+
+def _init_options(cls: type) -> list[str]:
+    """Names of the options a class's constructor takes (through ``**kwargs`` to its bases).
+
+    Parameters
+    ----------
+    cls : type
+
+    Returns
+    -------
+    list of str
+    """
+    names: list[str] = []
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = list(inspect.signature(klass.__init__).parameters.values())[1:]
+        names += [
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names
+        ]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
+def _real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} must be a number, not {shown(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, not {value}")
+    return float(value)
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name} must be a whole number, not {shown(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low:,} to {high:,}, not {int(value):,}")
+    return int(value)
+
+
+def _positive_pair(name: str, value: Any) -> tuple[float, float]:
+    if isinstance(value, str | bytes) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ValueError(f"{name} must be two positive numbers (a, b), not {shown(value)}")
+    pair = tuple(_real(name, v) for v in value)
+    if min(pair) <= 0:
+        raise ValueError(f"{name} must be two positive numbers (a, b), not {shown(value)}")
+    return pair
 
 
 class TruthDiscovery:
@@ -125,6 +168,13 @@ class TruthDiscovery:
     [1, 0]
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any):
+        """Refuse unknown options, naming the valid ones, before ``__init__`` runs."""
+        error = unknown_options(cls.__name__, kwargs, _init_options(cls))
+        if error is not None:
+            raise error
+        return super().__new__(cls)
+
     def __init__(
         self,
         model: str = "one-coin",
@@ -164,7 +214,7 @@ class TruthDiscovery:
         -------
         dict
         """
-        return {name: getattr(self, name) for name in _PARAMS}
+        return {name: getattr(self, name) for name in _init_options(TruthDiscovery)}
 
     def set_params(self, **params: Any) -> TruthDiscovery:
         """Set hyperparameters, as scikit-learn's ``set_params``.
@@ -178,36 +228,53 @@ class TruthDiscovery:
         -------
         TruthDiscovery
             ``self``.
+
+        Raises
+        ------
+        TypeError
+            An unknown hyperparameter (the message names the valid ones).
         """
+        valid = list(self.get_params())
+        error = unknown_options(f"{type(self).__name__}.set_params", params, valid)
+        if error is not None:
+            raise error
         for name, value in params.items():
-            if name not in _PARAMS:
-                raise ValueError(f"unknown parameter {name!r} for TruthDiscovery")
             setattr(self, name, value)
         return self
 
     def __repr__(self) -> str:
         defaults = TruthDiscovery()
-        changed = [
-            f"{k}={v!r}" for k, v in self.get_params().items() if v != getattr(defaults, k)
-        ]
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != getattr(defaults, k)]
         return f"TruthDiscovery({', '.join(changed)})"
 
     # -- fitting -----------------------------------------------------------------
 
     def _check_params(self) -> None:
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(MODELS)}, not {self.model!r}")
-        if self.candidates not in ("global", "per-claim"):
-            raise ValueError(f"candidates must be 'global' or 'per-claim', not {self.candidates!r}")
+        for name, valid in (
+            ("model", MODELS),
+            ("candidates", ("global", "per-claim")),
+            ("duplicates", ("error", "first")),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in valid:
+                raise ValueError(f"{name} must be one of {', '.join(valid)}, not {shown(value)}")
         if self.candidates == "per-claim" and self.model != "one-coin":
             raise ValueError(
                 f"per-claim candidate sets need model='one-coin', not {self.model!r}: "
                 "a confusion matrix needs one label set"
             )
-        if self.duplicates not in ("error", "first"):
-            raise ValueError(f"duplicates must be 'error' or 'first', not {self.duplicates!r}")
-        if int(self.max_iter) < 1 or not (float(self.tol) >= 0):
-            raise ValueError("max_iter must be at least 1 and tol non-negative")
+        for name in (
+            "reliability_prior",
+            "sensitivity_prior",
+            "false_positive_prior",
+            "confusion_prior",
+        ):
+            _positive_pair(name, getattr(self, name))
+        if _real("class_prior", self.class_prior) <= 0:
+            raise ValueError(f"class_prior must be positive, not {self.class_prior}")
+        _whole("max_iter", self.max_iter, 1, MAX_ITER)
+        if not 0 <= _real("tol", self.tol) <= 1:
+            raise ValueError(f"tol must be from 0 to 1, not {self.tol}")
 
     def _encode(self, X: pd.DataFrame | Reports, y: Any) -> Reports:
         if isinstance(X, Reports):
@@ -230,6 +297,15 @@ class TruthDiscovery:
             )
         if k == 2 and reports.classes is not None:
             positive = self._positive_index(reports.classes)
+        if self.model != "one-coin":
+            s = reports.n_sources
+            check_cells(
+                f"{self.model} needs n_sources x K^2 = {s:,} x {k:,}^2 confusion entries",
+                s * k * k,
+                "use model='one-coin' (a confusion matrix of that size cannot be learned "
+                "from these reports)",
+                "column 'label'",
+            )
         return make_priors(
             self.model,
             k,
@@ -248,8 +324,8 @@ class TruthDiscovery:
         match = np.flatnonzero(classes == self.positive_label)
         if match.size == 0:
             raise CaseError(
-                f"positive_label {self.positive_label!r} is not one of the labels "
-                f"{classes.tolist()!r}"
+                f"positive_label {_show(self.positive_label)} is not one of the labels "
+                f"{shown(classes.tolist())}"
             )
         return int(match[0])
 
@@ -359,9 +435,11 @@ class TruthDiscovery:
 
     def _posterior_for(self, X: pd.DataFrame) -> tuple[np.ndarray, Reports]:
         """Claim posteriors for new reports, given the fitted source posteriors."""
-        reports = encode_reports(
-            X, candidates=self.candidates, duplicates=self.duplicates
-        ) if self.candidates == "per-claim" else _encode_with_classes(X, self)
+        reports = (
+            encode_reports(X, candidates=self.candidates, duplicates=self.duplicates)
+            if self.candidates == "per-claim"
+            else _encode_with_classes(X, self)
+        )
         known = self.sources_.get_indexer(reports.sources)
         prior = self.priors_.source
         params = np.broadcast_to(prior, (reports.n_sources, *prior.shape)).copy()
@@ -392,16 +470,18 @@ class TruthDiscovery:
         valid = np.arange(posterior.shape[1]) < counts[:, None]
         rows, cols = np.nonzero(valid)
         return pd.DataFrame(
-            {"claim": claims.to_numpy()[rows], "label": values[rows, cols],
-             "probability": posterior[rows, cols]}
+            {
+                "claim": claims.to_numpy()[rows],
+                "label": values[rows, cols],
+                "probability": posterior[rows, cols],
+            }
         )
 
     def _claim_posterior(self, X: pd.DataFrame | None):
         """Posterior, claims, candidate values and counts of X, or of the fitted claims."""
         self._check_fitted()
         if X is None:
-            return (self.claim_posterior_, self.claims_, self.candidate_values_,
-                    self.n_candidates_)
+            return (self.claim_posterior_, self.claims_, self.candidate_values_, self.n_candidates_)
         posterior, reports = self._posterior_for(X)
         claims = pd.Index(reports.claims, name="claim")
         return posterior, claims, reports.candidate_values, reports.n_candidates
@@ -442,8 +522,9 @@ class TruthDiscovery:
             Indexed by claim.
         """
         table = self.predict_table(X)
-        return pd.Series(table["label"].to_numpy(), index=pd.Index(table["claim"], name="claim"),
-                         name="label")
+        return pd.Series(
+            table["label"].to_numpy(), index=pd.Index(table["claim"], name="claim"), name="label"
+        )
 
     def fit_predict_proba(self, X: pd.DataFrame | Reports, y: Any = None) -> pd.DataFrame:
         """Fit, then return :meth:`predict_proba` of the fitted claims.
@@ -476,22 +557,39 @@ def _block(reports: Reports) -> Block:
 
 def _encode_with_classes(X: pd.DataFrame, model: TruthDiscovery) -> Reports:
     """Code new reports against the fitted label set (which may have unseen labels)."""
-    from credence.discovery.table import _check_column, _factorize, normalise_columns
+    from credence.discovery.table import (
+        COLUMNS,
+        _check_values,
+        _factorize,
+        _place,
+        _Problems,
+        normalise_columns,
+    )
 
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"X must be a pandas DataFrame, not {type(X).__name__}")
     df = normalise_columns(X)
+    problems = _Problems(df.attrs.get("path"))
     if len(df) == 0:
-        raise CaseError("the table has no reports", path=df.attrs.get("path"))
-    for column in ("claim", "source", "label"):
-        _check_column(df, column, None)
+        raise CaseError("the table has no reports", path=problems.path)
+    _check_values(df, COLUMNS, problems)
+    problems.check()
     label = pd.Index(model.classes_).get_indexer(df["label"])
-    if (label < 0).any():
-        bad = df["label"].iloc[int(np.flatnonzero(label < 0)[0])]
-        raise CaseError(f"label {_show(bad)} was not seen in fitting", "column 'label'")
+    for i in np.flatnonzero(label < 0)[:1000]:
+        bad = df["label"].iloc[int(i)]
+        problems.add(f"label {_show(bad)} was not seen in fitting", **_place(df, int(i), "label"))
+    problems.check()
     claim, claims = _factorize(df["claim"])
     source, sources = _factorize(df["source"])
     k = model.classes_.shape[0]
     return Reports(
-        claims=claims, sources=sources, classes=model.classes_, claim=claim, source=source,
-        label=label.astype(np.intp), n_candidates=np.full(claims.shape[0], k, np.intp),
-        candidate_values=None, gold=np.full(claims.shape[0], -1, np.intp),
+        claims=claims,
+        sources=sources,
+        classes=model.classes_,
+        claim=claim,
+        source=source,
+        label=label.astype(np.intp),
+        n_candidates=np.full(claims.shape[0], k, np.intp),
+        candidate_values=None,
+        gold=np.full(claims.shape[0], -1, np.intp),
     )

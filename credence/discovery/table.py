@@ -6,26 +6,54 @@ too. Labels come from one label set shared by all claims (``candidates="global"`
 binary or K classes), or each claim has its own candidate set
 (``candidates="per-claim"``: conflicting values, such as the authors a bookstore
 lists for a book), made of the values asserted for it.
+
+Every value of a CSV or TSV file is text: ``NA``, ``null`` or ``007`` are ids
+like any other, and an empty cell where a value is required is an error naming
+its line. Every problem found is reported, each with the physical line (of the
+row's start) in the file it came from.
 """
 
 from __future__ import annotations
 
+import csv
+import difflib
+import gc
+import io
 import os
-from collections.abc import Mapping
+import stat
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from credence.errors import CaseError
+from credence.errors import MAX_SHOWN_PROBLEMS, CaseError, Problem, shown
+from credence.files import MAX_TABLE_BYTES, read_text
+from credence.options import strict_options
 
-__all__ = ["COLUMNS", "Reports", "encode_reports", "read_gold", "read_reports"]
+__all__ = [
+    "COLUMNS",
+    "MAX_CELLS",
+    "Reports",
+    "check_cells",
+    "encode_reports",
+    "read_gold",
+    "read_reports",
+]
 
 #: The columns of a table of reports.
 COLUMNS = ("claim", "source", "label")
 _ALIASES = {"task": "claim", "worker": "source", "item": "claim", "annotator": "source"}
+_GOLD_ALIASES = {"task": "claim", "item": "claim", "question": "claim", "truth": "label"}
+#: Largest number of cells of one dense array a fit may need: claims x labels
+#: (the claim posterior), sources x labels x labels (Dawid-Skene confusions).
+#: 20 million float64 cells are 160 MB; a fit holds a few such arrays at once.
+MAX_CELLS = 20_000_000
+#: Problems kept in a CaseError before the rest are only counted.
+_KEEP = 1000
 
 Candidates = Literal["global", "per-claim"]
 
@@ -92,67 +120,376 @@ class Reports:
 
 
 def _show(value: Any) -> str:
-    """Repr of an id or label, without NumPy's scalar wrapper."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
+    """An id or label quoted for a message, bounded, without NumPy's scalar wrapper."""
+    return shown(value.item() if isinstance(value, np.generic) else value)
 
 
-def _where(df: pd.DataFrame, position: int) -> str:
-    offset = df.attrs.get("first_line")
-    if offset is not None:
-        return f"line {position + offset}"
-    return f"row {df.index[position]!r}"
+class _Problems:
+    """Problems of one file, kept up to a bound and counted beyond it."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.items: list[Problem] = []
+        self.count = 0
+
+    def add(self, message: str, location: str = "", line: int | None = None) -> None:
+        self.count += 1
+        if len(self.items) < _KEEP:
+            self.items.append(Problem(message, location, line))
+
+    def more(self, n: int) -> None:
+        """Count ``n`` further problems without describing them."""
+        self.count += int(n)
+
+    def check(self) -> None:
+        """Raise a CaseError listing the problems, if any."""
+        if not self.count:
+            return
+        items = self.items
+        if self.count > len(items):
+            rest = self.count - (MAX_SHOWN_PROBLEMS - 1)
+            items = [*items[: MAX_SHOWN_PROBLEMS - 1], Problem(f"... and {rest:,} more problems")]
+        raise CaseError(path=self.path, problems=items)
 
 
-def _path(df: pd.DataFrame, path: str | None) -> str | None:
-    return path if path is not None else df.attrs.get("path")
+def check_cells(what: str, count: int, advice: str = "", location: str = "") -> None:
+    """Refuse a fit whose dense arrays would exceed :data:`MAX_CELLS` cells.
+
+    Parameters
+    ----------
+    what : str
+        The array and its size as a product, e.g. ``"n_claims * K = 10,000 * 9,000"``.
+    count : int
+        Its number of cells.
+    advice : str, optional
+        What to do instead.
+    location : str, optional
+        Where in the input the size comes from.
+
+    Raises
+    ------
+    CaseError
+        ``count`` is larger than :data:`MAX_CELLS`.
+    """
+    if count > MAX_CELLS:
+        tail = f"; {advice}" if advice else ""
+        raise CaseError(
+            f"{what} = {count:,} cells, more than the {MAX_CELLS:,} credence allocates{tail}",
+            location,
+        )
 
 
+# -- reading files ---------------------------------------------------------------------
+
+
+def _parse_csv(text: str, sep: str) -> tuple[list[list[str]], np.ndarray, Problem | None]:
+    """Records of a CSV text and the physical line each starts on.
+
+    Blank lines are dropped. On malformed CSV, returns the records before it and
+    the problem, located at the start line of the bad record.
+    """
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=sep, strict=True, skipinitialspace=True
+    )
+    rows: list[list[str]] = []
+    ends: list[int] = []
+    problem = None
+    collecting = gc.isenabled()
+    gc.disable()  # millions of small lists: the collector would cost more than the parse
+    try:
+        ends = [reader.line_num for row in reader if not rows.append(row)]
+    except csv.Error as err:
+        ends = _line_ends(text, sep, len(rows))
+        problem = Problem(f"not valid CSV: {err}", "", ends[-1] + 1 if ends else 1)
+    finally:
+        if collecting:
+            gc.enable()
+    starts = np.concatenate([[0], np.asarray(ends, np.int64)])[:-1] + 1
+    keep = [i for i, row in enumerate(rows) if row and row != [""]]
+    if len(keep) < len(rows):
+        rows = [rows[i] for i in keep]
+        starts = starts[keep]
+    return rows, starts, problem
+
+
+def _line_ends(text: str, sep: str, n: int) -> list[int]:
+    """End lines of the first ``n`` records (the slow way, after an error)."""
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=sep, strict=True, skipinitialspace=True
+    )
+    ends = []
+    for _ in range(n):
+        next(reader)
+        ends.append(reader.line_num)
+    return ends
+
+
+def _header(
+    names: Sequence[str],
+    required: Sequence[str],
+    aliases: Mapping[str, str],
+    problems: _Problems,
+    line: int | None,
+) -> dict[str, int]:
+    """Position of each required column in a header; problems for the rest."""
+    normal = [aliases.get(str(n).strip().lower(), str(n).strip().lower()) for n in names]
+    seen: dict[str, int] = {}
+    position: dict[str, int] = {}
+    for i, name in enumerate(normal):
+        if not name:
+            continue  # an unnamed column (a written index, say) is not a duplicate
+        if name in seen:
+            j = seen[name]
+            a, b = str(names[j]), str(names[i])
+            what = (
+                f"columns {j + 1} and {i + 1} are both named {shown(b)}"
+                if a.strip().lower() == b.strip().lower()
+                else f"column {j + 1} {shown(a)} and column {i + 1} {shown(b)} both name "
+                f"the {name} column"
+            )
+            problems.add(what, "header", line)
+            continue
+        seen[name] = i
+        if name in required:
+            position[name] = i
+    missing = [c for c in required if c not in seen]
+    if missing:
+        accepted = [*required, *(a for a, c in aliases.items() if c in required)]
+        for i, name in enumerate(normal):
+            if name and name not in required:
+                close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
+                hint = f"; did you mean {shown(close[0])}?" if close else ""
+                problems.add(f"unknown column {shown(str(names[i]))}{hint}", "header", line)
+        need = ", ".join(required)
+        for c in missing:
+            also = ", ".join(sorted(a for a, t in aliases.items() if t == c))
+            problems.add(
+                f"missing column {shown(c)} (the columns needed are {need}"
+                + (f"; {shown(c)} is also read from {also}" if also else "")
+                + ")",
+                "header",
+                line,
+            )
+    return position
+
+
+def _kind(column: str) -> str:
+    return "label" if column == "label" else f"{column} id"
+
+
+def _csv_frame(
+    text: str,
+    sep: str,
+    required: Sequence[str],
+    aliases: Mapping[str, str],
+    name: str,
+) -> pd.DataFrame:
+    """A table of text from CSV, indexed by each row's line; every problem reported."""
+    problems = _Problems(name)
+    rows, starts, bad_csv = _parse_csv(text, sep)
+    if not rows:
+        if bad_csv is not None:
+            raise CaseError(path=name, problems=[bad_csv])
+        raise CaseError("no header line", path=name)
+    header, header_line = rows[0], int(starts[0])
+    rows, starts = rows[1:], starts[1:]
+    position = _header(header, required, aliases, problems, header_line)
+    problems.check()
+    width = len(header)
+    lens = np.fromiter(map(len, rows), np.intp, len(rows))
+    wrong = lens != width
+    good = np.flatnonzero(~wrong)
+    kept = rows if good.size == len(rows) else [rows[i] for i in good]
+    del rows
+    frame = pd.DataFrame(
+        {c: pd.array(list(map(itemgetter(position[c]), kept)), dtype="str") for c in required},
+        index=pd.Index(starts[good], name="line"),
+    )
+    del kept
+    blank = {c: (frame[c].str.strip() == "").to_numpy(bool) for c in required}
+    empty = np.zeros(len(lens), bool)
+    full = np.zeros(len(lens), bool)
+    full[good] = True
+    for c in required:
+        empty[good[blank[c]]] = True
+    flagged = np.flatnonzero(wrong | empty)
+    column_name = {c: str(header[position[c]]).strip() for c in required}
+    row_of = np.cumsum(full) - 1
+    for i in flagged[:_KEEP]:
+        line = int(starts[i])
+        if wrong[i]:
+            problems.add(
+                f"{int(lens[i])} field{'s' * (int(lens[i]) != 1)}, but the header has {width}",
+                "",
+                line,
+            )
+            continue
+        for c in required:
+            if blank[c][row_of[i]]:
+                problems.add(f"empty {_kind(c)}", f"column {shown(column_name[c])}", line)
+    if flagged.size > _KEEP:
+        rest = flagged[_KEEP:]
+        extra = int(wrong[rest].sum())
+        extra += sum(int(blank[c][row_of[rest[~wrong[rest]]]].sum()) for c in required)
+        problems.more(extra)
+    if bad_csv is not None:
+        problems.add(bad_csv.message, bad_csv.location, bad_csv.line)
+    problems.check()
+    frame.attrs = {"path": name, "columns": column_name}
+    return frame
+
+
+def _open_regular(name: str) -> Any:
+    """Open a regular file of at most MAX_TABLE_BYTES bytes for binary reading."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(name, flags)
+    except OSError as err:
+        raise CaseError(f"cannot read table: {err.strerror or err}", path=name) from None
+    mode, size = os.fstat(fd).st_mode, os.fstat(fd).st_size
+    if not stat.S_ISREG(mode) or size > MAX_TABLE_BYTES:
+        os.close(fd)
+        what = (
+            "not a regular file"
+            if not stat.S_ISREG(mode)
+            else f"larger than {MAX_TABLE_BYTES // 2**20} MiB, the most credence reads"
+        )
+        raise CaseError(f"cannot read table: {what}", path=name)
+    return os.fdopen(fd, "rb")
+
+
+def _parquet_frame(name: str, required: Sequence[str], aliases: Mapping[str, str]) -> pd.DataFrame:
+    """A table from Parquet, indexed by row number from 1; every problem reported."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    problems = _Problems(name)
+    with _open_regular(name) as fh:
+        try:
+            parquet = pq.ParquetFile(fh)
+            meta = parquet.metadata
+            size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            if size > MAX_TABLE_BYTES:
+                raise CaseError(
+                    f"the Parquet data is {size // 2**20} MiB uncompressed, more than the "
+                    f"{MAX_TABLE_BYTES // 2**20} MiB credence reads",
+                    path=name,
+                )
+            names = parquet.schema_arrow.names
+            position = _header(names, required, aliases, problems, None)
+            problems.check()
+            table = parquet.read(columns=[names[position[c]] for c in required])
+        except (OSError, ValueError, pa.ArrowException) as err:
+            if isinstance(err, CaseError):
+                raise
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise CaseError(
+                f"cannot read the Parquet table: {shown(first, 200)}", path=name
+            ) from None
+    frame = table.to_pandas()
+    frame.columns = list(required)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    frame.attrs = {"path": name, "columns": {c: names[position[c]] for c in required}}
+    return frame
+
+
+def _read_table(
+    path: str | os.PathLike[str], required: Sequence[str], aliases: Mapping[str, str]
+) -> pd.DataFrame:
+    name = os.fsdecode(os.fspath(path))
+    suffix = Path(name).suffix.lower()
+    if suffix == ".parquet":
+        return _parquet_frame(name, required, aliases)
+    text = read_text(name, max_bytes=MAX_TABLE_BYTES, what="table")
+    sep = "\t" if suffix in {".tsv", ".tab"} else ","
+    return _csv_frame(text, sep, required, aliases, name)
+
+
+@strict_options
 def read_reports(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a table of reports from CSV, TSV or Parquet.
 
     Parameters
     ----------
     path : str or path-like
-        A ``.csv``, ``.tsv`` / ``.tab`` or ``.parquet`` file with columns
-        ``claim, source, label`` (or ``task, worker, label``). Other columns
-        are dropped. CSV values are read as text, so ids keep leading zeros.
+        A ``.csv``, ``.tsv`` / ``.tab`` or ``.parquet`` file of at most
+        :data:`credence.files.MAX_TABLE_BYTES` bytes, with columns ``claim,
+        source, label`` (or ``task, worker, label``). Other columns are
+        ignored. Every CSV or TSV value is text (``NA``, ``null`` and ``007``
+        included); blank lines are skipped.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``claim, source, label``. ``attrs`` records the file and the
-        line of the first row, so later errors can name the line.
+        Columns ``claim, source, label``. From CSV or TSV the index is the
+        line each row starts on (``line``); from Parquet the row number from 1
+        (``row``). ``attrs["path"]`` names the file, so later errors can name
+        the file and line.
 
     Raises
     ------
     CaseError
-        The file cannot be read or a column is missing.
+        The file is not a regular file, is too large, not UTF-8 text or not
+        valid CSV; a column is missing or named twice; a row has the wrong
+        number of fields or an empty value. Every problem is listed.
     """
-    path = Path(path)
-    name = str(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            df = pd.read_parquet(path)
-            first_line = None
-        else:
-            with path.open("rb") as fh:
-                if b"\x00" in fh.read(65536):
-                    raise CaseError("cannot read the table: binary file, not CSV or TSV",
-                                    path=name)
-            sep = "\t" if suffix in {".tsv", ".tab"} else ","
-            df = pd.read_csv(path, sep=sep, dtype=str, skipinitialspace=True)
-            first_line = 2
-    except FileNotFoundError:
-        raise CaseError("file not found", path=name) from None
-    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CaseError(f"cannot read the table: {message}", path=name) from None
-    df = normalise_columns(df, name)
-    df.attrs["path"] = name
-    if first_line is not None:
-        df.attrs["first_line"] = first_line
+    return _read_table(path, COLUMNS, _ALIASES)
+
+
+@strict_options
+def read_gold(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read known labels from CSV, TSV or Parquet (``claim, label``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A table with columns ``claim`` (or ``task``, ``item``, ``question``)
+        and ``label`` (or ``truth``); values are text, as in :func:`read_reports`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``claim, label``, indexed as :func:`read_reports` does.
+
+    Raises
+    ------
+    CaseError
+        As :func:`read_reports`, and a claim given two labels. Errors name
+        this file.
+    """
+    df = _read_table(path, ("claim", "label"), _GOLD_ALIASES)
+    problems = _Problems(df.attrs["path"])
+    ok = _check_values(df, ("claim", "label"), problems)
+    complete = df if ok.all() else df.loc[ok]
+    _check_repeats(
+        complete,
+        ["claim"],
+        problems,
+        lambda i: f"claim {_show(complete['claim'].iloc[i])} has two labels",
+    )
+    problems.check()
     return df
+
+
+# -- checking and coding ---------------------------------------------------------------
+
+
+def _place(df: pd.DataFrame, position: int, column: str | None = None) -> dict[str, Any]:
+    """``location`` and ``line`` of a row (and column) for a Problem."""
+    col = ""
+    if column is not None:
+        col = f"column {shown(str(df.attrs.get('columns', {}).get(column, column)))}"
+    label = df.index[position]
+    if df.index.name == "line" and "path" in df.attrs:
+        return {"location": col, "line": int(label)}
+    row = f"row {int(label)}" if df.index.name == "row" else f"row {_show(label)}"
+    return {"location": ", ".join(p for p in (row, col) if p), "line": None}
+
+
+def _where(df: pd.DataFrame, position: int) -> str:
+    """A row as text: ``line 7`` or ``row 3``."""
+    place = _place(df, position)
+    return f"line {place['line']}" if place["line"] is not None else place["location"]
 
 
 def normalise_columns(df: pd.DataFrame, path: str | None = None) -> pd.DataFrame:
@@ -168,52 +505,82 @@ def normalise_columns(df: pd.DataFrame, path: str | None = None) -> pd.DataFrame
     Returns
     -------
     pandas.DataFrame
+        The three columns, same index and ``attrs``.
 
     Raises
     ------
     CaseError
-        A required column is missing.
+        A required column is missing, or two columns give the same one.
     """
-    columns = {c: str(c).strip().lower() for c in df.columns}
-    columns = {c: _ALIASES.get(low, low) for c, low in columns.items()}
-    renamed = df.rename(columns=columns)
-    if renamed.columns.duplicated().any():
-        dup = renamed.columns[renamed.columns.duplicated()][0]
-        raise CaseError(f"two columns both read as {dup!r}", path=_path(df, path))
-    missing = [c for c in COLUMNS if c not in renamed.columns]
-    if missing:
-        have = ", ".join(map(str, df.columns)) or "none"
-        raise CaseError(
-            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(need claim, source, label or task, worker, label; have {have})",
-            path=_path(df, path),
-        )
-    out = renamed.loc[:, list(COLUMNS)]
+    problems = _Problems(path if path is not None else df.attrs.get("path"))
+    names = [str(c) for c in df.columns]
+    position = _header(names, COLUMNS, _ALIASES, problems, None)
+    problems.check()
+    out = df.iloc[:, [position[c] for c in COLUMNS]]
+    out.columns = list(COLUMNS)
     out.attrs = dict(df.attrs)
+    if "columns" not in out.attrs:
+        out.attrs["columns"] = {c: names[position[c]] for c in COLUMNS}
     return out
 
 
-def _check_column(df: pd.DataFrame, column: str, path: str | None) -> None:
-    values = df[column]
-    missing = values.isna().to_numpy()
-    if missing.any():
-        position = int(np.flatnonzero(missing)[0])
-        kind = "label" if column == "label" else f"{column} id"
-        raise CaseError(
-            f"missing {kind} (empty or NaN) in column {column!r}, "
-            f"{int(missing.sum())} row(s) in all",
-            _where(df, position),
-            _path(df, path),
-        )
-    if values.dtype == object:
-        kind = pd.api.types.infer_dtype(values, skipna=False)
-        if kind.startswith("mixed"):
-            types = sorted({type(v).__name__ for v in values.iloc[:10_000]})
-            raise CaseError(
-                f"column {column!r} mixes types ({', '.join(types)}); "
-                "give every value one type, e.g. all text",
-                path=_path(df, path),
-            )
+def _blank(values: pd.Series) -> np.ndarray:
+    """Missing values: NaN or None, or text that is empty or only spaces."""
+    missing = values.isna().to_numpy(bool)
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        try:
+            stripped = values.str.strip()
+        except AttributeError:
+            return missing
+        missing = missing | (stripped == "").to_numpy(bool, na_value=False)
+    return missing
+
+
+def _check_values(df: pd.DataFrame, columns: Sequence[str], problems: _Problems) -> np.ndarray:
+    """Problems for empty values and columns of mixed types; returns the complete rows."""
+    blank = {c: _blank(df[c]) for c in columns}
+    rows = np.flatnonzero(np.logical_or.reduce([blank[c] for c in columns]))
+    for i in rows[:_KEEP]:
+        for c in columns:
+            if blank[c][i]:
+                problems.add(f"empty {_kind(c)}", **_place(df, int(i), c))
+    if rows.size > _KEEP:
+        problems.more(sum(int(blank[c][rows[_KEEP:]].sum()) for c in columns))
+    for c in columns:
+        values = df[c]
+        if values.dtype == object:
+            kind = pd.api.types.infer_dtype(values[~blank[c]], skipna=True)
+            if kind.startswith("mixed"):
+                types = sorted({type(v).__name__ for v in values.iloc[:10_000]})
+                problems.add(
+                    f"mixes types ({', '.join(types)}); give every value one type, e.g. all text",
+                    f"column {shown(str(df.attrs.get('columns', {}).get(c, c)))}",
+                )
+    complete = np.ones(len(df), bool)
+    complete[rows] = False
+    return complete
+
+
+def _check_repeats(df: pd.DataFrame, columns: list[str], problems: _Problems, what) -> None:
+    """A problem for each row repeating an earlier row's ``columns``."""
+    codes = [pd.factorize(df[c])[0].astype(np.int64) for c in columns]
+    key = codes[0]
+    for more in codes[1:]:
+        key = key * (int(more.max()) + 1) + more
+    _first_of(key, problems, df, what)
+
+
+def _first_of(key: np.ndarray, problems: _Problems, df: pd.DataFrame, what) -> np.ndarray:
+    """Flag rows whose key appeared before; add a problem for each. Returns the flags."""
+    repeated = pd.Series(key).duplicated(keep="first").to_numpy()
+    if repeated.any():
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        rows = np.flatnonzero(repeated)
+        for i in rows[:_KEEP]:
+            earlier = int(first[inverse[i]])
+            problems.add(f"{what(int(i))} (also at {_where(df, earlier)})", **_place(df, int(i)))
+        problems.more(max(0, rows.size - _KEEP))
+    return repeated
 
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -221,6 +588,7 @@ def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.intp, copy=False), np.asarray(uniques)
 
 
+@strict_options
 def encode_reports(
     df: pd.DataFrame,
     *,
@@ -237,7 +605,8 @@ def encode_reports(
         Columns ``claim, source, label`` (or ``task, worker, label``).
     gold : mapping, Series or DataFrame, optional
         Known labels of some claims: ``{claim: label}``, a Series indexed by
-        claim, or a DataFrame with columns ``claim, label``.
+        claim, or a DataFrame with columns ``claim, label`` (as
+        :func:`read_gold` returns: its errors then name its file and lines).
     candidates : {"global", "per-claim"}, default "global"
         One label set for all claims, or each claim's own candidate set (the
         values asserted for it).
@@ -255,17 +624,37 @@ def encode_reports(
     ------
     CaseError
         Missing columns or values, mixed id types, an empty table, a single
-        label class, duplicate ``(claim, source)`` rows, or gold labels that
-        are not possible labels.
+        label class, duplicate ``(claim, source)`` rows, more claims x labels
+        than :data:`MAX_CELLS`, or gold labels that are not possible labels.
+        Every problem of the table is listed; problems of ``gold`` are raised
+        after, naming the gold file.
+    ValueError
+        An unknown ``candidates`` or ``duplicates``.
     """
     if candidates not in ("global", "per-claim"):
-        raise ValueError(f"candidates must be 'global' or 'per-claim', not {candidates!r}")
+        raise ValueError(f"candidates must be 'global' or 'per-claim', not {_show(candidates)}")
+    if duplicates not in ("error", "first"):
+        raise ValueError(f"duplicates must be 'error' or 'first', not {_show(duplicates)}")
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"reports must be a pandas DataFrame, not {type(df).__name__}")
     df = normalise_columns(df, path)
-    path = _path(df, path)
+    path = path if path is not None else df.attrs.get("path")
+    problems = _Problems(path)
     if len(df) == 0:
         raise CaseError("the table has no reports", path=path)
-    for column in COLUMNS:
-        _check_column(df, column, path)
+    ok = _check_values(df, COLUMNS, problems)
+    if duplicates == "error":
+        complete = df if ok.all() else df.loc[ok]
+        _check_repeats(
+            complete,
+            ["claim", "source"],
+            problems,
+            lambda i: (
+                f"source {_show(complete['source'].iloc[i])} reports on claim "
+                f"{_show(complete['claim'].iloc[i])} twice"
+            ),
+        )
+    problems.check()
     claim, claims = _factorize(df["claim"])
     source, sources = _factorize(df["source"])
     label, values = _factorize(df["label"])
@@ -273,33 +662,29 @@ def encode_reports(
         raise CaseError(
             f"every report has the label {_show(values[0])}: need at least two label classes "
             "to learn anything",
-            "column 'label'",
+            f"column {shown(str(df.attrs['columns']['label']))}",
             path,
         )
-    key = pd.Series(claim * np.intp(sources.shape[0]) + source)
-    repeated = key.duplicated(keep="first").to_numpy()
-    if repeated.any():
-        if duplicates == "error":
-            position = int(np.flatnonzero(repeated)[0])
-            first = int(np.flatnonzero((key == key.iloc[position]).to_numpy())[0])
-            raise CaseError(
-                f"source {_show(sources[source[position]])} reports on claim "
-                f"{_show(claims[claim[position]])} twice (also at {_where(df, first)}); "
-                f"{int(repeated.sum())} duplicate (claim, source) row(s) in all",
-                _where(df, position),
-                path,
-            )
-        keep = ~repeated
-        claim, source, label = claim[keep], source[keep], label[keep]
+    if duplicates == "first":
+        key = claim.astype(np.int64) * np.int64(sources.shape[0]) + source
+        keep = ~pd.Series(key).duplicated(keep="first").to_numpy()
+        if not keep.all():
+            claim, source, label = claim[keep], source[keep], label[keep]
     n_claims = claims.shape[0]
     if candidates == "global":
+        check_cells(
+            f"claims x labels = {n_claims:,} x {values.shape[0]:,}",
+            n_claims * values.shape[0],
+            "with many distinct values, use candidates='per-claim'",
+            "column 'label'",
+        )
         classes: np.ndarray | None = values
         n_candidates = np.full(n_claims, values.shape[0], dtype=np.intp)
         candidate_values = None
     else:
         classes = None
         label, n_candidates, candidate_values = _per_claim(claim, label, values, n_claims)
-    gold_codes = _gold_codes(gold, claims, classes, candidate_values, path)
+    gold_codes = _gold_codes(gold, claims, classes, candidate_values)
     return Reports(
         claims=claims,
         sources=sources,
@@ -321,26 +706,42 @@ def _per_claim(
     pairs = np.unique(claim * n_values + label)  # sorted by claim, then value
     pair_claim = pairs // n_values
     n_candidates = np.bincount(pair_claim, minlength=n_claims).astype(np.intp)
+    widest = int(n_candidates.max())
+    check_cells(
+        f"claims x most candidates of a claim = {n_claims:,} x {widest:,}",
+        n_claims * widest,
+        location="column 'label'",
+    )
     offsets = np.concatenate([[0], np.cumsum(n_candidates)[:-1]])
     local = np.searchsorted(pairs, claim * n_values + label) - offsets[claim]
-    table = np.full((n_claims, int(n_candidates.max())), None, dtype=object)
-    table[pair_claim, np.arange(pairs.shape[0]) - offsets[pair_claim]] = values[
-        pairs % n_values
-    ]
+    table = np.full((n_claims, widest), None, dtype=object)
+    table[pair_claim, np.arange(pairs.shape[0]) - offsets[pair_claim]] = values[pairs % n_values]
     return local.astype(np.intp), n_candidates, table
 
 
-def _gold_mapping(gold: Any) -> dict[Any, Any]:
+def _gold_frame(gold: Any) -> pd.DataFrame:
+    """Gold labels as a DataFrame ``claim, label`` (rows keep their place for messages)."""
     if isinstance(gold, pd.DataFrame):
-        frame = gold.rename(columns=lambda c: _ALIASES.get(str(c).lower(), str(c).lower()))
-        if "truth" in frame.columns and "label" not in frame.columns:
-            frame = frame.rename(columns={"truth": "label"})
-        if not {"claim", "label"} <= set(frame.columns):
-            raise CaseError("gold labels need columns claim, label")
-        return dict(zip(frame["claim"], frame["label"], strict=True))
-    if isinstance(gold, pd.Series):
-        return dict(gold.items())
-    return dict(gold)
+        if {"claim", "label"} <= set(gold.columns):
+            return gold
+        problems = _Problems(gold.attrs.get("path"))
+        position = _header(
+            [str(c) for c in gold.columns], ("claim", "label"), _GOLD_ALIASES, problems, None
+        )
+        problems.check()
+        out = gold.iloc[:, [position["claim"], position["label"]]]
+        out.columns = ["claim", "label"]
+        return out
+    items = list(gold.items()) if isinstance(gold, pd.Series | Mapping) else None
+    if items is None:
+        raise TypeError(
+            f"gold labels must be a mapping, Series or DataFrame, not {type(gold).__name__}"
+        )
+    frame = pd.DataFrame(
+        {"claim": [k for k, _ in items], "label": [v for _, v in items]}, dtype=object
+    )
+    frame.index = pd.Index([k for k, _ in items], name="gold")
+    return frame
 
 
 def _gold_codes(
@@ -348,72 +749,30 @@ def _gold_codes(
     claims: np.ndarray,
     classes: np.ndarray | None,
     candidate_values: np.ndarray | None,
-    path: str | None,
 ) -> np.ndarray:
     codes = np.full(claims.shape[0], -1, dtype=np.intp)
     if gold is None:
         return codes
-    mapping = _gold_mapping(gold)
-    position = pd.Index(claims).get_indexer(list(mapping))
-    for (claim, value), i in zip(mapping.items(), position, strict=True):
-        if i < 0:
-            continue  # a gold label for a claim without reports informs nothing here
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            continue
+    frame = _gold_frame(gold)
+    problems = _Problems(frame.attrs.get("path"))
+    position = pd.Index(claims).get_indexer(frame["claim"])
+    missing = _blank(frame["label"])
+    for row, i in enumerate(position):
+        if i < 0 or missing[row]:
+            continue  # a label for a claim without reports informs nothing here
+        value = frame["label"].iloc[row]
         options = classes if classes is not None else candidate_values[i]
         match = np.flatnonzero(options == value)
         if match.size == 0:
-            raise CaseError(
-                f"gold label {_show(value)} of claim {_show(claim)} "
-                "is not one of its possible labels",
-                "gold",
-                path,
+            place = _place(frame, row, "label")
+            if frame.index.name == "gold":
+                place = {"location": f"gold[{_show(frame['claim'].iloc[row])}]", "line": None}
+            problems.add(
+                f"gold label {_show(value)} of claim {_show(claims[i])} is not one of its "
+                "possible labels",
+                **place,
             )
+            continue
         codes[i] = match[0]
+    problems.check()
     return codes
-
-
-def read_gold(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read known labels from CSV (``claim, label``; ``truth`` also read as ``label``).
-
-    Parameters
-    ----------
-    path : str or path-like
-        A CSV file with columns ``claim`` (or ``task``/``question``) and
-        ``label`` (or ``truth``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``claim, label`` as text.
-
-    Raises
-    ------
-    CaseError
-        The file cannot be read, a column is missing, a value is missing, or a
-        claim appears twice.
-    """
-    name = str(path)
-    try:
-        df = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    except FileNotFoundError:
-        raise CaseError("file not found", path=name) from None
-    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CaseError(f"cannot read the table: {message}", path=name) from None
-    aliases = {**_ALIASES, "question": "claim", "truth": "label"}
-    df = df.rename(columns=lambda c: aliases.get(str(c).strip().lower(), str(c).strip().lower()))
-    missing = [c for c in ("claim", "label") if c not in df.columns]
-    if missing:
-        raise CaseError(f"missing column {', '.join(missing)} (need claim, label)", path=name)
-    df = df.loc[:, ["claim", "label"]]
-    df.attrs = {"path": name, "first_line": 2}
-    for column in ("claim", "label"):
-        _check_column(df, column, name)
-    repeated = df["claim"].duplicated().to_numpy()
-    if repeated.any():
-        position = int(np.flatnonzero(repeated)[0])
-        raise CaseError(
-            f"claim {df['claim'].iloc[position]!r} has two labels", _where(df, position), name
-        )
-    return df

@@ -40,6 +40,8 @@ from typing import Literal
 import numpy as np
 from scipy.special import digamma, gammaln
 
+from credence.options import strict_options
+
 __all__ = [
     "MODELS",
     "Block",
@@ -82,6 +84,7 @@ class Priors:
     classes: np.ndarray | None
 
 
+@strict_options
 def make_priors(
     model: str,
     n_classes: int,
@@ -129,8 +132,14 @@ def make_priors(
         raise ValueError(f"per-claim candidate sets need the one-coin model, not {model}")
     if model == "two-coin" and n_classes != 2:
         raise ValueError(f"the two-coin model needs two labels, not {n_classes}")
-    for name, pair in (("reliability", reliability), ("sensitivity", sensitivity),
-                       ("false_positive_rate", false_positive_rate), ("confusion", confusion)):
+    if model == "dawid-skene" and n_classes > 4_000:
+        raise ValueError(f"a Dawid-Skene prior of {n_classes:,} labels is too large (most 4,000)")
+    for name, pair in (
+        ("reliability", reliability),
+        ("sensitivity", sensitivity),
+        ("false_positive_rate", false_positive_rate),
+        ("confusion", confusion),
+    ):
         if len(pair) != 2 or not all(np.isfinite(pair)) or min(pair) <= 0:
             raise ValueError(f"{name} prior must be two positive numbers, not {pair!r}")
     if not (np.isfinite(class_prior) and class_prior > 0):
@@ -523,8 +532,9 @@ def run_vb(
         current = _means(source, classes)
         elbo = float(elbo)
         relative = (elbo - previous_elbo) / abs(elbo) if iteration > 1 else np.inf
-        info = IterationInfo(iteration, elbo, float(np.abs(current - previous).max()),
-                             float(relative))
+        info = IterationInfo(
+            iteration, elbo, float(np.abs(current - previous).max()), float(relative)
+        )
         previous, previous_elbo = current, elbo
         history.append(info)
         if callback is not None:

@@ -1,0 +1,155 @@
+"""Cost of provenance: long copy chains and large parent sets, time and peak memory.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_costs.py            # up to 20,000-report chains
+    .venv/bin/python benchmarks/bench_costs.py --quick    # up to 2,000
+
+One process, one table. Each row builds the case as plain data, then times
+validation, compilation, ``exact_assess`` (posterior and ledger) and the
+robustness draws (4,000) separately; peak memory is tracemalloc's peak over
+compile + assess + draws, from a second run (tracemalloc slows allocation). Not a test suite: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from credence.compile import compile_case  # noqa: E402
+from credence.exact import exact_assess, robustness_draws  # noqa: E402
+from credence.io import case_from_dict  # noqa: E402
+
+
+def chain(n: int, copy=None) -> dict:
+    """e0 from source s; e_i derived_from [e_{i-1}], all supporting."""
+    evidence = [{"id": "e0", "source": "s", "stance": "supports"}]
+    for i in range(1, n):
+        item = {"id": f"e{i}", "source": "s", "stance": "supports", "derived_from": [f"e{i - 1}"]}
+        if copy is not None:
+            item["copy_probability"] = copy
+        evidence.append(item)
+    return {
+        "credence": 1,
+        "claim": {"statement": "c", "prior": 0.3},
+        "sources": [{"id": "s", "reliability": {"beta": [4, 2]}}],
+        "evidence": evidence,
+    }
+
+
+def parents(n_parents: int, n_children: int, each: int, copy=0.8) -> dict:
+    """n_parents independent reports from 5 sources; children each derived from ``each``."""
+    rng = np.random.default_rng(0)
+    evidence = [
+        {"id": f"p{i}", "source": f"s{i % 5}", "stance": "supports" if i % 3 else "refutes"}
+        for i in range(n_parents)
+    ]
+    for c in range(n_children):
+        chosen = rng.choice(n_parents, size=each, replace=False)
+        evidence.append(
+            {
+                "id": f"c{c}",
+                "source": f"s{c % 5}",
+                "stance": "supports",
+                "derived_from": [f"p{i}" for i in chosen],
+                "copy_probability": copy,
+            }
+        )
+    return {
+        "credence": 1,
+        "claim": {"statement": "c", "prior": 0.5},
+        "sources": [{"id": f"s{i}", "reliability": {"beta": [3 + i, 2]}} for i in range(5)],
+        "evidence": evidence,
+    }
+
+
+def fmt_time(seconds: float) -> str:
+    return f"{seconds * 1e3:,.1f} ms" if seconds < 1 else f"{seconds:,.2f} s"
+
+
+def _run(case, draws: int) -> tuple[float, ...]:
+    t0 = time.perf_counter()
+    compiled = compile_case(case)
+    t1 = time.perf_counter()
+    result = exact_assess(compiled)
+    t2 = time.perf_counter()
+    robustness_draws(compiled, result.posterior, draws, np.random.default_rng(0))
+    t3 = time.perf_counter()
+    return t1 - t0, t2 - t1, t3 - t2, float(result.posterior[0])
+
+
+def measure(data: dict, draws: int) -> dict[str, float]:
+    """Times from one run, peak memory from a second one under tracemalloc."""
+    t0 = time.perf_counter()
+    case = case_from_dict(data)
+    validate = time.perf_counter() - t0
+    gc.collect()
+    compile_time, assess_time, draws_time, p = _run(case, draws)
+    gc.collect()
+    tracemalloc.start()
+    _run(case, draws)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "validate": validate,
+        "compile": compile_time,
+        "assess": assess_time,
+        "draws": draws_time,
+        "peak": peak,
+        "p": p,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="chains up to 2,000 reports")
+    parser.add_argument("--draws", type=int, default=4000)
+    args = parser.parse_args(argv)
+
+    lengths = [100, 1000, 2000] + ([] if args.quick else [20000])
+    rows: list[tuple[str, dict]] = []
+    # warm up lazy imports and caches
+    measure(chain(3, 0.5), 10)
+    for n in lengths:
+        rows.append((f"chain {n:,}, pure copies", chain(n)))
+    for n in lengths:
+        rows.append((f"chain {n:,}, copy 0.9", chain(n, 0.9)))
+    for n in [n for n in lengths if n <= 2000]:
+        rows.append((f"chain {n:,}, copy Beta(9, 1)", chain(n, {"beta": [9, 1]})))
+    rows.append(("1 report, 2,000 parents", parents(2000, 1, 2000)))
+    rows.append(("200 reports x 200 parents", parents(1000, 200, 200)))
+    if not args.quick:
+        rows.append(("2,000 reports x 100 parents", parents(5000, 2000, 100)))
+
+    table = Table(title=f"provenance cost ({args.draws:,} robustness draws)", title_justify="left")
+    for col in ("case", "validate", "compile", "exact_assess", "draws", "peak memory", "P(true)"):
+        table.add_column(col, justify="left" if col == "case" else "right")
+    console = Console(width=140)
+    for name, data in rows:
+        m = measure(data, args.draws)
+        table.add_row(
+            name,
+            fmt_time(m["validate"]),
+            fmt_time(m["compile"]),
+            fmt_time(m["assess"]),
+            fmt_time(m["draws"]),
+            f"{m['peak'] / 2**20:,.1f} MiB",
+            f"{m['p']:.6f}",
+        )
+        console.print(f"[dim]{name}: done[/dim]")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""Special functions, extreme Beta parameters, long provenance chains and large parent sets."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from oracle import quad_posterior, rational_posterior
+
+from credence import assess
+from credence.compile import compile_case
+from credence.exact import exact_assess, exact_posterior, robustness_draws
+from credence.io import case_from_dict
+from credence.special import betaln, gammaln, log_beta_ratio, logsumexp, xlogy
+
+positive = st.floats(1e-300, 1e308, allow_nan=False, allow_infinity=False)
+log_uniform = st.floats(-690.0, 709.0).map(math.exp)
+
+
+def mp_betaln(a: float, b: float) -> float:
+    """log B(a, b) from log-gammas at 400 digits (enough for arguments up to 1e308)."""
+    with mpmath.workdps(400):
+        a, b = mpmath.mpf(a), mpmath.mpf(b)
+        return float(mpmath.loggamma(a) + mpmath.loggamma(b) - mpmath.loggamma(a + b))
+
+
+def mp_log_beta_ratio(a: float, b: float, k: int, j: int) -> float:
+    """log B(a + k, b + j) / B(a, b) as a sum of logs of ratios below 1, at 40 digits."""
+    with mpmath.workdps(40):
+        a, b = mpmath.mpf(a), mpmath.mpf(b)
+        out = -sum(mpmath.log1p(b / (a + i)) for i in range(k))
+        out -= sum(mpmath.log1p((a + k) / (b + i)) for i in range(j))
+        return float(out)
+
+
+# -- special functions ---------------------------------------------------------------------
+
+
+@given(st.one_of(positive, log_uniform, st.floats(1e-3, 30)))
+def test_gammaln_matches_math_lgamma(x):
+    try:
+        expected = math.lgamma(x)
+    except OverflowError:
+        expected = math.inf
+    got = float(gammaln(x))
+    if math.isinf(expected):
+        assert got == math.inf
+    else:
+        assert abs(got - expected) <= 1e-14 * max(1.0, abs(expected))
+
+
+@given(st.one_of(log_uniform, st.floats(0.05, 30)))
+def test_gammaln_matches_mpmath(x):
+    with mpmath.workdps(40):
+        expected = mpmath.loggamma(mpmath.mpf(x))
+    if abs(expected) > 1.7e308:
+        return
+    assert abs(float(gammaln(x)) - float(expected)) <= 1e-14 * max(1.0, abs(float(expected)))
+
+
+@given(log_uniform, log_uniform)
+def test_betaln_matches_mpmath(a, b):
+    # Below 10 betaln sums three log-gammas, each good to 1e-14 of its own size (plus
+    # ~4e-15 near the zeros at 1 and 2): the bound is the sum of theirs. Above, it is
+    # computed without cancellation, to 1e-14 of its value.
+    expected = mp_betaln(a, b)
+    tol = 2e-14 * max(1.0, abs(expected))
+    if max(a, b) < 10:
+        tol += 1e-14 * sum(abs(math.lgamma(x)) for x in (a, b, a + b)) + 1.2e-14
+    assert abs(float(betaln(a, b)) - expected) <= tol
+
+
+@given(log_uniform, log_uniform, st.integers(0, 40), st.integers(0, 40))
+def test_log_beta_ratio_matches_mpmath(a, b, k, j):
+    expected = mp_log_beta_ratio(a, b, k, j)
+    got = float(log_beta_ratio(a, b, k, j))
+    assert abs(got - expected) <= 1e-13 * max(1.0, abs(expected))
+
+
+def test_special_functions_at_the_edges():
+    assert float(gammaln(1.0)) == pytest.approx(0.0, abs=5e-15)
+    assert float(gammaln(1e-300)) == pytest.approx(-math.log(1e-300), rel=1e-15)
+    assert np.isinf(gammaln(1e308))
+    # Beta(1e308, 1e308): finite log B although a + b overflows
+    expected = mp_betaln(1e308, 1e308)
+    assert float(betaln(1e308, 1e308)) == pytest.approx(expected, rel=1e-14)
+    assert float(log_beta_ratio(1e308, 1e308, 3, 2)) == pytest.approx(5 * math.log(0.5), rel=1e-14)
+    assert float(xlogy(0.0, 0.0)) == 0.0
+    assert float(xlogy(2.0, 3.0)) == pytest.approx(2 * math.log(3.0), rel=1e-15)
+    assert float(logsumexp([-np.inf, -np.inf])) == -np.inf
+    assert float(logsumexp([1000.0, 1000.0])) == pytest.approx(1000 + math.log(2), rel=1e-15)
+
+
+def test_exact_path_does_not_import_scipy():
+    code = "import sys, credence.compile, credence.exact; print('scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# -- Beta parameters at the edge of the float range ----------------------------------------
+
+
+def test_huge_beta_prior_and_reliability_are_point_masses():
+    data = {
+        "credence": 1,
+        "claim": {"statement": "c", "prior": {"beta": [1e308, 1e308]}},
+        "sources": [
+            {"id": "s", "reliability": {"beta": [1e308, 1e308]}},
+            {"id": "t", "reliability": {"beta": [3e307, 1e307]}},
+        ],
+        "evidence": [
+            {"id": "a", "source": "s", "stance": "supports"},
+            {"id": "b", "source": "t", "stance": "supports"},
+            {"id": "c", "source": "t", "stance": "supports"},
+            {"id": "d", "source": "s", "stance": "refutes", "derived_from": ["a"]},
+        ],
+    }
+    with pytest.raises(Exception, match="disagrees"):
+        compile_case(case_from_dict(data))
+    data["evidence"][3]["copy_probability"] = {"beta": [1e308, 1e308]}
+    result = assess(data, seed=1, draws=500)
+    # prior 1/2, s at 1/2 (no information), t at 3/4 twice: odds 9
+    assert result.probability == pytest.approx(0.9, rel=1e-12)
+    assert result.interval == pytest.approx((0.9, 0.9), rel=1e-9)
+    assert np.isfinite(result.leave_one_out).all()
+
+
+# -- long provenance chains ----------------------------------------------------------------
+
+
+def chain(n, copy=None, stances=None, reliability=None, prior=0.3):
+    stances = stances or ["supports"] * n
+    evidence = [{"id": "e0", "source": "s", "stance": stances[0]}]
+    for i in range(1, n):
+        item = {"id": f"e{i}", "source": "s", "stance": stances[i], "derived_from": [f"e{i - 1}"]}
+        if copy is not None:
+            item["copy_probability"] = copy
+        evidence.append(item)
+    return {
+        "credence": 1,
+        "claim": {"statement": "c", "prior": prior},
+        "sources": [{"id": "s", "reliability": reliability or {"beta": [4, 2]}}],
+        "evidence": evidence,
+    }
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("n", [2000, 20000])
+def test_chain_of_agreeing_pure_copies_equals_the_root_alone(n):
+    root = assess(chain(1), seed=0, draws=200)
+    full = assess(chain(n), seed=0, draws=200)
+    assert full.probability == pytest.approx(root.probability, abs=1e-12)
+    np.testing.assert_array_equal(full.in_order[1:], 0.0)
+    np.testing.assert_array_equal(full.leave_one_out[1:], 0.0)
+    assert full.in_order[0] == pytest.approx(root.in_order[0], abs=1e-12)
+
+
+@pytest.mark.timeout(120)
+def test_chain_of_2000_partial_copies_completes_and_is_consistent():
+    data = chain(2000, copy=0.999)
+    compiled = compile_case(case_from_dict(data))
+    result = exact_assess(compiled)
+    assert math.fsum(result.posterior) == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(exact_posterior(compiled), result.posterior, atol=1e-12)
+    # the in-order contributions add up to the posterior log odds
+    odds = math.log10(result.posterior[0] / result.posterior[1]) - math.log10(0.3 / 0.7)
+    assert result.in_order[:, 0].sum() == pytest.approx(odds, abs=1e-9)
+    draws, _ = robustness_draws(compiled, result.posterior, 2000, np.random.default_rng(0))
+    se = draws[:, 0].std() / math.sqrt(len(draws))
+    assert abs(draws[:, 0].mean() - result.posterior[0]) < 4 * se + 1e-12
+
+
+@given(
+    st.lists(st.sampled_from(["supports", "refutes"]), min_size=2, max_size=9),
+    st.one_of(st.sampled_from([0.0, 0.25, 0.5, 0.9, 1.0]), st.just({"beta": [2, 3]})),
+    st.tuples(st.integers(1, 6), st.integers(1, 6)),
+)
+def test_short_chains_match_exact_rational_arithmetic(stances, copy, ab):
+    if copy == 1.0:  # a pure copy must agree with its parent
+        stances = [stances[0]] * len(stances)
+    data = chain(len(stances), copy=copy, stances=stances, reliability={"beta": list(ab)})
+    case = case_from_dict(data)
+    expected = rational_posterior(case)
+    got = exact_assess(compile_case(case)).posterior
+    np.testing.assert_allclose(got, [float(expected[h]) for h in case.hypothesis_ids], atol=1e-10)
+
+
+@given(st.integers(2, 8), st.sampled_from([0.3, 0.9]))
+def test_chain_leave_one_out_of_the_last_matches_a_shorter_chain(n, copy):
+    full = chain(n, copy=copy)
+    shorter = chain(n - 1, copy=copy)
+    result = assess(full, seed=0, draws=10)
+    post, without = quad_posterior(case_from_dict(full)), quad_posterior(case_from_dict(shorter))
+    expected = math.log10(post["true"] / post["false"]) - math.log10(
+        without["true"] / without["false"]
+    )
+    assert result.leave_one_out[-1, 0] == pytest.approx(expected, abs=1e-9)
+
+
+# -- large parent sets ---------------------------------------------------------------------
+
+
+def parents_case(n_parents, n_children, parents_each, copy=0.8):
+    rng = np.random.default_rng(5)
+    evidence = [
+        {"id": f"p{i}", "source": f"s{i % 5}", "stance": "supports" if i % 3 else "refutes"}
+        for i in range(n_parents)
+    ]
+    for c in range(n_children):
+        chosen = rng.choice(n_parents, size=parents_each, replace=False)
+        evidence.append(
+            {
+                "id": f"c{c}",
+                "source": f"s{c % 5}",
+                "stance": "supports",
+                "derived_from": [f"p{i}" for i in chosen],
+                "copy_probability": copy,
+            }
+        )
+    return {
+        "credence": 1,
+        "claim": {"statement": "c", "prior": 0.5},
+        "sources": [{"id": f"s{i}", "reliability": {"beta": [3 + i, 2]}} for i in range(5)],
+        "evidence": evidence,
+    }
+
+
+@pytest.mark.timeout(120)
+def test_one_report_with_2000_parents():
+    data = parents_case(2000, 1, 2000)
+    result = assess(data, seed=0, draws=500)
+    assert math.fsum(result.posterior_array) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_many_parents_match_numerical_integration():
+    data = parents_case(12, 6, 5, copy=0.7)
+    case = case_from_dict(data)
+    expected = quad_posterior(case)
+    got = exact_assess(compile_case(case)).posterior
+    np.testing.assert_allclose(got, [expected[h] for h in case.hypothesis_ids], atol=1e-9)

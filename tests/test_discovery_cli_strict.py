@@ -1,0 +1,169 @@
+"""``credence discover`` and ``evaluate``: bad input exits 2, outputs are all or nothing."""
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from credence.calibration import MAX_BINS
+from credence.cli import main
+from credence.commands import discovery as commands
+from credence.discovery.estimator import MAX_ITER
+
+GOOD = "claim,source,label\nc1,a,1\nc1,b,1\nc2,a,0\nc2,b,0\nc3,a,1\nc3,b,0\n"
+
+
+@pytest.fixture
+def reports(tmp_path):
+    path = tmp_path / "reports.csv"
+    path.write_text(GOOD)
+    return path
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_fifo_is_refused_without_blocking(tmp_path, capsys):
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    code, out, err = run(["discover", fifo, "-o", tmp_path / "o.csv"], capsys)
+    assert (code, out) == (2, "")
+    assert "a FIFO, not a regular file" in err
+    truth = tmp_path / "t.csv"
+    truth.write_text("claim,label\nc1,1\n")
+    code, out, err = run(["evaluate", fifo, "--truth", truth], capsys)
+    assert (code, out) == (2, "") and "FIFO" in err
+    code, out, err = run(["evaluate", "/dev/zero", "--truth", truth], capsys)
+    assert (code, out) == (2, "") and "a device" in err
+
+
+def test_bad_sources_out_leaves_claims_untouched(tmp_path, reports, capsys):
+    claims = tmp_path / "claims.csv"
+    claims.write_text("precious\n")
+    (tmp_path / "folder").mkdir()
+    for bad in (tmp_path / "missing" / "s.yaml", tmp_path / "folder"):
+        code, out, err = run(["discover", reports, "-o", claims, "--sources-out", bad], capsys)
+        assert (code, out) == (2, "")
+        assert "Traceback" not in err
+        assert claims.read_text() == "precious\n"
+
+
+def test_same_output_twice_and_output_over_input_are_refused(tmp_path, reports, capsys):
+    claims = tmp_path / "claims.csv"
+    code, _, err = run(["discover", reports, "-o", claims, "--sources-out", claims], capsys)
+    assert code == 2 and "the same file is given for two outputs" in err
+    assert not claims.exists()
+    code, _, err = run(["discover", reports, "-o", reports], capsys)
+    assert code == 2 and "would overwrite an input" in err
+    assert reports.read_text() == GOOD
+    truth = tmp_path / "t.csv"
+    truth.write_text("claim,label\nc1,1\n")
+    code, _, err = run(["discover", reports, "-o", truth, "--truth", truth], capsys)
+    assert code == 2 and truth.read_text() == "claim,label\nc1,1\n"
+
+
+def test_both_outputs_written_together(tmp_path, reports, capsys):
+    claims, sources = tmp_path / "claims.csv", tmp_path / "sources.yaml"
+    code, out, _ = run(["discover", reports, "-o", claims, "--sources-out", sources], capsys)
+    assert (code, out) == (0, "")
+    assert claims.read_text().startswith("claim,label,probability\n")
+    assert sources.read_text().startswith("#")
+
+
+def test_a_bad_truth_file_is_named(tmp_path, reports, capsys):
+    truth = tmp_path / "gold.csv"
+    truth.write_text("claim,label\nc1,maybe\n")
+    code, out, err = run(["discover", reports, "-o", tmp_path / "o.csv", "--truth", truth], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"{truth}:2: ")
+    assert str(reports) not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--bins", "0"],
+        ["--bins", "1000000000"],
+        ["--bins", "x"],
+        ["--bins", "1001"],
+    ],
+)
+def test_evaluate_bins_are_bounded(tmp_path, capsys, argv):
+    predictions = tmp_path / "p.csv"
+    predictions.write_text("claim,label,probability\nc1,1,0.7\n")
+    truth = tmp_path / "t.csv"
+    truth.write_text("claim,label\nc1,1\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", str(predictions), "--truth", str(truth), *argv])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "--bins" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert main(["evaluate", str(predictions), "--truth", str(truth), "--bins", "1000"]) == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--max-iter", "0"],
+        ["--max-iter", "10000000"],
+        ["--tol", "-1"],
+        ["--tol", "nan"],
+        ["--tol", "2"],
+    ],
+)
+def test_discover_numeric_options_are_bounded(tmp_path, reports, capsys, argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(["discover", str(reports), "-o", str(tmp_path / "o.csv"), *argv])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_cli_bounds_match_the_python_ones():
+    assert commands.MAX_BINS == MAX_BINS
+    assert commands.MAX_ITER == MAX_ITER
+
+
+def test_huge_values_are_not_echoed(tmp_path, capsys):
+    predictions = tmp_path / "p.csv"
+    predictions.write_text("claim,label,probability\nc1,1," + "9" * 100_000 + "\n")
+    truth = tmp_path / "t.csv"
+    truth.write_text("claim,label\nc1,1\n")
+    code, out, err = run(["evaluate", predictions, "--truth", truth], capsys)
+    assert (code, out) == (2, "")
+    assert len(err) < 500
+
+
+CELLS = st.sampled_from(["c1", "c2", "a", "b", "1", "0", "", "NA", '"', '"x\ny"', " ", "é"])
+ROWS = st.lists(st.lists(CELLS, min_size=0, max_size=4).map(",".join), max_size=12)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(
+        ROWS.map(lambda r: "claim,source,label\n" + "\n".join(r)),
+        ROWS.map("\n".join),
+        st.binary(max_size=120),
+    )
+)
+def test_cli_fuzz_exits_0_or_2(tmp_path_factory, capsys, body):
+    folder = tmp_path_factory.mktemp("cli")
+    path = folder / "r.csv"
+    path.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+    out_path = folder / "claims.csv"
+    code = main(["discover", str(path), "-o", str(out_path), "-q"])
+    captured = capsys.readouterr()
+    assert code in (0, 2)
+    assert captured.out == ""
+    if code == 2:
+        assert captured.err and "Traceback" not in captured.err
+        assert not out_path.exists()
+        assert [p.name for p in folder.iterdir()] == ["r.csv"]
+    else:
+        assert out_path.read_text().startswith("claim,label,probability\n")
