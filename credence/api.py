@@ -12,7 +12,7 @@ from credence.assessment import Assessment
 from credence.case import Case
 from credence.compile import CompiledCase, compile_case
 from credence.io import case_from_dict, load_case
-from credence.options import unknown_options
+from credence.options import unknown_options, whole_number
 
 __all__ = ["assess", "as_case"]
 
@@ -46,14 +46,6 @@ def as_case(case: Case | dict[str, Any] | str | os.PathLike[str]) -> Case:
     )
 
 
-def _count(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low:,} and {high:,}, got {value:,}")
-    return int(value)
-
-
 def check_options(
     engine: str, seed: Any, draws: Any, level: Any, mcmc_options: dict[str, Any]
 ) -> None:
@@ -61,9 +53,9 @@ def check_options(
     if engine not in ("exact", "mcmc"):
         raise ValueError(f"unknown engine {engine!r}; use 'exact' or 'mcmc'")
     if seed is not None:
-        _count("seed", seed, 0, 2**63 - 1)
+        whole_number("seed", seed, 0, 2**63 - 1)
     if draws is not None:
-        _count("draws", draws, 1, MAX_DRAWS)
+        whole_number("draws", draws, 1, MAX_DRAWS)
     if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
         raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
     error = unknown_options(
@@ -79,7 +71,7 @@ def check_options(
         )
     for name in ("tune", "chains"):
         if name in mcmc_options:
-            _count(name, mcmc_options[name], 1 if name == "chains" else 0, MAX_DRAWS)
+            whole_number(name, mcmc_options[name], 1 if name == "chains" else 0, MAX_DRAWS)
     if mcmc_options.get("sampler", "auto") not in _SAMPLERS:
         raise ValueError(
             f"unknown sampler {mcmc_options['sampler']!r}; use one of {', '.join(_SAMPLERS)}"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from credence.errors import shown
-from credence.options import strict_options
+from credence.options import MAX_BINS, strict_options, whole_number
 
 __all__ = [
     "MAX_BINS",
@@ -25,17 +25,6 @@ __all__ = [
     "plot_reliability_diagram",
     "reliability_diagram",
 ]
-
-#: The most bins a reliability diagram or calibration error takes.
-MAX_BINS = 1000
-
-
-def _check_bins(n_bins: Any) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer):
-        raise ValueError(f"n_bins must be a whole number, not {shown(n_bins)}")
-    if not 1 <= n_bins <= MAX_BINS:
-        raise ValueError(f"n_bins must be from 1 to {MAX_BINS}, not {int(n_bins)}")
-    return int(n_bins)
 
 
 def _check(y_true: Any, proba: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +168,7 @@ def reliability_diagram(y_true: Any, proba: Any, *, n_bins: int = 10) -> Reliabi
     ValueError
         ``n_bins`` out of range, or invalid probabilities or outcomes.
     """
-    n_bins = _check_bins(n_bins)
+    n_bins = whole_number("n_bins", n_bins, 1, MAX_BINS)
     outcome, p = _top_label(*_check(y_true, proba))
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     # right-closed bins, with 0 in the first: p = 1 falls in the last bin

@@ -9,12 +9,18 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from credence.errors import shown
 
-__all__ = ["strict_options", "unknown_options"]
+__all__ = ["MAX_BINS", "MAX_ITER", "strict_options", "unknown_options", "whole_number"]
+
+#: The most bins of a reliability diagram or calibration error.
+MAX_BINS = 1000
+#: The most iterations of a truth-discovery fit.
+MAX_ITER = 1_000_000
 
 
 def unknown_options(owner: str, given: Iterable[str], valid: Sequence[str]) -> TypeError | None:
@@ -45,3 +51,20 @@ def strict_options[F: Callable[..., Any]](func: F) -> F:
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def whole_number(name: str, value: Any, low: int, high: int) -> int:
+    """``value`` as an int, if it is a whole number from ``low`` to ``high``.
+
+    Raises
+    ------
+    TypeError
+        Not an integer (a bool, a float or text is refused, not converted).
+    ValueError
+        Out of range.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, not {shown(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low:,} to {high:,}, not {int(value):,}")
+    return int(value)

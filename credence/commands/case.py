@@ -8,6 +8,8 @@ import math
 import sys
 from typing import Any
 
+from credence.commands import whole_number_argument
+
 __all__ = ["register"]
 
 
@@ -20,21 +22,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     return value
-
-
-def bounded_int(low: int, high: int):
-    """An argparse type: a decimal integer from ``low`` to ``high``."""
-
-    def parse(text: str) -> int:
-        if not text.lstrip("-").isdigit() or len(text) > 24:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text[:30]!r}")
-        value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {value:,}")
-        return value
-
-    parse.__name__ = "integer"
-    return parse
 
 
 def _assess(args: argparse.Namespace) -> int:
@@ -108,13 +95,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--seed",
-        type=bounded_int(0, 2**63 - 1),
+        type=whole_number_argument(0, 2**63 - 1),
         default=None,
         help="seed of the draws (0 or more), for repeatable output",
     )
     p.add_argument(
         "--draws",
-        type=bounded_int(1, 1_000_000),
+        type=whole_number_argument(1, 1_000_000),
         default=None,
         help="robustness draws (exact engine, default 4000; at most 1,000,000) "
         "or posterior draws per chain (mcmc)",

@@ -7,41 +7,14 @@ import json
 import sys
 from typing import Any
 
+from credence.commands import fraction_argument, whole_number_argument
 from credence.errors import printable
+from credence.options import MAX_BINS, MAX_ITER
 
 __all__ = ["register"]
 
 #: Fits with at least this many reports show a progress bar (on a terminal).
 PROGRESS_THRESHOLD = 200_000
-#: Bounds of the numeric options.
-MAX_ITER = 1_000_000
-MAX_BINS = 1000
-
-
-def _whole(low: int, high: int):
-    """An argparse type: a whole number from ``low`` to ``high``."""
-
-    def whole(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, not {value:,}")
-        return value
-
-    return whole
-
-
-def _fraction(text: str) -> float:
-    """An argparse type: a number from 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text[:40]}")
-    return value
 
 
 def _fit(model: Any, reports: Any, gold: Any, progress: bool) -> None:
@@ -274,13 +247,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-iter",
-        type=_whole(1, MAX_ITER),
+        type=whole_number_argument(1, MAX_ITER),
         default=500,
         help=f"most iterations, 1 to {MAX_ITER:,} (default 500)",
     )
     p.add_argument(
         "--tol",
-        type=_fraction,
+        type=fraction_argument,
         default=1e-6,
         help="stop when an iteration changes the ELBO by at most TOL relative "
         "(0 to 1, default 1e-6)",
@@ -300,7 +273,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--truth", required=True, metavar="TRUTH.csv", help="claim, label")
     p.add_argument(
         "--bins",
-        type=_whole(1, MAX_BINS),
+        type=whole_number_argument(1, MAX_BINS),
         default=10,
         help=f"equal-width bins of the calibration error, 1 to {MAX_BINS} (default 10)",
     )

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery.estimator import TruthDiscovery, _block, _whole
+from credence.discovery.estimator import TruthDiscovery, _block
 from credence.discovery.table import Reports
 from credence.discovery.vb import Expectations, block_claim_posterior
+from credence.options import whole_number
 
 __all__ = ["BayesFit", "build_model", "sample_posterior"]
 
@@ -158,11 +159,11 @@ def sample_posterior(
 
     estimator = TruthDiscovery(model, **estimator_params)
     estimator._check_params()
-    _whole("draws", draws, 1, 1_000_000)
-    _whole("tune", tune, 0, 1_000_000)
-    _whole("chains", chains, 1, 64)
+    whole_number("draws", draws, 1, 1_000_000)
+    whole_number("tune", tune, 0, 1_000_000)
+    whole_number("chains", chains, 1, 64)
     if random_seed is not None:
-        _whole("random_seed", random_seed, 0, 2**32 - 1)
+        whole_number("random_seed", random_seed, 0, 2**32 - 1)
     reports = estimator._encode(X, y)
     vb = TruthDiscovery(model, **estimator_params).fit(reports)
     pm_model = build_model(reports, estimator)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery.estimator import TruthDiscovery, _whole
+from credence.discovery.estimator import TruthDiscovery
 from credence.discovery.table import _ALIASES, COLUMNS, Reports, _per_claim
 from credence.discovery.vb import (
     Block,
@@ -38,6 +38,7 @@ from credence.discovery.vb import (
     sum_stats,
 )
 from credence.errors import CaseError
+from credence.options import whole_number
 
 __all__ = ["DaskTruthDiscovery"]
 
@@ -209,7 +210,7 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
 
         self._check_params()
         if self.npartitions is not None:
-            _whole("npartitions", self.npartitions, 1, 100_000)
+            whole_number("npartitions", self.npartitions, 1, 100_000)
         if isinstance(X, str | os.PathLike):
             X = dd.read_parquet(X)
         elif isinstance(X, pd.DataFrame):

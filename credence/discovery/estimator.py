@@ -26,12 +26,9 @@ from credence.discovery.vb import (
     run_vb,
 )
 from credence.errors import CaseError, shown
-from credence.options import unknown_options
+from credence.options import MAX_ITER, unknown_options, whole_number
 
 __all__ = ["MAX_ITER", "TruthDiscovery"]
-
-#: The most iterations a fit may be asked for.
-MAX_ITER = 1_000_000
 
 
 def _init_options(cls: type) -> list[str]:
@@ -66,14 +63,6 @@ def _real(name: str, value: Any) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, not {value}")
     return float(value)
-
-
-def _whole(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be a whole number, not {shown(value)}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be from {low:,} to {high:,}, not {int(value):,}")
-    return int(value)
 
 
 def _positive_pair(name: str, value: Any) -> tuple[float, float]:
@@ -272,7 +261,7 @@ class TruthDiscovery:
             _positive_pair(name, getattr(self, name))
         if _real("class_prior", self.class_prior) <= 0:
             raise ValueError(f"class_prior must be positive, not {self.class_prior}")
-        _whole("max_iter", self.max_iter, 1, MAX_ITER)
+        whole_number("max_iter", self.max_iter, 1, MAX_ITER)
         if not 0 <= _real("tol", self.tol) <= 1:
             raise ValueError(f"tol must be from 0 to 1, not {self.tol}")
 
