@@ -81,7 +81,8 @@ class Assessment:
     sampler : callable
         Returns ``(draws, parameter_draws)`` (see the properties of those
         names); called once, on first use, since the ledger and posterior do
-        not need the draws.
+        not need the draws. A module-level function or a ``functools.partial``
+        of one, so that the assessment pickles.
     evidence_ids : tuple of str
         In ledger order.
     in_order, leave_one_out : ndarray (n_evidence, K)
@@ -126,9 +127,10 @@ class Assessment:
     def _sampled(self) -> tuple[np.ndarray, MappingProxyType]:
         if "draws" not in self._cache:
             draws, parameters = self.sampler()
-            draws.setflags(write=False)
-            self._cache["draws"] = (draws, MappingProxyType(dict(parameters)))
-        return self._cache["draws"]
+            self._cache["draws"] = (draws, dict(parameters))
+        draws, parameters = self._cache["draws"]
+        draws.setflags(write=False)
+        return draws, MappingProxyType(parameters)
 
     @property
     def draws(self) -> np.ndarray:
@@ -167,10 +169,10 @@ class Assessment:
         if "intervals" not in self._cache:
             tail = (1 - self.level) / 2
             lo, hi = np.quantile(self.draws, [tail, 1 - tail], axis=0)
-            self._cache["intervals"] = MappingProxyType(
-                {h: (float(lo[i]), float(hi[i])) for i, h in enumerate(self.hypotheses)}
-            )
-        return self._cache["intervals"]
+            self._cache["intervals"] = {
+                h: (float(lo[i]), float(hi[i])) for i, h in enumerate(self.hypotheses)
+            }
+        return MappingProxyType(self._cache["intervals"])
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -268,6 +270,22 @@ class Assessment:
             out["sensitivity"] = dict(self.sensitivity)
         return out
 
+    # -- pickling ------------------------------------------------------------
+    # A mappingproxy does not pickle: the read-only mappings travel as dicts.
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in _READ_ONLY:
+            if state[name] is not None:
+                state[name] = dict(state[name])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name in _READ_ONLY:
+            if state[name] is not None:
+                state[name] = MappingProxyType(state[name])
+        self.__dict__.update(state)
+
     def __repr__(self) -> str:
         title = self.case.title or (self.case.claim.statement if self.case.claim else "")
         posterior = ", ".join(f"{h}={p:.4g}" for h, p in self.posterior.items())
@@ -280,6 +298,10 @@ class Assessment:
         from credence.report import render_text
 
         return render_text(self)
+
+
+#: Fields held as read-only mappings.
+_READ_ONLY = ("diagnostics", "sensitivity")
 
 
 def _span(lo: float, hi: float) -> str:

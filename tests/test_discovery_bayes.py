@@ -6,18 +6,49 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import betaln
+from scipy.stats import norm
 
 from credence.discovery import TruthDiscovery
 
 pytest.importorskip("pymc")
 from credence.discovery.bayes import sample_posterior  # noqa: E402
 
+# How often each sampling test may fail by chance. Its comparisons share the rate
+# (Bonferroni): |estimate - target| <= z MCSE with z = norm.isf(rate / (2 n)) for n
+# comparisons (normal CLT for a posterior mean, MCSE from the effective sample size).
+TEST_FAILURE_RATE = 1e-4
+# Divergences are not a chance quantity: a well-behaved posterior gives none or a
+# stray few depending on the machine's floating point; a bad geometry gives many.
+MAX_DIVERGENT_FRACTION = 0.01
+# Split R-hat of converged chains at these effective sample sizes stays near 1.01;
+# a chain in another mode gives far more.
+MAX_R_HAT = 1.05
+
+
+def z_bound(n_comparisons):
+    return norm.isf(TEST_FAILURE_RATE / (2 * n_comparisons))
+
+
+def check_sampler_health(fit, draws, chains):
+    diagnostics = fit.diagnostics
+    assert diagnostics["divergences"] <= MAX_DIVERGENT_FRACTION * draws * chains, diagnostics
+    assert diagnostics["r_hat_max"] < MAX_R_HAT, diagnostics
+
+
 ROWS = [
-    ("c1", "a", 1), ("c1", "b", 1), ("c1", "c", 0),
-    ("c2", "a", 0), ("c2", "b", 0), ("c2", "c", 0),
-    ("c3", "a", 1), ("c3", "b", 0), ("c3", "c", 1),
-    ("c4", "a", 1), ("c4", "c", 1),
-    ("c5", "b", 0), ("c5", "c", 1),
+    ("c1", "a", 1),
+    ("c1", "b", 1),
+    ("c1", "c", 0),
+    ("c2", "a", 0),
+    ("c2", "b", 0),
+    ("c2", "c", 0),
+    ("c3", "a", 1),
+    ("c3", "b", 0),
+    ("c3", "c", 1),
+    ("c4", "a", 1),
+    ("c4", "c", 1),
+    ("c5", "b", 0),
+    ("c5", "c", 1),
 ]
 
 
@@ -36,8 +67,9 @@ def _exact(rows, a=2.0, b=1.0, alpha=1.0):
             log_w += betaln(a + right, b + wrong) - betaln(a, b)
         weights[truth] = np.exp(log_w)
     total = sum(weights.values())
-    return np.array([sum(w for tr, w in weights.items() if tr[i]) / total
-                     for i in range(len(claims))])
+    return np.array(
+        [sum(w for tr, w in weights.items() if tr[i]) / total for i in range(len(claims))]
+    )
 
 
 @pytest.mark.slow
@@ -46,19 +78,22 @@ def test_pymc_matches_exact_enumeration():
     fit = sample_posterior(df, draws=1000, tune=1000, chains=2, random_seed=3)
     exact = _exact(ROWS)
     got = fit.claim_posterior[:, 1]
-    # Monte Carlo error: 5 MCSE (a chance failure ~1e-6 per claim) plus a floor.
-    tolerance = 5 * fit.claim_posterior_mcse[:, 1] + 0.005
+    # z MCSE over the 5 claims; the floor covers the error of the estimated MCSE
+    # itself where it is tiny.
+    tolerance = z_bound(got.size) * fit.claim_posterior_mcse[:, 1] + 0.005
     assert np.all(np.abs(got - exact) <= tolerance), (got, exact, tolerance)
-    assert fit.diagnostics["divergences"] == 0
-    assert fit.diagnostics["r_hat_max"] < 1.01
+    check_sampler_health(fit, draws=1000, chains=2)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["one-coin", "two-coin"])
 def test_vb_agrees_with_pymc(model):
-    # Sources with ~150 reports each: the mean-field approximation moves claim
-    # posteriors by a few hundredths at most; the tolerance is 0.05 on average
-    # per claim and 0.15 on the worst claim, well above Monte Carlo error (~0.01).
+    # Sources with ~150 reports each: the mean-field approximation moves a claim's
+    # posterior by a few hundredths (on average 0.013 one-coin, 0.025 two-coin; at
+    # most 0.05 and 0.1, measured against runs of 20,000 draws); allowed: 0.05 on
+    # average and 0.15 per claim, plus the Monte Carlo error, z MCSE per claim over
+    # the 300 claims. When every claim's Monte Carlo error is within z MCSE, the
+    # mean is within the mean of those bounds: both checks share one failure rate.
     rng = np.random.default_rng(5)
     n_claims, n_sources = 300, 6
     truth = rng.integers(0, 2, n_claims)
@@ -69,7 +104,8 @@ def test_vb_agrees_with_pymc(model):
     df = pd.DataFrame({"claim": claim, "source": source, "label": label})
     fit = sample_posterior(df, model=model, draws=500, tune=500, chains=2, random_seed=1)
     vb = TruthDiscovery(model).fit(df)
-    diff = np.abs(fit.claim_posterior - vb.claim_posterior_)
-    assert diff.mean() < 0.05
-    assert diff.max() < 0.15
-    assert fit.diagnostics["divergences"] == 0
+    diff = np.abs(fit.claim_posterior - vb.claim_posterior_)[:, 1]
+    monte_carlo = z_bound(n_claims) * fit.claim_posterior_mcse[:, 1]
+    assert np.all(diff <= 0.15 + monte_carlo), (diff.max(), monte_carlo.max())
+    assert diff.mean() <= 0.05 + monte_carlo.mean()
+    check_sampler_health(fit, draws=500, chains=2)

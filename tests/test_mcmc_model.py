@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import EXAMPLES
 from hypothesis import assume, given, settings
@@ -26,23 +28,25 @@ EXAMPLE = EXAMPLES / "north-korea-troops.yaml"
 
 
 def pooled_case(stances=("supports", "supports", "refutes"), mean=(2, 2), lognormal=True):
-    evidence = [
-        {"id": f"e{i}", "source": f"m{i % 2}", "stance": s} for i, s in enumerate(stances)
-    ]
+    evidence = [{"id": f"e{i}", "source": f"m{i % 2}", "stance": s} for i, s in enumerate(stances)]
     if lognormal:
         evidence.append({"id": "lr", "likelihood_ratio": {"lognormal": [0.5, 0.3]}})
-    return case_from_dict({
-        "credence": 1,
-        "claim": {"statement": "c", "prior": {"beta": [2, 3]}},
-        "pooling": {"by": "kind", "mean": {"beta": list(mean)}},
-        "sources": [
-            {"id": "m0", "kind": "media", "reliability": "C"},
-            {"id": "m1", "kind": "media", "reliability": 0.7},
-            {"id": "gov", "reliability": {"sensitivity": {"beta": [9, 1]},
-                                          "false_positive_rate": 0.3}},
-        ],
-        "evidence": evidence + [{"id": "g", "source": "gov", "stance": "supports"}],
-    })
+    return case_from_dict(
+        {
+            "credence": 1,
+            "claim": {"statement": "c", "prior": {"beta": [2, 3]}},
+            "pooling": {"by": "kind", "mean": {"beta": list(mean)}},
+            "sources": [
+                {"id": "m0", "kind": "media", "reliability": "C"},
+                {"id": "m1", "kind": "media", "reliability": 0.7},
+                {
+                    "id": "gov",
+                    "reliability": {"sensitivity": {"beta": [9, 1]}, "false_positive_rate": 0.3},
+                },
+            ],
+            "evidence": evidence + [{"id": "g", "source": "gov", "stance": "supports"}],
+        }
+    )
 
 
 def test_import_credence_does_not_import_pymc():
@@ -73,8 +77,12 @@ def test_pooled_and_lognormal_variables():
     assert model.coords["fixed_parameter"] == ("m1.accuracy", "gov.false_positive_rate")
     assert model.coords["uncertain_ratio"] == ("lr",)
     assert {rv.name for rv in model.free_RVs} == {
-        "reliability", "kind_mean", "kind_concentration", "pooled_accuracy",
-        "claim_prior", "log_likelihood_ratio",
+        "reliability",
+        "kind_mean",
+        "kind_concentration",
+        "pooled_accuracy",
+        "claim_prior",
+        "log_likelihood_ratio",
     }
 
 
@@ -126,18 +134,22 @@ def test_model_terms_equal_the_shared_numpy_likelihood(data):
     log_joint, _ = batched_function(entry.parts, [entry.parts.log_joint])(
         *(draws[rv.name] for rv in entry.model.free_RVs)
     )
-    np.testing.assert_allclose(np.broadcast_to(log_joint, got.shape), expected, rtol=1e-10,
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        np.broadcast_to(log_joint, got.shape), expected, rtol=1e-10, atol=1e-10
+    )
 
 
 def test_exact_engine_refuses_extensions_naming_mcmc():
     with pytest.raises(CaseError, match="--engine mcmc") as info:
         assess(pooled_case(lognormal=False), engine="exact")
     assert info.value.location == "pooling"
-    case = case_from_dict({
-        "credence": 1, "claim": {"statement": "c"},
-        "evidence": [{"id": "x", "likelihood_ratio": {"lognormal": [0, 1]}}],
-    })
+    case = case_from_dict(
+        {
+            "credence": 1,
+            "claim": {"statement": "c"},
+            "evidence": [{"id": "x", "likelihood_ratio": {"lognormal": [0, 1]}}],
+        }
+    )
     with pytest.raises(CaseError, match="--engine mcmc") as info:
         assess(case, engine="exact")
     assert info.value.location == "evidence[0].likelihood_ratio"
@@ -164,11 +176,14 @@ def test_same_structure_hits_the_cache_and_swaps_the_data():
 
 
 def test_no_uncertain_parameter_is_refused():
-    case = case_from_dict({
-        "credence": 1, "claim": {"statement": "c"},
-        "sources": [{"id": "s", "reliability": 0.8}],
-        "evidence": [{"id": "e", "source": "s", "stance": "supports"}],
-    })
+    case = case_from_dict(
+        {
+            "credence": 1,
+            "claim": {"statement": "c"},
+            "sources": [{"id": "s", "reliability": 0.8}],
+            "evidence": [{"id": "e", "source": "s", "stance": "supports"}],
+        }
+    )
     with pytest.raises(CaseError, match="exact engine"):
         assess(case, engine="mcmc", sampler="pymc")
 
@@ -180,3 +195,26 @@ def test_data_values_follow_the_case():
     np.testing.assert_allclose(values["ratio_mu"], [0.5])
     np.testing.assert_allclose(values["ratio_sigma"], [0.3])
     np.testing.assert_allclose(values["fixed_value"], [0.7, 0.3])
+
+
+@pytest.mark.filterwarnings("ignore::credence.mcmc.ConvergenceWarning")  # 100 draws: too few
+@pytest.mark.parametrize("engine", ["exact", "mcmc"])
+@pytest.mark.parametrize("drawn_first", [False, True], ids=["fresh", "drawn"])
+def test_assessment_pickles(engine, drawn_first):
+    options = {"sampler": "pymc", "draws": 100, "tune": 100} if engine == "mcmc" else {}
+    result = assess(
+        pooled_case() if engine == "mcmc" else EXAMPLE, engine=engine, seed=5, **options
+    )
+    if drawn_first:
+        result.interval  # noqa: B018
+    copy = pickle.loads(pickle.dumps(result))
+    assert copy.engine == engine
+    assert copy.probability == result.probability
+    assert copy.interval == result.interval
+    pd.testing.assert_frame_equal(copy.ledger, result.ledger)
+    np.testing.assert_array_equal(copy.draws, result.draws)
+    assert not copy.draws.flags.writeable
+    assert copy.parameter_draws.keys() == result.parameter_draws.keys()
+    for name, values in result.parameter_draws.items():
+        np.testing.assert_array_equal(copy.parameter_draws[name], values)
+    assert copy.to_dict() == result.to_dict()

@@ -51,6 +51,9 @@ class CachedModel:
     pointwise : callable or None
         Maps batched draws of the free variables to per-draw terms (see
         :meth:`pointwise_terms`), once compiled.
+    lock : threading.Lock
+        Held by an assessment from filling the data containers until it has
+        read its per-draw terms.
     """
 
     parts: ModelParts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -91,27 +92,30 @@ def assess_mcmc(
         # Pooled accuracies near a kind's edge need smaller steps than nutpie's
         # default 0.8 acceptance target gives (PyMC's NUTS tunes smaller ones).
         sampler_options.setdefault("target_accept", POOLED_TARGET_ACCEPT)
-    tree = run_sampler(
-        entry,
-        values,
-        sampler=name,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=cores,
-        seed=seed,
-        **sampler_options,
-    )
-    posterior = tree["posterior"].to_dataset()
-    free = [rv.name for rv in entry.model.free_RVs]
-    n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    S = n_chains * n_draws
+    # The cached model's data containers hold this case's values from sampling
+    # until its per-draw terms are read; no other assessment may swap them meanwhile.
+    with entry.lock:
+        tree = run_sampler(
+            entry,
+            values,
+            sampler=name,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            seed=seed,
+            **sampler_options,
+        )
+        posterior = tree["posterior"].to_dataset()
+        free = [rv.name for rv in entry.model.free_RVs]
+        n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
+        S = n_chains * n_draws
 
-    def flat(var: str) -> np.ndarray:
-        a = posterior[var].values
-        return a.reshape(S, *a.shape[2:])
+        def flat(var: str) -> np.ndarray:
+            a = posterior[var].values
+            return a.reshape(S, *a.shape[2:])
 
-    items, log_prior_h, log_prior_phi = entry.pointwise_terms({v: flat(v) for v in free})
+        items, log_prior_h, log_prior_phi = entry.pointwise_terms({v: flat(v) for v in free})
     hyp_draws = flat("hypothesis_posterior")
 
     diagnostics = convergence(
@@ -140,7 +144,7 @@ def assess_mcmc(
         engine="mcmc",
         hypotheses=compiled.hypotheses,
         posterior_array=hyp_draws.mean(axis=0),
-        sampler=lambda: (hyp_draws, parameters),
+        sampler=partial(_stored_draws, hyp_draws, parameters),
         evidence_ids=tuple(compiled.evidence_ids[i] for i in order),
         in_order=in_order,
         leave_one_out=leave_one_out,
@@ -150,6 +154,13 @@ def assess_mcmc(
         datatree=datatree,
         sensitivity=MappingProxyType(sensitivity),
     )
+
+
+def _stored_draws(
+    draws: np.ndarray, parameters: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The draws an MCMC run kept (the ``sampler`` of its Assessment)."""
+    return draws, parameters
 
 
 def _at_drawn_hypothesis(items, log_prior_h, log_prior_phi, hyp_draws, rng):

@@ -107,8 +107,7 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
     n = compiled.report_param.shape[0]
     with pm.Model(coords=coords) as model:
         data = {
-            name: pm.Data(name, value, dims=_DATA_DIMS.get(name))
-            for name, value in values.items()
+            name: pm.Data(name, value, dims=_DATA_DIMS.get(name)) for name, value in values.items()
         }
         parts = [data["fixed_value"]]
         if shape.free.size:
@@ -192,9 +191,7 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
 
         log_joint = log_prior + log_likelihood
         pm.Potential("evidence_likelihood", pt.special.logsumexp(log_joint))
-        pm.Deterministic(
-            "hypothesis_posterior", pt.special.softmax(log_joint), dims="hypothesis"
-        )
+        pm.Deterministic("hypothesis_posterior", pt.special.softmax(log_joint), dims="hypothesis")
 
     # Per-item terms for the ledger and the sensitivity; not part of the model's logp.
     p = report_probability(theta, copy, filled, np.arange(n), xp=pt)

@@ -29,9 +29,6 @@ ESS_PER_CHAIN = 100
 PARETO_K_MAX = 0.7
 
 LN10 = math.log(10.0)
-# arviz-stats widens a Pareto tail shorter than 5 draws (few effective draws) and says so;
-# the smoothing is still valid, and the Pareto k reported beside the ledger covers it.
-_SHORT_TAIL = "Number of tail draws cannot be less than 5"
 
 
 class ConvergenceWarning(UserWarning):
@@ -355,7 +352,10 @@ def power_scaling(
     # Rows (component, quantity, sign): the distance is taken for x and for -x.
     signed = np.concatenate([x, -x])  # (2q, S)
     values = np.broadcast_to(signed[None], (m, 2 * q, x.shape[1])).reshape(m * 2 * q, -1)
-    r_eff = np.atleast_1d(array_stats.ess(used, method="tail", prob=0.05, relative=True))
+    # arviz-stats' power_scale_lw takes the tail ESS of all draws as one sequence
+    # (chains concatenated), not per chain; the tail length follows from it.
+    flat = used.reshape(m, 1, -1)
+    r_eff = np.atleast_1d(array_stats.ess(flat, method="tail", prob=0.05, relative=True))
     grads = []
     for alpha in alphas:
         w = _power_scaled_weights(used, r_eff, alpha)  # (m, S)
