@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -53,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "engine", None) == "exact" and "numpy" not in sys.modules:
+        # The exact engine calls no threaded BLAS, and starting OpenBLAS's thread
+        # pool when numpy is first imported costs more than a whole assessment.
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            os.environ.setdefault(name, "1")
     try:
         return int(args.run(args) or 0)
     except CaseError as err:

@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("validate", help="check a case file without assessing it")
     p.add_argument("file", metavar="FILE")
-    p.set_defaults(run=_validate)
+    p.set_defaults(run=_validate, engine="exact")
 
     p = sub.add_parser("schema", help="print the JSON Schema of the case format")
     p.set_defaults(run=_schema)
