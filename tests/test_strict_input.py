@@ -7,6 +7,7 @@ give exit status 2, nothing on stdout, and each problem on one located line.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import os
@@ -16,8 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from strategies import cases
 
 import credence
 from credence import Case, CaseError, Claim, Evidence, Source, assess
@@ -354,8 +356,9 @@ documents = st.recursive(
     max_leaves=25,
 ).map(lambda d: {"credence": 1, **d} if isinstance(d, dict) else d)
 
+# 150 examples under the "ci" profile, 1,500 under "long" (HYPOTHESIS_PROFILE=long).
 FUZZ = settings(
-    max_examples=150,
+    max_examples=settings.default.max_examples * 3 // 2,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -364,6 +367,7 @@ FUZZ = settings(
 def _check_cli(path: Path) -> None:
     for argv in (["validate", str(path)], ["assess", str(path), "--json", "--draws", "50"]):
         status, out, err = run(argv)
+        event(f"{argv[0]} exit {status}")
         assert status in (0, 2), err
         if status == 2:
             assert out == "" and err and "Traceback" not in err
@@ -421,3 +425,33 @@ def test_engine_problems_are_located_too(tmp_path):
     for command in (["validate"], ["assess"], ["assess", "--json"]):
         (line,) = assert_refused(path, command)
         assert line.startswith(f"{path}:6:55: evidence[1] (id b).derived_from: a pure copy")
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _leaves(child, (*path, key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _leaves(child, (*path, i))
+    yield path
+
+
+@FUZZ
+@given(st.data(), cases(max_items=5))
+def test_fuzz_valid_cases_with_wrong_values(tmp_path, data, case):
+    """A valid case with a few values replaced or keys dropped: exit 0 or 2, never worse."""
+    case = copy.deepcopy(case)
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = [p for p in _leaves(case) if p]
+        path = data.draw(st.sampled_from(paths))
+        parent = case
+        for part in path[:-1]:
+            parent = parent[part]
+        if isinstance(parent, dict) and data.draw(st.booleans()):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(scalars)
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    _check_cli(path)
