@@ -31,14 +31,29 @@ Cost, for n reports and K hypotheses:
   reports O(M); leave-one-out of its mixtures O(D) evaluations, one per type
   (each type's reports contribute the same), each a convolution;
 * the in-order ledger of a parameter with mixtures follows its posterior over
-  k through its T reports in ledger order: O(T M) time, O(M) memory;
+  k through its T reports in ledger order, O(j) for a report after j
+  mixtures, except that a run of at least ``_RUN`` consecutive mixtures of one
+  type, met while the state has fewer than ``_RUN_COMPONENTS`` components (in
+  practice: the first run, such as a whole copy chain), costs O(1) per report:
+  ``E[((1 - theta) + rho theta)^t]`` under a Beta is a Gauss hypergeometric
+  function of t with a three-term recurrence (:func:`_run`), checked against
+  direct sums at O(R) cost for a run of R and stepped through if it ever
+  disagrees. A chain of 20,000 partial copies: O(T); the worst case (long runs
+  of several types interleaved, or plain reports interleaved with mixtures)
+  stays O(T M) time, O(M) memory;
 * robustness draws: O(M) per parameter to set up, then
-  O(draws (P + K n_distinct)) where identical derived reports with a fixed
-  copy probability count once, in chunks of bounded memory.
+  O(draws (P + K n_distinct + K n_uncertain)) where identical derived reports
+  with a fixed copy probability count once and n_uncertain reports have their
+  own uncertain copy probability (each drawn per draw, through its copy-or-not
+  indicator). Memory is bounded whatever the case: draws are taken in chunks
+  of about ``_CHUNK_NUMBERS`` numbers, the uncertain copy probabilities in
+  blocks of ``_BLOCK_NUMBERS`` reduced at once into the log-likelihood, and
+  returned only while they number at most ``_KEEP_NUMBERS`` (draws x reports).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,8 +72,18 @@ _TINY = np.nextafter(0.0, 1.0)
 _EPS = np.finfo(float).epsneg
 #: Numbers held at once by one chunk of robustness draws.
 _CHUNK_NUMBERS = 1 << 20
+#: Draws of uncertain copy probabilities made at once (a block of reports x a chunk of draws).
+_BLOCK_NUMBERS = 1 << 17
+#: Most copy-probability draws returned (draws x reports); beyond, they are reduced and dropped.
+_KEEP_NUMBERS = 1 << 22
 
 CONSTANT, RISE, FALL, MIXTURE = 0, 1, 2, 3
+#: Runs of at least this many identical mixtures (in ledger order) take the recurrence.
+_RUN = 8
+#: ... from a state of fewer components than this (a direct check costs O(components R)).
+_RUN_COMPONENTS = 64
+#: Largest disagreement (natural log, relative above 1) between a run's recurrence and a direct sum.
+_RUN_CHECK = 1e-11
 
 
 def _log_convolve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -272,31 +297,153 @@ def _mixture_deltas(compiled, terms, p, h, mixture, step, loo) -> None:
     d = np.searchsorted(mixture.ratios, terms.log_rho[members[mixes], h])
     loo[item[mixes], h] += full - without[d]
 
-    # in order: the posterior over k (weights times Beta ratios, in log space)
-    # after each report, with n1, n0 plain factors and j mixtures so far
-    means = _ComponentMeans(a, b, int(N1), int(N0), len(w) - 1)
+    # in order: log E[product of the first t factors], t = 1..T
+    values = _in_order(a, b, kind, terms.log_rho[members, h], int(N1), int(N0), len(w) - 1)
+    step[item, h] += np.diff(values, prepend=0.0)
+
+
+def _in_order(a, b, kind, log_rho, N1: int, N0: int, M: int, runs: bool = True) -> np.ndarray:
+    """Log E[product of a parameter's first t factors] under Beta(a, b), t = 1..T.
+
+    The factors (``kind``, ``log_rho`` per report, in ledger order) are those
+    left once constants are pulled out: ``theta``, ``1 - theta`` or
+    ``(1 - theta) + rho theta``; N1, N0 and M count them. The state is the
+    posterior over k, the number of ``theta`` terms taken from the mixtures so
+    far: log weights of the components Beta(a + n1 + k, b + n0 + j - k). A plain
+    factor reweighs it, a mixture grows it by one (O(j) each). A run of at
+    least ``_RUN`` mixtures of one ratio takes :func:`_run` instead (O(1) per
+    report for a one-component state) unless ``runs`` is False.
+    """
+    T = len(kind)
+    out = np.empty(T)
+    means = _ComponentMeans(a, b, N1, N0, M)
+    # end of the run of identical mixtures starting at each report
+    same = (kind[1:] == MIXTURE) & (kind[:-1] == MIXTURE) & (log_rho[1:] == log_rho[:-1])
+    breaks = np.flatnonzero(np.r_[~same, True])
+    run_end = breaks[np.searchsorted(breaks, np.arange(T))] + 1
     state = np.zeros(1)
     n1 = n0 = 0
-    total = 0.0
-    for t, (kd, report) in enumerate(zip(kind, members, strict=True)):
+    t = 0
+    stepwise_until = 0  # a run whose recurrence failed its check is stepped through
+    while t < T:
         j = len(state) - 1
-        if kd == RISE:
+        if (
+            runs
+            and t >= stepwise_until
+            and kind[t] == MIXTURE
+            and run_end[t] - t >= _RUN
+            and j < _RUN_COMPONENTS
+        ):
+            end = run_end[t]
+            alpha = a + n1 + np.arange(j + 1)
+            beta = b + n0 + j - np.arange(j + 1)
+            done = _run(state, alpha, beta, float(log_rho[t]), end - t)
+            if done is not None:
+                out[t:end], state = done
+                t = end
+                continue
+            stepwise_until = end
+        if kind[t] == RISE:
             state = state + means.up(n1, n0, j)
             n1 += 1
-        elif kd == FALL:
+        elif kind[t] == FALL:
             state = state + means.down(n1, n0, j)
             n0 += 1
         else:
             grown = np.empty(j + 2)
             grown[-1] = -np.inf
             grown[:-1] = state + means.down(n1, n0, j)
-            up = state + (terms.log_rho[report, h] + means.up(n1, n0, j))
+            up = state + (log_rho[t] + means.up(n1, n0, j))
             grown[1:] = np.logaddexp(grown[1:], up)
             state = grown
         top = state.max()
-        now = float(top + np.log(np.exp(state - top).sum())) if top > -np.inf else -np.inf
-        step[item[t], h] += now - total
-        total = now
+        out[t] = float(top + np.log(np.exp(state - top).sum())) if top > -np.inf else -np.inf
+        t += 1
+    return out
+
+
+def _grow(state, alpha, beta, log_rho: float, R: int) -> np.ndarray:
+    """The state after R more mixtures of ratio rho, directly: O(len(state) R).
+
+    Component k times ``((1 - t) + rho t)^R = sum_i C(R, i) rho^i t^i (1 - t)^(R - i)``
+    gives component k + i the weight
+    ``C(R, i) rho^i B(alpha_k + i, beta_k + R - i) / B(alpha_k, beta_k)``.
+    """
+    i = np.arange(R + 1)
+    binomial = _log_binomial(R, log_rho)
+    out = np.full(len(state) + R, -np.inf)
+    for k, sk in enumerate(state):
+        if sk > -np.inf:
+            part = sk + binomial + log_beta_ratio(alpha[k], beta[k], i, R - i)
+            out[k : k + R + 1] = np.logaddexp(out[k : k + R + 1], part)
+    return out
+
+
+def _run(state, alpha, beta, log_rho: float, R: int):
+    """Log E after each of R mixtures of one ratio rho, and the state after them.
+
+    For one component Beta(alpha, beta) the value after t mixtures is
+    ``F_t = E[((1 - theta) + rho theta)^t] = 2F1(-t, alpha; alpha + beta; 1 - rho)``,
+    which satisfies the contiguous relation
+
+        (alpha + beta + t) F_{t+1} = (t + beta + (alpha + t) rho) F_t - t rho F_{t-1}.
+
+    It is run forward on the ratios ``F_{t+1} / F_t`` with rho <= 1 (for
+    rho > 1, ``F_t = rho^t F_t(beta, alpha, 1 / rho)``): F is then the dominant
+    solution and rounding errors do not grow, except in a transient where the
+    mass of Beta near theta = 1 dominates and rho is small. The result is
+    therefore checked against direct sums (:func:`_grow`) at t = 16, 64, ...
+    and R; on any disagreement beyond ``_RUN_CHECK`` this returns None and the
+    caller steps through the run. Cost O(len(state) R), O(R) for one component.
+    """
+    flip = log_rho > 0
+    lo_a, lo_b = (beta, alpha) if flip else (alpha, beta)
+    rho = math.exp(-abs(log_rho))
+    shift = log_rho if flip else 0.0
+    total = lo_a + lo_b
+    if not (np.isfinite(total + R).all() and rho > 0.0):
+        return None
+    live = state > -np.inf
+    weight = state[live]
+    lo_a, lo_b, total = lo_a[live], lo_b[live], total[live]
+    log_f = np.zeros_like(weight)
+    values = np.empty(R)
+    ratio = (lo_b + lo_a * rho) / total
+    scalar = len(weight) == 1
+    if scalar:  # plain floats: one component is the common case (a chain)
+        ratio, aa, bb, cc, w0 = (
+            float(ratio[0]),
+            float(lo_a[0]),
+            float(lo_b[0]),
+            float(total[0]),
+            float(weight[0]),
+        )
+        acc = w0
+        log = math.log
+        for t in range(R):
+            if t:
+                ratio = ((t + bb + (aa + t) * rho) - t * rho / ratio) / (cc + t)
+            acc += log(ratio) + shift
+            values[t] = acc
+    else:
+        for t in range(R):
+            if t:
+                ratio = ((t + lo_b + (lo_a + t) * rho) - t * rho / ratio) / (total + t)
+            log_f += np.log(ratio) + shift
+            values[t] = logsumexp(weight + log_f)
+    check = 16  # checkpoints 16, 64, 256, ...: together O(R) direct terms
+    while check < R:
+        if not _agrees(values[check - 1], logsumexp(_grow(state, alpha, beta, log_rho, check))):
+            return None
+        check *= 4
+    grown = _grow(state, alpha, beta, log_rho, R)
+    if not _agrees(values[-1], logsumexp(grown)):
+        return None
+    return values, grown
+
+
+def _agrees(x: float, y: float) -> bool:
+    return bool(abs(x - y) <= _RUN_CHECK * max(1.0, abs(y)))
 
 
 class _ComponentMeans:
@@ -443,6 +590,53 @@ def _beta_draws(rng: np.random.Generator, a, b) -> np.ndarray:
     return draws
 
 
+def _uncertain_copies(rng, compiled, reports, theta, H, out) -> np.ndarray:
+    """Log-likelihood (draws, K) of reports with uncertain copy probabilities.
+
+    Given H and theta each report's c is a two-component mixture: its
+    copy-or-not indicator z is drawn first (copied with probability
+    ``c_mean m / (c_mean m + (1 - c_mean) P_independent(H))``), then
+    ``c ~ Beta(a + z, b + 1 - z)``. Reports are taken in blocks of columns so
+    that a block holds about ``_BLOCK_NUMBERS`` draws; the c's of a block are
+    reduced to the log-likelihood at once and kept only in ``out`` (draws,
+    reports) when given.
+    """
+    size = len(H)
+    ll = np.zeros((size, compiled.n_hypotheses))
+    width = max(1, _BLOCK_NUMBERS // size)
+    for lo in range(0, reports.size, width):
+        cols = reports[lo : lo + width]
+        independent = report_probability(theta, np.zeros((size, cols.size)), compiled, cols)
+        at_h = np.take_along_axis(independent, H[:, None, None], axis=2)[..., 0]
+        cbar = compiled.copy_mean[cols]
+        copied = cbar * compiled.report_match[cols]
+        z = rng.random(at_h.shape) * (copied + (1 - cbar) * at_h) < copied
+        c = _copy_draws(rng, compiled.report_copy_alpha[cols], compiled.report_copy_beta[cols], z)
+        if out is not None:
+            out[:, lo : lo + cols.size] = c
+        with np.errstate(divide="ignore"):
+            ll += np.log(report_probability(theta, c, compiled, cols)).sum(axis=1)
+    return ll
+
+
+def _copy_draws(rng, a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Beta(a + z, b + 1 - z) draws (draws, reports) for per-report a, b.
+
+    As ``X / (X + Y)`` with ``X ~ Gamma(a + z)``, ``Y ~ Gamma(b + 1 - z)``: one
+    Gamma(1) (exponential) added to X or Y. With one (a, b) for all reports
+    (the common case) the Gamma draws take a scalar shape, twice as fast.
+    """
+    if not (np.all(a == a[0]) and np.all(b == b[0])):
+        return _beta_draws(rng, a + z, b + ~z)
+    x = rng.standard_gamma(a[0], z.shape)
+    y = rng.standard_gamma(b[0], z.shape)
+    e = rng.standard_exponential(z.shape)
+    x += np.where(z, e, 0.0)
+    y += np.where(z, 0.0, e)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1.0 / (1.0 + y / x)
+
+
 def _distinct_derived(compiled: CompiledCase, reports: np.ndarray) -> tuple[np.ndarray, ...]:
     """Derived reports with the same probability function, counted once.
 
@@ -492,7 +686,11 @@ def robustness_draws(
     draws : ndarray (n_draws, K)
         P(H | evidence, phi) per draw; its mean is the posterior.
     parameters : dict of str to ndarray
-        The draws of phi, keyed by parameter name.
+        The draws of phi, keyed by parameter name. Per-report copy
+        probabilities (``"<evidence id>.copy_probability"``) are included
+        only while draws x such reports is at most ``_KEEP_NUMBERS`` (4M,
+        32 MB): beyond, they are drawn block by block, used and dropped, so
+        that memory does not grow with draws x reports.
     """
     K = compiled.n_hypotheses
     terms = _terms(compiled)
@@ -522,7 +720,8 @@ def robustness_draws(
     derived = np.flatnonzero(compiled.report_derived)
     uncertain = derived[compiled.copy_random[derived]]
     known, weight = _distinct_derived(compiled, derived[~compiled.copy_random[derived]])
-    copy_u = np.empty((n_draws, uncertain.size))
+    keep = n_draws * uncertain.size <= _KEEP_NUMBERS
+    copy_u = np.empty((n_draws, uncertain.size)) if keep else None
     with np.errstate(divide="ignore"):
         log_prior = np.broadcast_to(np.log(compiled.prior), (n_draws, K))
     parameters = {
@@ -538,8 +737,8 @@ def robustness_draws(
 
     rise, fall = compiled.independent_counts
     fixed = fixed_log_likelihood(compiled)
-    per_draw = compiled.n_params + K * (known.size + 2 * uncertain.size)
-    chunk = max(1, min(chunk, _CHUNK_NUMBERS // max(1, per_draw)))
+    per_draw = compiled.n_params + K * (known.size + 1)
+    chunk = max(1, min(chunk, _CHUNK_NUMBERS // per_draw))
     draws = np.empty((n_draws, K))
     for start in range(0, n_draws, chunk):
         rows = slice(start, min(start + chunk, n_draws))
@@ -553,25 +752,12 @@ def robustness_draws(
                 p_known = report_probability(theta, copy, compiled, known)
                 ll = ll + (np.log(p_known) * weight[:, None]).sum(axis=1)
         if uncertain.size:
-            independent = report_probability(
-                theta, np.zeros((size, uncertain.size)), compiled, uncertain
-            )
-            at_h = np.take_along_axis(independent, H[rows, None, None], axis=2)[..., 0]
-            cbar = compiled.copy_mean[uncertain]
-            copied = cbar * compiled.report_match[uncertain]
-            z = rng.random(at_h.shape) * (copied + (1 - cbar) * at_h) < copied
-            copy_u[rows] = _beta_draws(
-                rng,
-                compiled.report_copy_alpha[uncertain] + z,
-                compiled.report_copy_beta[uncertain] + ~z,
-            )
-            p_uncertain = report_probability(theta, copy_u[rows], compiled, uncertain)
-            with np.errstate(divide="ignore"):
-                ll = ll + np.log(p_uncertain).sum(axis=1)
+            out = copy_u[rows] if keep else None
+            ll = ll + _uncertain_copies(rng, compiled, uncertain, theta, H[rows], out)
         log_post = log_prior[rows] + ll
         draws[rows] = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
-    for j, r in enumerate(uncertain):
-        parameters[f"{compiled.evidence_ids[compiled.report_evidence[r]]}.copy_probability"] = (
-            copy_u[:, j]
-        )
+    if keep:
+        for j, r in enumerate(uncertain):
+            name = f"{compiled.evidence_ids[compiled.report_evidence[r]]}.copy_probability"
+            parameters[name] = copy_u[:, j]
     return draws, parameters

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import tracemalloc
 
 import mpmath
 import numpy as np
@@ -12,10 +13,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from oracle import quad_posterior, rational_posterior
+from scipy import stats
 
 from credence import assess
 from credence.compile import compile_case
-from credence.exact import exact_assess, exact_posterior, robustness_draws
+from credence.exact import (
+    _RUN,
+    FALL,
+    MIXTURE,
+    RISE,
+    _copy_draws,
+    _in_order,
+    _run,
+    exact_assess,
+    exact_posterior,
+    robustness_draws,
+)
 from credence.io import case_from_dict
 from credence.special import betaln, gammaln, log_beta_ratio, logsumexp, xlogy
 
@@ -244,3 +257,140 @@ def test_many_parents_match_numerical_integration():
     expected = quad_posterior(case)
     got = exact_assess(compile_case(case)).posterior
     np.testing.assert_allclose(got, [expected[h] for h in case.hypothesis_ids], atol=1e-9)
+
+
+# -- runs of identical mixtures: the recurrence against the step-by-step ledger -------------
+
+
+@st.composite
+def factor_runs(draw):
+    """Kinds and log ratios of one parameter's factors in ledger order, in blocks."""
+    ratios = draw(
+        st.lists(st.floats(-30.0, 30.0).filter(lambda r: abs(r) > 1e-9), min_size=1, max_size=3)
+    )
+    kind, log_rho = [], []
+    for _ in range(draw(st.integers(1, 6))):
+        what = draw(st.sampled_from(["rise", "fall", "mixture", "mixture"]))
+        n = draw(st.integers(1, 4 if what != "mixture" else 120))
+        if what == "mixture":
+            kind += [MIXTURE] * n
+            log_rho += [draw(st.sampled_from(ratios))] * n
+        else:
+            kind += [RISE if what == "rise" else FALL] * n
+            log_rho += [math.nan] * n
+    return np.array(kind), np.array(log_rho)
+
+
+@given(factor_runs(), st.floats(-2.0, 4.0), st.floats(-2.0, 4.0))
+def test_runs_of_mixtures_match_the_step_by_step_ledger(factors, log_a, log_b):
+    kind, log_rho = factors
+    a, b = 10.0**log_a, 10.0**log_b
+    counts = int((kind == RISE).sum()), int((kind == FALL).sum()), int((kind == MIXTURE).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fast = _in_order(a, b, kind, log_rho, *counts)
+        slow = _in_order(a, b, kind, log_rho, *counts, runs=False)
+    # each report's in-order contribution, in bans
+    np.testing.assert_allclose(
+        np.diff(fast, prepend=0.0) / math.log(10),
+        np.diff(slow, prepend=0.0) / math.log(10),
+        atol=1e-9,
+    )
+
+
+@given(
+    st.floats(0.05, 200.0),
+    st.floats(0.05, 200.0),
+    st.floats(-12.0, 12.0).filter(lambda r: abs(r) > 1e-6),
+    st.integers(_RUN, 300),
+)
+def test_run_recurrence_matches_the_hypergeometric_function(a, b, log_rho, R):
+    # one component Beta(a, b): log E[((1 - t) + rho t)^n] = log 2F1(-n, a; a + b; 1 - rho)
+    done = _run(np.zeros(1), np.array([a]), np.array([b]), log_rho, R)
+    assert done is not None
+    values, _ = done
+    rho = mpmath.exp(mpmath.mpf(log_rho))
+    with mpmath.workdps(60):
+        for n in sorted({1, 2, R // 2, R}):
+            expected = mpmath.log(mpmath.hyp2f1(-n, a, a + b, 1 - rho))
+            assert values[n - 1] == pytest.approx(float(expected), rel=1e-11, abs=1e-11)
+
+
+def test_a_run_after_other_mixtures_has_several_components():
+    # a few mixtures of another ratio first: the run starts from a 4-component state
+    kind = np.array([RISE] + [MIXTURE] * 3 + [FALL] + [MIXTURE] * 200)
+    log_rho = np.where(kind == MIXTURE, math.log(0.3), math.nan)
+    log_rho[4 + 1 :] = math.log(2.5)
+    fast = _in_order(3.0, 2.0, kind, log_rho, 1, 1, 203)
+    slow = _in_order(3.0, 2.0, kind, log_rho, 1, 1, 203, runs=False)
+    np.testing.assert_allclose(np.diff(fast), np.diff(slow), atol=1e-12)
+
+
+@given(
+    st.lists(st.sampled_from(["supports", "refutes"]), min_size=1, max_size=3),
+    st.integers(10, 40),
+    st.sampled_from([0.3, 0.9, 0.999]),
+)
+def test_medium_chain_ledger_matches_numerical_integration(head, n, copy):
+    # the last item's in-order contribution is the change in log odds from the chain without it
+    stances = head + ["supports"] * (n - len(head))
+    full = chain(n, copy=copy, stances=stances)
+    shorter = chain(n - 1, copy=copy, stances=stances[:-1])
+    result = exact_assess(compile_case(case_from_dict(full)))
+    post = quad_posterior(case_from_dict(full))
+    without = quad_posterior(case_from_dict(shorter))
+    expected = math.log10(post["true"] / post["false"]) - math.log10(
+        without["true"] / without["false"]
+    )
+    assert result.in_order[-1, 0] == pytest.approx(expected, abs=1e-9)
+    assert result.posterior[0] == pytest.approx(post["true"], abs=1e-9)
+
+
+# -- robustness draws with a copy probability per report ------------------------------------
+
+
+@pytest.mark.parametrize("ab", [(9.0, 1.0), (0.5, 3.0), (2.0, 2.0)])
+def test_copy_draws_follow_their_beta(ab):
+    a, b = ab
+    rng = np.random.default_rng(7)
+    z = rng.random((400, 50)) < 0.5
+    c = _copy_draws(rng, np.full(50, a), np.full(50, b), z)
+    assert stats.kstest(c[z], stats.beta(a + 1, b).cdf).pvalue > 1e-4
+    assert stats.kstest(c[~z], stats.beta(a, b + 1).cdf).pvalue > 1e-4
+
+
+@pytest.mark.timeout(300)
+def test_chain_of_20000_partial_copies_completes_in_bounded_memory():
+    # exact: the same posterior and ledger with c = 0.9 and c ~ Beta(9, 1) (c enters linearly)
+    fixed = compile_case(case_from_dict(chain(20000, copy=0.9)))
+    uncertain = compile_case(case_from_dict(chain(20000, copy={"beta": [9, 1]})))
+    one, two = exact_assess(fixed), exact_assess(uncertain)
+    np.testing.assert_allclose(two.posterior, one.posterior, atol=1e-12)
+    np.testing.assert_allclose(two.in_order, one.in_order, atol=1e-12)
+    odds = math.log10(one.posterior[0] / one.posterior[1]) - math.log10(0.3 / 0.7)
+    assert one.in_order[:, 0].sum() == pytest.approx(odds, abs=1e-9)
+    # the first run of identical mixtures against the step-by-step ledger (2,000 reports)
+    short = compile_case(case_from_dict(chain(2000, copy=0.9)))
+    np.testing.assert_allclose(exact_assess(short).in_order, one.in_order[:2000], atol=1e-9)
+    # draws: 20,000 copy probabilities per draw are drawn in blocks and not kept
+    tracemalloc.start()
+    try:
+        draws, parameters = robustness_draws(
+            uncertain, two.posterior, 500, np.random.default_rng(0)
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 2**20
+    assert "e1.copy_probability" not in parameters
+    assert "s.accuracy" in parameters
+    # P(false) = 3.5e-6 comes from theta near 1/2, which 500 draws do not reach
+    np.testing.assert_allclose(draws.sum(axis=1), 1.0, atol=1e-12)
+    se = draws[:, 1].std() / math.sqrt(len(draws))
+    assert abs(draws[:, 1].mean() - two.posterior[1]) < 4 * se + 1e-5
+
+
+def test_copy_probability_draws_are_kept_when_they_fit():
+    compiled = compile_case(case_from_dict(chain(50, copy={"beta": [9, 1]})))
+    posterior = exact_assess(compiled).posterior
+    _, parameters = robustness_draws(compiled, posterior, 1000, np.random.default_rng(0))
+    assert parameters["e49.copy_probability"].shape == (1000,)
