@@ -5,8 +5,10 @@ Run::
     .venv/bin/python benchmarks/bench_startup.py [--repeats N]
 
 Each command runs N times (default 30) as a fresh process; the table shows the median and
-the fastest wall time. The floor rows are what the interpreter and the two libraries the
-exact engine and the format cannot do without (numpy, pydantic) cost on their own.
+the fastest wall time. The floor rows are what the interpreter and the libraries the exact
+engine and the format cannot do without (numpy, pydantic, PyYAML) cost on their own.
+Run it with ``PYTHONDONTWRITEBYTECODE`` unset, or stale bytecode is compiled anew on
+every start and counted.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ COMMANDS = {
     "python -c pass": [PYTHON, "-c", "pass"],
     "python -c 'import numpy'": [PYTHON, "-c", "import numpy"],
     "python -c 'import numpy, pydantic.main, yaml'": [
+        PYTHON,
+        "-c",
+        "import numpy, pydantic.main, yaml",
+    ],
+    "the same, OpenBLAS single-threaded (as the exact engine runs)": [
+        "env",
+        "OPENBLAS_NUM_THREADS=1",
         PYTHON,
         "-c",
         "import numpy, pydantic.main, yaml",
