@@ -47,48 +47,7 @@ from rich.table import Table  # noqa: E402
 from credence.compile import compile_case  # noqa: E402
 from credence.exact import exact_assess, robustness_draws  # noqa: E402
 from credence.io import case_from_dict  # noqa: E402
-
-
-def chain(n: int, copy=None) -> dict:
-    """e0 from source s; e_i derived_from [e_{i-1}], all supporting."""
-    evidence = [{"id": "e0", "source": "s", "stance": "supports"}]
-    for i in range(1, n):
-        item = {"id": f"e{i}", "source": "s", "stance": "supports", "derived_from": [f"e{i - 1}"]}
-        if copy is not None:
-            item["copy_probability"] = copy
-        evidence.append(item)
-    return {
-        "credence": 1,
-        "claim": {"statement": "c", "prior": 0.3},
-        "sources": [{"id": "s", "reliability": {"beta": [4, 2]}}],
-        "evidence": evidence,
-    }
-
-
-def parents(n_parents: int, n_children: int, each: int, copy=0.8) -> dict:
-    """n_parents independent reports from 5 sources; children each derived from ``each``."""
-    rng = np.random.default_rng(0)
-    evidence = [
-        {"id": f"p{i}", "source": f"s{i % 5}", "stance": "supports" if i % 3 else "refutes"}
-        for i in range(n_parents)
-    ]
-    for c in range(n_children):
-        chosen = rng.choice(n_parents, size=each, replace=False)
-        evidence.append(
-            {
-                "id": f"c{c}",
-                "source": f"s{c % 5}",
-                "stance": "supports",
-                "derived_from": [f"p{i}" for i in chosen],
-                "copy_probability": copy,
-            }
-        )
-    return {
-        "credence": 1,
-        "claim": {"statement": "c", "prior": 0.5},
-        "sources": [{"id": f"s{i}", "reliability": {"beta": [3 + i, 2]}} for i in range(5)],
-        "evidence": evidence,
-    }
+from credence.testing import chain_case, parent_set_case  # noqa: E402
 
 
 def fmt_time(seconds: float) -> str:
@@ -143,17 +102,17 @@ def main(argv: list[str] | None = None) -> None:
     lengths = [100, 1000, 2000] + ([] if args.quick else [20000])
     rows: list[tuple[str, dict]] = []
     # warm up lazy imports and caches
-    measure(chain(3, 0.5), 10)
+    measure(chain_case(3, 0.5), 10)
     for n in lengths:
-        rows.append((f"chain {n:,}, pure copies", chain(n)))
+        rows.append((f"chain {n:,}, pure copies", chain_case(n)))
     for n in lengths:
-        rows.append((f"chain {n:,}, copy 0.9", chain(n, 0.9)))
+        rows.append((f"chain {n:,}, copy 0.9", chain_case(n, 0.9)))
     for n in lengths:
-        rows.append((f"chain {n:,}, copy Beta(9, 1)", chain(n, {"beta": [9, 1]})))
-    rows.append(("1 report, 2,000 parents", parents(2000, 1, 2000)))
-    rows.append(("200 reports x 200 parents", parents(1000, 200, 200)))
+        rows.append((f"chain {n:,}, copy Beta(9, 1)", chain_case(n, {"beta": [9, 1]})))
+    rows.append(("1 report, 2,000 parents", parent_set_case(2000, 1, 2000)))
+    rows.append(("200 reports x 200 parents", parent_set_case(1000, 200, 200)))
     if not args.quick:
-        rows.append(("2,000 reports x 100 parents", parents(5000, 2000, 100)))
+        rows.append(("2,000 reports x 100 parents", parent_set_case(5000, 2000, 100)))
 
     table = Table(title=f"provenance cost ({args.draws:,} robustness draws)", title_justify="left")
     columns = ("validate", "compile", "exact_assess", "draws", "peak exact", "peak draws")

@@ -31,6 +31,7 @@ from credence.exact import (
 )
 from credence.io import case_from_dict
 from credence.special import betaln, gammaln, log_beta_ratio, logsumexp, xlogy
+from credence.testing import chain_case, parent_set_case
 
 positive = st.floats(1e-300, 1e308, allow_nan=False, allow_infinity=False)
 log_uniform = st.floats(-690.0, 709.0).map(math.exp)
@@ -147,27 +148,11 @@ def test_huge_beta_prior_and_reliability_are_point_masses():
 # -- long provenance chains ----------------------------------------------------------------
 
 
-def chain(n, copy=None, stances=None, reliability=None, prior=0.3):
-    stances = stances or ["supports"] * n
-    evidence = [{"id": "e0", "source": "s", "stance": stances[0]}]
-    for i in range(1, n):
-        item = {"id": f"e{i}", "source": "s", "stance": stances[i], "derived_from": [f"e{i - 1}"]}
-        if copy is not None:
-            item["copy_probability"] = copy
-        evidence.append(item)
-    return {
-        "credence": 1,
-        "claim": {"statement": "c", "prior": prior},
-        "sources": [{"id": "s", "reliability": reliability or {"beta": [4, 2]}}],
-        "evidence": evidence,
-    }
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("n", [2000, 20000])
 def test_chain_of_agreeing_pure_copies_equals_the_root_alone(n):
-    root = assess(chain(1), seed=0, draws=200)
-    full = assess(chain(n), seed=0, draws=200)
+    root = assess(chain_case(1), seed=0, draws=200)
+    full = assess(chain_case(n), seed=0, draws=200)
     assert full.probability == pytest.approx(root.probability, abs=1e-12)
     np.testing.assert_array_equal(full.in_order[1:], 0.0)
     np.testing.assert_array_equal(full.leave_one_out[1:], 0.0)
@@ -176,7 +161,7 @@ def test_chain_of_agreeing_pure_copies_equals_the_root_alone(n):
 
 @pytest.mark.timeout(120)
 def test_chain_of_2000_partial_copies_completes_and_is_consistent():
-    data = chain(2000, copy=0.999)
+    data = chain_case(2000, copy=0.999)
     compiled = compile_case(case_from_dict(data))
     result = exact_assess(compiled)
     assert math.fsum(result.posterior) == pytest.approx(1.0, abs=1e-12)
@@ -197,7 +182,7 @@ def test_chain_of_2000_partial_copies_completes_and_is_consistent():
 def test_short_chains_match_exact_rational_arithmetic(stances, copy, ab):
     if copy == 1.0:  # a pure copy must agree with its parent
         stances = [stances[0]] * len(stances)
-    data = chain(len(stances), copy=copy, stances=stances, reliability={"beta": list(ab)})
+    data = chain_case(len(stances), copy=copy, stances=stances, reliability={"beta": list(ab)})
     case = case_from_dict(data)
     expected = rational_posterior(case)
     got = exact_assess(compile_case(case)).posterior
@@ -206,8 +191,8 @@ def test_short_chains_match_exact_rational_arithmetic(stances, copy, ab):
 
 @given(st.integers(2, 8), st.sampled_from([0.3, 0.9]))
 def test_chain_leave_one_out_of_the_last_matches_a_shorter_chain(n, copy):
-    full = chain(n, copy=copy)
-    shorter = chain(n - 1, copy=copy)
+    full = chain_case(n, copy=copy)
+    shorter = chain_case(n - 1, copy=copy)
     result = assess(full, seed=0, draws=10)
     post, without = quad_posterior(case_from_dict(full)), quad_posterior(case_from_dict(shorter))
     expected = math.log10(post["true"] / post["false"]) - math.log10(
@@ -219,40 +204,15 @@ def test_chain_leave_one_out_of_the_last_matches_a_shorter_chain(n, copy):
 # -- large parent sets ---------------------------------------------------------------------
 
 
-def parents_case(n_parents, n_children, parents_each, copy=0.8):
-    rng = np.random.default_rng(5)
-    evidence = [
-        {"id": f"p{i}", "source": f"s{i % 5}", "stance": "supports" if i % 3 else "refutes"}
-        for i in range(n_parents)
-    ]
-    for c in range(n_children):
-        chosen = rng.choice(n_parents, size=parents_each, replace=False)
-        evidence.append(
-            {
-                "id": f"c{c}",
-                "source": f"s{c % 5}",
-                "stance": "supports",
-                "derived_from": [f"p{i}" for i in chosen],
-                "copy_probability": copy,
-            }
-        )
-    return {
-        "credence": 1,
-        "claim": {"statement": "c", "prior": 0.5},
-        "sources": [{"id": f"s{i}", "reliability": {"beta": [3 + i, 2]}} for i in range(5)],
-        "evidence": evidence,
-    }
-
-
 @pytest.mark.timeout(120)
 def test_one_report_with_2000_parents():
-    data = parents_case(2000, 1, 2000)
+    data = parent_set_case(2000, 1, 2000)
     result = assess(data, seed=0, draws=500)
     assert math.fsum(result.posterior_array) == pytest.approx(1.0, abs=1e-12)
 
 
 def test_many_parents_match_numerical_integration():
-    data = parents_case(12, 6, 5, copy=0.7)
+    data = parent_set_case(12, 6, 5, copy=0.7)
     case = case_from_dict(data)
     expected = quad_posterior(case)
     got = exact_assess(compile_case(case)).posterior
@@ -333,8 +293,8 @@ def test_a_run_after_other_mixtures_has_several_components():
 def test_medium_chain_ledger_matches_numerical_integration(head, n, copy):
     # the last item's in-order contribution is the change in log odds from the chain without it
     stances = head + ["supports"] * (n - len(head))
-    full = chain(n, copy=copy, stances=stances)
-    shorter = chain(n - 1, copy=copy, stances=stances[:-1])
+    full = chain_case(n, copy=copy, stances=stances)
+    shorter = chain_case(n - 1, copy=copy, stances=stances[:-1])
     result = exact_assess(compile_case(case_from_dict(full)))
     post = quad_posterior(case_from_dict(full))
     without = quad_posterior(case_from_dict(shorter))
@@ -361,15 +321,15 @@ def test_copy_draws_follow_their_beta(ab):
 @pytest.mark.timeout(300)
 def test_chain_of_20000_partial_copies_completes_in_bounded_memory():
     # exact: the same posterior and ledger with c = 0.9 and c ~ Beta(9, 1) (c enters linearly)
-    fixed = compile_case(case_from_dict(chain(20000, copy=0.9)))
-    uncertain = compile_case(case_from_dict(chain(20000, copy={"beta": [9, 1]})))
+    fixed = compile_case(case_from_dict(chain_case(20000, copy=0.9)))
+    uncertain = compile_case(case_from_dict(chain_case(20000, copy={"beta": [9, 1]})))
     one, two = exact_assess(fixed), exact_assess(uncertain)
     np.testing.assert_allclose(two.posterior, one.posterior, atol=1e-12)
     np.testing.assert_allclose(two.in_order, one.in_order, atol=1e-12)
     odds = math.log10(one.posterior[0] / one.posterior[1]) - math.log10(0.3 / 0.7)
     assert one.in_order[:, 0].sum() == pytest.approx(odds, abs=1e-9)
     # the first run of identical mixtures against the step-by-step ledger (2,000 reports)
-    short = compile_case(case_from_dict(chain(2000, copy=0.9)))
+    short = compile_case(case_from_dict(chain_case(2000, copy=0.9)))
     np.testing.assert_allclose(exact_assess(short).in_order, one.in_order[:2000], atol=1e-9)
     # draws: 20,000 copy probabilities per draw are drawn in blocks and not kept
     tracemalloc.start()
@@ -390,7 +350,7 @@ def test_chain_of_20000_partial_copies_completes_in_bounded_memory():
 
 
 def test_copy_probability_draws_are_kept_when_they_fit():
-    compiled = compile_case(case_from_dict(chain(50, copy={"beta": [9, 1]})))
+    compiled = compile_case(case_from_dict(chain_case(50, copy={"beta": [9, 1]})))
     posterior = exact_assess(compiled).posterior
     _, parameters = robustness_draws(compiled, posterior, 1000, np.random.default_rng(0))
     assert parameters["e49.copy_probability"].shape == (1000,)
