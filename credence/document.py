@@ -329,17 +329,17 @@ def parse_json(text: str) -> Document:
 
 
 def _check_size(data: Any) -> None:
-    count, todo = 0, [(data, 0)]
+    # Only collections go on the stack: a list of millions of scalars costs no memory here.
+    count, todo = 1, [(data, 0)] if isinstance(data, dict | list) else []
     while todo:
         value, depth = todo.pop()
-        count += 1
+        if depth >= MAX_DEPTH:
+            raise CaseError(f"nested more than {MAX_DEPTH} levels deep")
+        children = value.values() if isinstance(value, dict) else value
+        count += len(children)
         if count > MAX_VALUES:
             raise CaseError(_too_many())
-        if isinstance(value, dict | list):
-            if depth >= MAX_DEPTH:
-                raise CaseError(f"nested more than {MAX_DEPTH} levels deep")
-            children = value.values() if isinstance(value, dict) else value
-            todo.extend((child, depth + 1) for child in children)
+        todo.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
 
 
 def _line_col(text: str, offset: int) -> Mark:
