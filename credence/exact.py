@@ -732,7 +732,8 @@ def robustness_draws(
     if compiled.prior_beta is not None:
         pa, pb = compiled.prior_beta
         prior_p = _beta_draws(rng, pa + (H == 0), pb + (H == 1))
-        log_prior = np.stack([np.log(prior_p), np.log1p(-prior_p)], axis=1)
+        with np.errstate(divide="ignore"):  # a draw may round to 0 or 1: log 0 is -inf
+            log_prior = np.stack([np.log(prior_p), np.log1p(-prior_p)], axis=1)
         parameters["claim.prior"] = prior_p
 
     rise, fall = compiled.independent_counts
