@@ -11,54 +11,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from credence.case import Case
+from credence.formatting import UNIT, signal, verdict
 from credence.words import words as icd203_words
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Assessment", "format_probability", "signal"]
-
-#: Unit of the ledger's contributions.
-UNIT = "log10 Bayes factor (bans; x10 for decibans)"
-
-
-def format_probability(p: float, complement: float | None = None) -> str:
-    """Format a probability for people: ``83%``, ``0.4%``, ``99.96%``, ``1.2e-15``.
-
-    Below 1% two significant digits; above, just enough decimals not to round
-    to 100%; below 1e-4 (or within 1e-4 of 1) scientific notation.
-
-    Parameters
-    ----------
-    p : float
-    complement : float, optional
-        ``1 - p`` computed without cancellation (the sum of the other hypotheses).
-
-    Examples
-    --------
-    >>> format_probability(0.8312)
-    '83%'
-    >>> format_probability(0.99958)
-    '99.96%'
-    >>> format_probability(1.2e-15)
-    '1.2e-15'
-    >>> format_probability(1 - 3e-12, complement=3e-12)
-    '1 - 3.0e-12'
-    """
-    q = 1.0 - p if complement is None else complement
-    if p == 0.0 or q == 0.0:
-        return "0%" if p == 0.0 else "100%"
-    if p < 1e-4:
-        return f"{p:.1e}"
-    if q < 1e-4:
-        return f"1 - {q:.1e}"
-    if p < 0.01:
-        return f"{100 * p:.2g}%"
-    for decimals in range(3):
-        text = f"{100 * p:.{decimals}f}"
-        if float(text) not in (0.0, 100.0):
-            return f"{text}%"
-    return f"{100 * p:.3f}%"
+__all__ = ["UNIT", "Assessment"]
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -192,15 +151,7 @@ class Assessment:
     @property
     def verdict(self) -> str:
         """One sentence: words, probability and robustness interval."""
-        i = self.hypotheses.index(self.subject)
-        p = self.posterior_array[i]
-        rest = float(np.delete(self.posterior_array, i).sum())
-        lo, hi = self.interval
-        head = "" if self.is_binary else f"{self.subject}: "
-        return (
-            f"{head}{self.words} ({format_probability(p, rest)}, "
-            f"{self.level:.0%} robustness interval {_span(lo, hi)})"
-        )
+        return verdict(self)
 
     # -- the ledger ----------------------------------------------------------
 
@@ -213,7 +164,8 @@ class Assessment:
     def ledger(self) -> pd.DataFrame:
         """What moved the posterior: one row per evidence item, in ledger order.
 
-        Columns ``log10_bf_in_order`` (the item's log10 Bayes factor added after
+        Columns ``source``, ``signal``, ``date``, ``summary``, ``url``, then
+        ``log10_bf_in_order`` (the item's log10 Bayes factor added after
         the items above it), ``log10_bf_leave_one_out`` (what removing it from
         all the evidence would change) and ``probability_after``; one column per
         hypothesis (``name[h]``) in a multi-hypothesis case. Unit: log10 Bayes
@@ -227,6 +179,8 @@ class Assessment:
             "source": [e.source for e in rows],
             "signal": [signal(e) for e in rows],
             "date": [e.date for e in rows],
+            "summary": [e.summary for e in rows],
+            "url": [e.url for e in rows],
             **self._columns("log10_bf_in_order", self.in_order),
             **self._columns("log10_bf_leave_one_out", self.leave_one_out),
             **self._columns("probability_after", self.path),
@@ -240,12 +194,30 @@ class Assessment:
             return _finite_or_none(values[0])
         return {h: _finite_or_none(v) for h, v in zip(self.hypotheses, values, strict=True)}
 
+    def _probabilities(self, values: np.ndarray) -> Any:
+        if self.is_binary:
+            return float(values[0])
+        return {h: float(v) for h, v in zip(self.hypotheses, values, strict=True)}
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready assessment (the ``credence assess --json`` object)."""
-        out: dict[str, Any] = {
-            "engine": self.engine,
-            "posterior": dict(self.posterior),
-        }
+        """The JSON-ready assessment (the ``credence assess --json`` object).
+
+        Keys: ``engine``, ``title``, ``claim`` (binary) or ``hypotheses`` (id and
+        statement of each), ``posterior``, ``probability`` (binary) or
+        ``leading`` and ``intervals``, ``interval``, ``interval_level``,
+        ``words``, ``verdict``, ``unit``, and ``evidence``: in ledger order, each
+        item's ``id``, ``source``, ``signal``, ``date`` (ISO), ``summary``,
+        ``url``, ``log10_bf_in_order``, ``log10_bf_leave_one_out`` and
+        ``probability_after`` (a number for a claim, ``{hypothesis: p}``
+        otherwise); MCMC adds ``diagnostics`` and ``sensitivity``.
+        """
+        case = self.case
+        out: dict[str, Any] = {"engine": self.engine, "title": case.title}
+        if case.claim is not None:
+            out["claim"] = case.claim.statement
+        else:
+            out["hypotheses"] = [{"id": h.id, "statement": h.statement} for h in case.hypotheses]
+        out["posterior"] = dict(self.posterior)
         if self.is_binary:
             out["probability"] = self.probability
         else:
@@ -256,11 +228,18 @@ class Assessment:
         out["words"] = self.words
         out["verdict"] = self.verdict
         out["unit"] = UNIT
+        items = {e.id: e for e in case.evidence}
         out["evidence"] = [
             {
                 "id": eid,
+                "source": items[eid].source,
+                "signal": signal(items[eid]),
+                "date": items[eid].date.isoformat() if items[eid].date else None,
+                "summary": items[eid].summary,
+                "url": items[eid].url,
                 "log10_bf_in_order": self._contribution(self.in_order[i]),
                 "log10_bf_leave_one_out": self._contribution(self.leave_one_out[i]),
+                "probability_after": self._probabilities(self.path[i]),
             }
             for i, eid in enumerate(self.evidence_ids)
         ]
@@ -286,6 +265,99 @@ class Assessment:
                 state[name] = MappingProxyType(state[name])
         self.__dict__.update(state)
 
+    # -- explaining the verdict (exact engine; see credence.explain) -----------
+
+    def what_would_change(self, *, hypothesis: str | None = None) -> Any:
+        """The smallest changes of the case that would change its verdict, ranked.
+
+        See :func:`credence.explain.what_would_change`.
+        """
+        from credence.explain import what_would_change
+
+        return what_would_change(self.case, hypothesis=hypothesis)
+
+    def prior_sensitivity(self, grid: Any = None) -> Any:
+        """The posterior as the prior runs over [0.01, 0.99].
+
+        See :func:`credence.explain.prior_sensitivity`.
+        """
+        from credence.explain import prior_sensitivity
+
+        return prior_sensitivity(self.case, grid)
+
+    def reliability_tornado(self, *, hypothesis: str | None = None) -> Any:
+        """The posterior with each uncertain reliability at its 5th and 95th percentiles.
+
+        See :func:`credence.explain.reliability_tornado`.
+        """
+        from credence.explain import reliability_tornado
+
+        return reliability_tornado(self.case, hypothesis=hypothesis, level=self.level)
+
+    def value_of_information(
+        self, source: str, *, about: Any = None, reliability: Any = None
+    ) -> Any:
+        """What one more report of ``source`` would do, before it is asked.
+
+        See :func:`credence.explain.value_of_information`.
+        """
+        from credence.explain import value_of_information
+
+        return value_of_information(self.case, source=source, about=about, reliability=reliability)
+
+    def rank_next_sources(self, *, candidates: Any = None, about: Any = None) -> Any:
+        """The sources ranked by what one more report of each would tell.
+
+        See :func:`credence.explain.rank_next_sources`.
+        """
+        from credence.explain import rank_next_sources
+
+        return rank_next_sources(self.case, candidates=candidates, about=about)
+
+    def timeline(self, *, seed: int | None = None, draws: int = 4000) -> Any:
+        """The posterior and its robustness band as of each evidence date.
+
+        See :func:`credence.explain.timeline`.
+        """
+        from credence.explain import timeline
+
+        return timeline(self.case, seed=seed, draws=draws, level=self.level)
+
+    def ach(self) -> Any:
+        """The ACH matrix of the case beside this posterior.
+
+        See :func:`credence.explain.ach_matrix`.
+        """
+        from credence.explain import ach_matrix
+
+        return ach_matrix(self)
+
+    def explain(self, *, seed: int | None = None) -> dict[str, Any]:
+        """Every explanation as JSON-ready data (the ``credence assess --explain`` keys).
+
+        Keys ``what_would_change``, ``prior_sensitivity``, ``reliability_tornado``,
+        ``next_sources``, ``timeline`` and, with several hypotheses, ``ach``.
+        """
+        out = {
+            "what_would_change": self.what_would_change().to_dict(),
+            "prior_sensitivity": self.prior_sensitivity().to_dict(),
+            "reliability_tornado": self.reliability_tornado().to_dict(),
+            "next_sources": self.rank_next_sources().to_dict(),
+            "timeline": self.timeline(seed=seed).to_dict(),
+        }
+        if not self.is_binary:
+            out["ach"] = self.ach().to_dict()
+        return out
+
+    def report(self, path: Any, *, seed: int | None = None) -> None:
+        """Write the report to ``path`` (``.html`` or ``.md``), atomically.
+
+        See :func:`credence.reporting.write_report`.
+        """
+        from credence.reporting import write_report
+
+        write_report(self, path, seed=seed)
+
     def __repr__(self) -> str:
         title = self.case.title or (self.case.claim.statement if self.case.claim else "")
         posterior = ", ".join(f"{h}={p:.4g}" for h, p in self.posterior.items())
@@ -302,30 +374,3 @@ class Assessment:
 
 #: Fields held as read-only mappings.
 _READ_ONLY = ("diagnostics", "sensitivity")
-
-
-def _span(lo: float, hi: float) -> str:
-    def end(p: float) -> str:
-        if 0.0 < p < 1e-4:
-            return "<0.01%"
-        if 1.0 - 1e-4 < p < 1.0:
-            return ">99.99%"
-        return format_probability(p)
-
-    return f"{end(lo)}–{end(hi)}"
-
-
-def signal(e) -> str:
-    """How an evidence item reads in the ledger: its stance, set, or likelihood."""
-    if e.stance is not None:
-        return e.stance
-    if e.supports is not None:
-        return "supports " + ", ".join(e.supports)
-    if e.refutes is not None:
-        return "refutes " + ", ".join(e.refutes)
-    if e.likelihood_ratio is not None:
-        lr = e.likelihood_ratio
-        return (
-            f"likelihood ratio {lr:g}" if isinstance(lr, float) else "likelihood ratio (log-normal)"
-        )
-    return "likelihood " + ", ".join(f"{h}={p:g}" for h, p in (e.likelihood or {}).items())

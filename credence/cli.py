@@ -15,7 +15,11 @@ from collections.abc import Sequence
 __all__ = ["main"]
 
 #: Modules that add subcommands (each has ``register(subparsers)``).
-COMMANDS = ["credence.commands.case", "credence.commands.discovery"]
+COMMANDS = [
+    "credence.commands.case",
+    "credence.commands.report",
+    "credence.commands.discovery",
+]
 
 
 class UsageError(Exception):

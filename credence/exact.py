@@ -63,7 +63,14 @@ from credence.errors import CaseError
 from credence.likelihood import counts_log_likelihood, fixed_log_likelihood, report_probability
 from credence.special import log_beta_ratio, logsumexp
 
-__all__ = ["ExactResult", "exact_assess", "exact_posterior", "logsumexp", "robustness_draws"]
+__all__ = [
+    "ExactResult",
+    "exact_assess",
+    "exact_log_evidence",
+    "exact_posterior",
+    "logsumexp",
+    "robustness_draws",
+]
 
 LN10 = np.log(10.0)
 #: Contributions smaller than this (in bans) are reported as 0.
@@ -526,6 +533,44 @@ def exact_posterior(compiled: CompiledCase) -> np.ndarray:
     if not np.isfinite(log_post).any():
         exact_assess(compiled)  # raises, naming the item that makes it impossible
     return np.exp(log_post - logsumexp(log_post))
+
+
+def exact_log_evidence(compiled: CompiledCase) -> np.ndarray:
+    """Log P(evidence | H) (K,), every uncertain parameter integrated out.
+
+    The log marginal likelihood of all the evidence under each hypothesis,
+    without the prior; ``-inf`` where the evidence is impossible under H.
+    Differences between cases that share all but some items give predictive
+    probabilities, e.g. of one more report (:mod:`credence.explain.voi`).
+
+    Parameters
+    ----------
+    compiled : CompiledCase
+
+    Returns
+    -------
+    ndarray (K,)
+
+    Raises
+    ------
+    CaseError
+        The case uses an extension only the PyMC engine computes.
+
+    Examples
+    --------
+    >>> from credence import Case, Claim, Evidence, Source
+    >>> from credence.compile import compile_case
+    >>> case = Case(
+    ...     claim=Claim(statement="c"),
+    ...     sources=[Source(id="s", reliability=0.8)],
+    ...     evidence=[Evidence(id="e", source="s", stance="supports")],
+    ... )
+    >>> np.exp(exact_log_evidence(compile_case(case))).round(6).tolist()
+    [0.8, 0.2]
+    """
+    _refuse_extensions(compiled)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _log_evidence(compiled, _terms(compiled))
 
 
 def exact_assess(compiled: CompiledCase) -> ExactResult:

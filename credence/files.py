@@ -113,6 +113,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _mode_for(path: Path) -> int:
+    """The existing target's permissions, or those of a new file under the umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def check_outputs(
     paths: Iterable[str | os.PathLike[str]],
     inputs: Iterable[str | os.PathLike[str]] = (),
@@ -180,6 +190,8 @@ def write_outputs(
                 suffix=".tmp",
             )
             written.append((tmp, path))
+            # mkstemp makes the file private (0600); give it the mode a new file would have.
+            os.fchmod(fd, _mode_for(path))
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
     except OSError as err:

@@ -8,20 +8,15 @@ style the terminal, hide words or plant links.
 from __future__ import annotations
 
 import io
-import math
+from typing import TYPE_CHECKING
 
-from credence.assessment import UNIT, Assessment, format_probability, signal
 from credence.errors import printable
+from credence.formatting import UNIT, bans, percent, signal, span
+
+if TYPE_CHECKING:
+    from credence.assessment import Assessment
 
 __all__ = ["render", "render_text"]
-
-
-def _bans(x: float) -> str:
-    if math.isnan(x):
-        return "n/a"
-    if math.isinf(x):
-        return "+inf" if x > 0 else "-inf"
-    return f"{x:+.2f}"
 
 
 def render(assessment: Assessment, console=None) -> None:
@@ -59,8 +54,8 @@ def render(assessment: Assessment, console=None) -> None:
             label = f"{h}: {statements[h]}" if statements.get(h) else h
             table.add_row(
                 text(label),
-                format_probability(p),
-                f"{format_probability(lo)} – {format_probability(hi)}",
+                percent(p),
+                span(lo, hi),
             )
         console.print(table)
 
@@ -90,9 +85,9 @@ def render(assessment: Assessment, console=None) -> None:
             text(eid),
             *([str(e.date or "")] if dated else []),
             text(f"{e.source} {signal(e)}" if e.source else signal(e)),
-            _bans(assessment.in_order[i, k]),
-            _bans(assessment.leave_one_out[i, k]),
-            format_probability(assessment.path[i, k]),
+            bans(assessment.in_order[i, k]),
+            bans(assessment.leave_one_out[i, k]),
+            percent(assessment.path[i, k]),
         )
     console.print(table)
     if assessment.diagnostics is not None:
@@ -113,3 +108,64 @@ def render_text(assessment: Assessment, width: int = 110) -> str:
     buffer = io.StringIO()
     render(assessment, Console(file=buffer, width=width, color_system=None, force_terminal=False))
     return buffer.getvalue()
+
+
+def render_explanations(assessment: Assessment, console=None, rows: int = 10) -> None:
+    """Print what would change the verdict and which source to ask next.
+
+    Parameters
+    ----------
+    assessment : Assessment
+    console : rich.console.Console, optional
+    rows : int
+        Most changes shown (the ranked table's head).
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or Console(highlight=False)
+    changes = assessment.what_would_change()
+    table = Table(
+        title=f"What would change it (P({changes.hypothesis}) is {percent(changes.posterior)})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for name in ("subject", "change", "P after", "words after", "crosses"):
+        table.add_column(name, justify="right" if name == "P after" else "left", overflow="fold")
+    for row in changes.rows[:rows]:
+        crossed = [
+            name
+            for name, on in (
+                ("band", row.crosses_band),
+                ("1/2", row.crosses_half),
+                ("leader", row.changes_leader),
+            )
+            if on
+        ]
+        table.add_row(
+            Text(printable(row.subject)),
+            Text(printable(row.change)),
+            percent(row.posterior),
+            row.words,
+            ", ".join(crossed),
+        )
+    console.print(table)
+    ranking = assessment.rank_next_sources()
+    table = Table(
+        title="What to ask next (about "
+        + ("the claim" if assessment.is_binary else printable(", ".join(ranking.about)))
+        + ")",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for name in ("source", "expected information (bits)", "P(band changes)"):
+        table.add_column(name, justify="left" if name == "source" else "right")
+    for v in ranking.entries:
+        table.add_row(
+            Text(printable(v.source)),
+            f"{v.expected_entropy_reduction:.3f}",
+            percent(v.p_band_change),
+        )
+    console.print(table)

@@ -29,8 +29,43 @@ def test_assess_json_contract(capsys):
     assert out["probability"] == pytest.approx(direct.probability, abs=1e-15)
     ids = [e["id"] for e in out["evidence"]]
     assert ids == list(direct.evidence_ids)
-    for entry in out["evidence"]:
-        assert set(entry) == {"id", "log10_bf_in_order", "log10_bf_leave_one_out"}
+    assert out["title"] == direct.case.title
+    assert out["claim"] == direct.case.claim.statement
+    items = {e.id: e for e in direct.case.evidence}
+    for i, entry in enumerate(out["evidence"]):
+        assert set(entry) == {
+            "id",
+            "source",
+            "signal",
+            "date",
+            "summary",
+            "url",
+            "log10_bf_in_order",
+            "log10_bf_leave_one_out",
+            "probability_after",
+        }
+        item = items[entry["id"]]
+        assert entry["summary"] == item.summary and entry["url"] == item.url
+        assert entry["date"] == (item.date.isoformat() if item.date else None)
+        assert entry["probability_after"] == pytest.approx(direct.path[i, 0], abs=1e-15)
+
+
+def test_assess_explain_and_as_of(capsys):
+    assert main(["assess", str(EXAMPLE), "--json", "--seed", "3", "--as-of", "2024-10-18"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["as_of"] == "2024-10-18"
+    assert all(e["date"] <= "2024-10-18" for e in out["evidence"] if e["date"])
+    assert main(["assess", str(EXAMPLE), "--json", "--seed", "3", "--explain"]) == 0
+    explained = json.loads(capsys.readouterr().out)["explain"]
+    assert set(explained) >= {
+        "what_would_change",
+        "prior_sensitivity",
+        "reliability_tornado",
+        "next_sources",
+        "timeline",
+    }
+    direct = assess(EXAMPLE, seed=3).what_would_change().to_dict()
+    assert explained["what_would_change"]["rows"] == direct["rows"]
 
 
 def test_seed_repeats_output(capsys):

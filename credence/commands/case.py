@@ -30,17 +30,39 @@ def _assess(args: argparse.Namespace) -> int:
     from credence.io import CaseFile
 
     file = CaseFile.read(args.file)
+    case = file.case
+    if args.as_of is not None:
+        from credence.explain import as_of
+
+        case = as_of(case, args.as_of)
     try:
-        result = assess(file.case, engine=args.engine, seed=args.seed, draws=args.draws)
+        result = assess(case, engine=args.engine, seed=args.seed, draws=args.draws)
+        explained = result.explain(seed=args.seed) if args.explain else None
     except CaseError as err:
         raise file.explain(err) from None
     if args.json:
-        sys.stdout.write(json.dumps(_json_safe(result.to_dict()), allow_nan=False) + "\n")
+        out = result.to_dict() | ({"explain": explained} if explained else {})
+        if args.as_of is not None:
+            out["as_of"] = args.as_of.isoformat()
+        sys.stdout.write(json.dumps(_json_safe(out), allow_nan=False) + "\n")
     else:
-        from credence.report import render
+        from credence.report import render, render_explanations
 
         render(result)
+        if args.explain:
+            render_explanations(result)
     return 0
+
+
+def _iso_date(text: str):
+    import datetime as dt
+
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"no such date: {text}") from None
+    raise argparse.ArgumentTypeError(f"a date is written YYYY-MM-DD, got {text[:30]!r}")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -105,6 +127,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="robustness draws (exact engine, default 4000; at most 1,000,000) "
         "or posterior draws per chain (mcmc)",
+    )
+    p.add_argument(
+        "--as-of",
+        type=_iso_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="assess only the evidence dated on or before this date",
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="add what would change the verdict, what to ask next, the timeline and, "
+        "with several hypotheses, the ACH matrix (exact engine)",
     )
     p.set_defaults(run=_assess)
 
