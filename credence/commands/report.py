@@ -20,11 +20,26 @@ def _report(args: argparse.Namespace) -> int:
     check_outputs([args.output], [args.file])
     file = CaseFile.read(args.file)
     try:
-        result = assess(file.case, seed=args.seed, draws=args.draws)
-        write_report(result, args.output, seed=args.seed, inputs=[args.file])
+        with _status(f"Writing {args.output}"):
+            result = assess(file.case, seed=args.seed, draws=args.draws)
+            write_report(result, args.output, seed=args.seed, inputs=[args.file])
     except CaseError as err:
         raise (err if err.path else file.explain(err)) from None
     return 0
+
+
+def _status(text: str):
+    """A spinner on standard error while the report is built (only on a terminal)."""
+    import contextlib
+    import sys
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    from credence.errors import printable
+
+    return Console(stderr=True).status(printable(text) + " …")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
