@@ -135,21 +135,12 @@ def render_explanations(assessment: Assessment, console=None, rows: int = 10) ->
     for name in ("subject", "change", "P after", "words after", "crosses"):
         table.add_column(name, justify="right" if name == "P after" else "left", overflow="fold")
     for row in changes.rows[:rows]:
-        crossed = [
-            name
-            for name, on in (
-                ("band", row.crosses_band),
-                ("1/2", row.crosses_half),
-                ("leader", row.changes_leader),
-            )
-            if on
-        ]
         table.add_row(
             Text(printable(row.subject)),
             Text(printable(row.change)),
             percent(row.posterior),
             row.words,
-            ", ".join(crossed),
+            ", ".join(row.crossed),
         )
     console.print(table)
     ranking = assessment.rank_next_sources()

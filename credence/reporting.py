@@ -355,9 +355,7 @@ def _explain_sections(assessment: Assessment, seed: int | None, pd) -> list[Sect
             "change": row.change,
             f"P({changes.hypothesis}) after": percent(row.posterior),
             "words after": row.words,
-            "crosses band": "yes" if row.crosses_band else "",
-            "crosses 1/2": "yes" if row.crosses_half else "",
-            "changes leader": "yes" if row.changes_leader else "",
+            "crosses": ", ".join(row.crossed),
         }
         for row in changes.rows
     ]

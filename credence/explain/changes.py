@@ -375,6 +375,16 @@ class Change:
     dropped_along: tuple[str, ...] = ()
 
     @property
+    def crossed(self) -> tuple[str, ...]:
+        """What the change crosses: ``"band"``, ``"1/2"``, ``"leader"``, in that order."""
+        flags = (
+            ("band", self.crosses_band),
+            ("1/2", self.crosses_half),
+            ("leader", self.changes_leader),
+        )
+        return tuple(name for name, on in flags if on)
+
+    @property
     def crosses(self) -> bool:
         """Crosses the band or 1/2, or changes the leader."""
         return self.crosses_band or self.crosses_half or self.changes_leader
@@ -482,15 +492,7 @@ class ChangeTable:
         head = f"P({printable(self.hypothesis)}) = {percent(self.posterior)} ({self.words})"
         lines = [head]
         for row in self.rows:
-            flags = [
-                name
-                for name, on in (
-                    ("band", row.crosses_band),
-                    ("1/2", row.crosses_half),
-                    ("leader", row.changes_leader),
-                )
-                if on
-            ]
+            flags = row.crossed
             lines.append(
                 f"  {printable(row.subject)[:24]:<24} {printable(row.change)[:44]:<44} "
                 f"{percent(row.posterior):>8}  {row.words:<20} "
