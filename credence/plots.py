@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = [
     "OKABE_ITO",
     "ach_heatmap",
+    "figure_html",
+    "figure_png",
     "ledger_waterfall",
     "prior_sensitivity_plot",
     "timeline_plot",
@@ -604,3 +606,30 @@ def ach_heatmap(ach_matrix: Any, *, floor: float = -2.0, title: str | None = Non
     ax.set_ylabel("hypothesis (ACH order)")
     ax.set_title(title or "ACH matrix: C consistent, I inconsistent, N neutral")
     return fig
+
+
+def figure_png(figure: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG data (no display, no pyplot).
+
+    Examples
+    --------
+    >>> png = figure_png(tornado_plot(["a"], [0.2], [0.8], 0.5))  # doctest: +SKIP
+    """
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def figure_html(figure: Figure, alt: str = "") -> str:
+    """The figure as an ``<img>`` tag with its PNG embedded (for reports and docs pages)."""
+    import base64
+    import html
+
+    data = base64.b64encode(figure_png(figure)).decode("ascii")
+    alt = alt or (figure.axes[0].get_title() if figure.axes else "")
+    return f'<img alt="{html.escape(alt, quote=True)}" src="data:image/png;base64,{data}">'

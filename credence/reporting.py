@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from credence.errors import printable
 from credence.formatting import UNIT, bans, percent, signal, span
+from credence.plots import figure_png
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
     from credence.assessment import Assessment
 
@@ -70,15 +69,6 @@ class Report:
     title: str
     verdict: str
     sections: tuple[Section, ...] = field(default_factory=tuple)
-
-
-def _png(figure: Figure) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 # -- writing -------------------------------------------------------------------------
@@ -297,7 +287,7 @@ def _ledger_section(assessment: Assessment, pd) -> Section:
         (
             (
                 "Ledger waterfall: each item's contribution in bans",
-                _png(ledger_waterfall(assessment)),
+                figure_png(ledger_waterfall(assessment)),
             ),
         ),
     )
@@ -343,7 +333,7 @@ def _explain_sections(assessment: Assessment, seed: int | None, pd) -> list[Sect
                     f"{history.level:.0%} robustness interval.",
                 ),
                 pd.DataFrame(rows),
-                (("The posterior as the evidence arrived", _png(figure)),),
+                (("The posterior as the evidence arrived", figure_png(figure)),),
             )
         )
 
@@ -364,7 +354,7 @@ def _explain_sections(assessment: Assessment, seed: int | None, pd) -> list[Sect
     figures = [
         (
             "The posterior as the prior runs from 0.01 to 0.99",
-            _png(
+            figure_png(
                 plots.prior_sensitivity_plot(
                     sensitivity.grid,
                     sensitivity.posterior,
@@ -379,7 +369,7 @@ def _explain_sections(assessment: Assessment, seed: int | None, pd) -> list[Sect
             (
                 f"The posterior with each reliability at its prior {1 - tornado.level:.0%} "
                 f"and {tornado.level:.0%} points",
-                _png(
+                figure_png(
                     plots.tornado_plot(
                         tornado.parameters,
                         tornado.posterior_low,
@@ -431,7 +421,7 @@ def _explain_sections(assessment: Assessment, seed: int | None, pd) -> list[Sect
                 "its answer moves the verdict across its band.",
             ),
             pd.DataFrame(rows),
-            (("Expected information of one more report from each source", _png(figure)),),
+            (("Expected information of one more report from each source", figure_png(figure)),),
         )
     )
 
@@ -447,7 +437,7 @@ def _explain_sections(assessment: Assessment, seed: int | None, pd) -> list[Sect
                 (
                     (
                         "ACH matrix: likelihood of each item under each hypothesis",
-                        _png(plots.ach_heatmap(matrix)),
+                        figure_png(plots.ach_heatmap(matrix)),
                     ),
                 ),
             )
