@@ -1,16 +1,24 @@
-"""Case generators for tests and benchmarks: provenance chains and large parent sets.
+"""Helpers for tests, benchmarks and the docs.
 
-Each returns plain data as a case file would hold it (pass it to
-:func:`credence.assess` or :func:`credence.io.case_from_dict`).
+Case generators return plain data as a case file would hold it (pass it to
+:func:`credence.assess` or :func:`credence.io.case_from_dict`): provenance
+chains and large parent sets. :func:`run_cli` runs the command line in this
+process; :func:`console` turns a run into the console block the docs show.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["chain_case", "parent_set_case"]
+__all__ = ["CliRun", "chain_case", "console", "parent_set_case", "run_cli"]
 
 
 def chain_case(
@@ -95,3 +103,82 @@ def parent_set_case(
         "sources": [{"id": f"s{i}", "reliability": {"beta": [3 + i, 2]}} for i in range(5)],
         "evidence": evidence,
     }
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What one run of the command line did: exit status, standard output and error."""
+
+    status: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(
+    argv: Sequence[str], *, cwd: str | os.PathLike[str] | None = None, columns: int = 100
+) -> CliRun:
+    """Run ``credence ARGV`` in this process, capturing what it prints.
+
+    Parameters
+    ----------
+    argv : sequence of str
+        The arguments after ``credence``.
+    cwd : path, optional
+        Folder to run in (relative paths in ``argv`` are read from there).
+    columns : int
+        Terminal width the report is laid out for.
+
+    Examples
+    --------
+    >>> run_cli(["validate", "examples/bridge.yaml"]).status  # doctest: +SKIP
+    0
+    """
+    from credence.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(columns)
+    try:
+        with (
+            contextlib.chdir(cwd or os.getcwd()),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            try:
+                status = main(list(argv))
+            except SystemExit as exit_:
+                status = exit_.code if isinstance(exit_.code, int) else 2
+    finally:
+        if previous is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = previous
+    return CliRun(int(status), out.getvalue(), err.getvalue())
+
+
+def console(
+    command: str,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    columns: int = 100,
+    status: bool = False,
+) -> str:
+    """A Markdown ``console`` block: the command and what it printed (for the docs).
+
+    Parameters
+    ----------
+    command : str
+        The arguments after ``credence``, as typed in a shell.
+    cwd : path, optional
+        Folder to run in.
+    columns : int
+        Terminal width.
+    status : bool
+        Also show a non-zero exit status (``$ echo $?``).
+    """
+    done = run_cli(shlex.split(command), cwd=cwd, columns=columns)
+    lines = [f"$ credence {command}"]
+    lines += [line.rstrip() for line in (done.stdout + done.stderr).splitlines()]
+    if status and done.status:
+        lines += ["$ echo $?", str(done.status)]
+    return "```console\n" + "\n".join(lines) + "\n```\n"
