@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import shutil
@@ -14,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES
 
-from credence.cli import main
+from credence.testing import run_cli
 
 CASES = [EXAMPLES / "north-korea-troops.yaml", EXAMPLES / "competing_hypotheses.yaml"]
 SECTIONS = [
@@ -29,13 +27,9 @@ SECTIONS = [
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(argv)
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
+    """Run the command line in this process: exit status, stdout, stderr."""
+    done = run_cli(argv)
+    return done.status, done.stdout, done.stderr
 
 
 class _Page(HTMLParser):

@@ -6,9 +6,7 @@ give exit status 2, nothing on stdout, and each problem on one located line.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
 import os
 import re
@@ -23,9 +21,9 @@ from strategies import cases
 
 import credence
 from credence import Case, CaseError, Claim, Evidence, Source, assess
-from credence.cli import main
 from credence.document import MAX_VALUES
 from credence.files import MAX_CASE_BYTES
+from credence.testing import run_cli
 
 HOSTILE = Path(__file__).parent / "hostile"
 EXAMPLE = Path(__file__).parents[1] / "examples" / "north-korea-troops.yaml"
@@ -64,14 +62,9 @@ EXPECTED = {
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
-    """Run the command line in this process, capturing its output."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(argv)
-        except SystemExit as exit_:
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
+    """Run the command line in this process: exit status, stdout, stderr."""
+    done = run_cli(argv)
+    return done.status, done.stdout, done.stderr
 
 
 def assert_refused(path: Path | str, *commands: list[str]) -> list[str]:
