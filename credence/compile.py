@@ -27,7 +27,7 @@ import numpy as np
 from credence.case import ADMIRALTY, Admiralty, Beta, Case, Evidence, LogNormal, TwoCoin
 from credence.errors import CaseError
 
-__all__ = ["CompiledCase", "compile_case"]
+__all__ = ["CompiledCase", "compile_case", "compile_exact"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -361,3 +361,27 @@ def _pooled_kinds(case: Case) -> tuple[str, ...]:
         if s.kind is not None and not isinstance(s.reliability, TwoCoin)
     }
     return tuple(sorted(kinds))
+
+
+def compile_exact(case: Case, purpose: str = "this") -> CompiledCase:
+    """Compile a case that the exact engine must compute, refusing PyMC-only extensions.
+
+    Parameters
+    ----------
+    case : Case
+    purpose : str
+        What needs the exact engine, for the message (e.g. "explaining a verdict").
+
+    Raises
+    ------
+    CaseError
+        Naming the extension and where it is.
+    """
+    compiled = compile_case(case)
+    for location, what in compiled.needs_mcmc:
+        raise CaseError(
+            f"{what} needs the PyMC engine, and {purpose} uses the exact engine "
+            "(take the extension out to compute the rest)",
+            location,
+        )
+    return compiled

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from credence.case import ADMIRALTY, Admiralty, Beta, Case, TwoCoin
-from credence.compile import CompiledCase, compile_case
+from credence.compile import CompiledCase, compile_exact
 from credence.errors import CaseError, printable, shown
 from credence.exact import exact_posterior, logsumexp
 from credence.explain.edits import (
@@ -97,17 +97,6 @@ def _setting_dict(setting: Any) -> Any:
 
 
 # -- the case, compiled, and the hypothesis followed --------------------------
-
-
-def _compile(case: Case) -> CompiledCase:
-    compiled = compile_case(case)
-    for location, what in compiled.needs_mcmc:
-        raise CaseError(
-            f"{what} needs the PyMC engine; explaining a verdict uses the exact engine "
-            "(take the extension out to explain the rest)",
-            location,
-        )
-    return compiled
 
 
 def _tracked(compiled: CompiledCase, posterior: np.ndarray, hypothesis: str | None) -> int:
@@ -251,7 +240,7 @@ class _Context:
 
     def __init__(self, case: Case, hypothesis: str | None) -> None:
         self.case = case
-        self.compiled = _compile(case)
+        self.compiled = compile_exact(case, "explaining a verdict")
         self.base = exact_posterior(self.compiled)
         self.t = _tracked(self.compiled, self.base, hypothesis)
         self.leader = int(np.argmax(self.base))
@@ -524,17 +513,17 @@ def _edited_posterior(ctx: _Context, item: Any, kind: str, parents: set[str]) ->
     """
     edit = without if kind == "drop" else flipped
     if item.is_direct or item.id in parents:
-        return exact_posterior(_compile(edit(ctx.case, item.id)))
+        return exact_posterior(compile_exact(edit(ctx.case, item.id), "explaining a verdict"))
     s = ctx.source_index[item.source]
     probe = ctx.probe(s)
     if not probe.split:
-        return exact_posterior(_compile(edit(ctx.case, item.id)))
+        return exact_posterior(compile_exact(edit(ctx.case, item.id), "explaining a verdict"))
     if kind == "drop":
         e = ctx.compiled.evidence_ids.index(item.id)
         compiled = ctx.compiled
         keep = (compiled.report_source == s) & (compiled.report_evidence != e)
     else:
-        compiled = _compile(edit(ctx.case, item.id))
+        compiled = compile_exact(edit(ctx.case, item.id), "explaining a verdict")
         keep = compiled.report_source == s
     posterior = probe.combine(exact_posterior(_restrict(compiled, keep, rest=False)))
     if posterior is None:
@@ -967,7 +956,7 @@ def prior_sensitivity(case: Case, grid: Sequence[float] | None = None) -> PriorS
     >>> [round(float(p), 6) for p in sens.posterior[:, 0]]
     [0.5, 0.8]
     """
-    compiled = _compile(case)
+    compiled = compile_exact(case, "explaining a verdict")
     grid = np.linspace(0.01, 0.99, 99) if grid is None else np.asarray(grid, dtype=float)
     if grid.ndim != 1 or not np.all((grid >= 0.0) & (grid <= 1.0)):
         raise ValueError("grid must be a sequence of prior probabilities in [0, 1]")

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from credence.case import Case, Evidence, Source
-from credence.compile import CompiledCase, compile_case
-from credence.errors import CaseError, shown
+from credence.compile import CompiledCase, compile_exact
+from credence.errors import shown
 from credence.words import words as icd203_words
 
 if TYPE_CHECKING:
@@ -253,17 +253,6 @@ def _as_case(case: Any) -> Case:
     return as_case(case)
 
 
-def _compiled(case: Case) -> CompiledCase:
-    compiled = compile_case(case)
-    for location, what in compiled.needs_mcmc:
-        raise CaseError(
-            f"{what} needs the PyMC engine, and the value of information is computed "
-            "by the exact engine only",
-            location,
-        )
-    return compiled
-
-
 def _about(case: Case, compiled: CompiledCase, about: Any) -> tuple[str, ...]:
     if case.is_binary:
         if about is not None:
@@ -313,7 +302,7 @@ def _asked(case: Case, source: str, reliability: Any) -> tuple[Case, str, bool]:
 def _log_evidence(case: Case) -> np.ndarray:
     from credence.exact import exact_log_evidence
 
-    return exact_log_evidence(_compiled(case))
+    return exact_log_evidence(compile_exact(case, "the value of information"))
 
 
 def _voi(case: Case, compiled: CompiledCase, source: str, reliability: Any, about: Any) -> VOI:
@@ -439,7 +428,7 @@ def value_of_information(
     [0.3, 0.7]
     """
     case = _as_case(case)
-    return _voi(case, _compiled(case), source, reliability, about)
+    return _voi(case, compile_exact(case, "the value of information"), source, reliability, about)
 
 
 def rank_next_sources(
@@ -478,7 +467,7 @@ def rank_next_sources(
     ('expert', 'wire', 'coin')
     """
     case = _as_case(case)
-    compiled = _compiled(case)
+    compiled = compile_exact(case, "the value of information")
     known = {s.id for s in case.sources}
     clash = sorted(set(candidates or {}) & known)
     if clash:
