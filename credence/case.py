@@ -617,10 +617,14 @@ def _non_text_keys(data: dict) -> list[Problem]:
                     problems.append(
                         _problem(f"a key is text, not {_input(key)}", (*loc, key), data, True)
                     )
-                else:
+                elif isinstance(child, dict | list | tuple):
                     todo.append((child, (*loc, key)))
         elif isinstance(value, list | tuple):
-            todo.extend((child, (*loc, i)) for i, child in enumerate(value))
+            todo.extend(
+                (child, (*loc, i))
+                for i, child in enumerate(value)
+                if isinstance(child, dict | list | tuple)
+            )
     return problems
 
 
