@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import MAX_DIVERGENT_FRACTION
 from scipy.special import betaln
 from scipy.stats import norm
 
@@ -17,9 +18,6 @@ from credence.discovery.bayes import sample_posterior  # noqa: E402
 # (Bonferroni): |estimate - target| <= z MCSE with z = norm.isf(rate / (2 n)) for n
 # comparisons (normal CLT for a posterior mean, MCSE from the effective sample size).
 TEST_FAILURE_RATE = 1e-4
-# Divergences are not a chance quantity: a well-behaved posterior gives none or a
-# stray few depending on the machine's floating point; a bad geometry gives many.
-MAX_DIVERGENT_FRACTION = 0.01
 # Split R-hat of converged chains at these effective sample sizes stays near 1.01;
 # a chain in another mode gives far more.
 MAX_R_HAT = 1.05

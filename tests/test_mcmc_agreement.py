@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, MAX_DIVERGENT_FRACTION
 from hypothesis import Phase, assume, given, settings
 from scipy import stats
 from strategies import cases
@@ -75,8 +75,9 @@ def test_pymc_sampler_equals_exact_engine(data):
         # A random case can be hard for NUTS; agreement within MCSE is still required.
         warnings.simplefilter("ignore", ConvergenceWarning)
         mcmc = assess(case, engine="mcmc", sampler="pymc", seed=1, draws=600, tune=600)
-    # Divergent draws may be biased beyond their MCSE: such runs are not compared.
-    assume(mcmc.diagnostics["divergences"] == 0)
+    # Every case is compared; a geometry bad enough to bias the draws would show
+    # many divergences, not the stray one another machine's floating point may give.
+    assert mcmc.diagnostics["divergences"] <= MAX_DIVERGENT_FRACTION * len(mcmc.draws)
     # At most 10 cases of at most 4 hypotheses share the failure rate.
     check_agreement(mcmc, assess(case, engine="exact"), z_bound(10 * 4))
 
