@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -12,16 +11,13 @@ import numpy as np
 
 from credence.case import Case
 from credence.formatting import UNIT, signal, verdict
+from credence.jsonable import finite_or_none
 from credence.words import words as icd203_words
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["UNIT", "Assessment"]
-
-
-def _finite_or_none(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,8 +187,8 @@ class Assessment:
 
     def _contribution(self, values: np.ndarray) -> Any:
         if self.is_binary:
-            return _finite_or_none(values[0])
-        return {h: _finite_or_none(v) for h, v in zip(self.hypotheses, values, strict=True)}
+            return finite_or_none(values[0])
+        return {h: finite_or_none(v) for h, v in zip(self.hypotheses, values, strict=True)}
 
     def _probabilities(self, values: np.ndarray) -> Any:
         if self.is_binary:

@@ -40,6 +40,7 @@ __all__ = [
     "Pooling",
     "Source",
     "TwoCoin",
+    "iso_date",
     "validate_case",
 ]
 
@@ -58,20 +59,44 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_FORM = "a date is written YYYY-MM-DD, e.g. 2024-10-18"
 
 
-def _iso_date(value: Any) -> dt.date:
+def iso_date(value: Any) -> dt.date:
+    """A calendar date from a ``datetime.date`` or text ``YYYY-MM-DD``, nothing else.
+
+    Raises
+    ------
+    ValueError
+        Text not of that form, or no such date (``2023-02-30``).
+    TypeError
+        Neither a date nor text (a number, a ``datetime`` with a time of day).
+
+    Examples
+    --------
+    >>> iso_date("2024-10-18")
+    datetime.date(2024, 10, 18)
+    """
     if isinstance(value, dt.datetime):
-        raise ValueError(f"{_DATE_FORM}, without a time of day")
+        raise TypeError(f"{_DATE_FORM}, without a time of day")
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"no such date: {value}") from None
-    raise ValueError(f"{_DATE_FORM}; got {_input(value)}")
+    if isinstance(value, str):
+        if _ISO_DATE.fullmatch(value):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"no such date: {shown(value)[1:-1]} ({_DATE_FORM})") from None
+        raise ValueError(f"{_DATE_FORM}; got {_input(value)}")
+    raise TypeError(f"{_DATE_FORM}; got {_input(value)}")
 
 
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+def _date_field(value: Any) -> dt.date:
+    # pydantic reports a ValueError at the field's place; a TypeError would escape it.
+    try:
+        return iso_date(value)
+    except TypeError as err:
+        raise ValueError(str(err)) from None
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_date_field)]
 
 
 class _Frozen(BaseModel):

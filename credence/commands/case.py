@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from typing import Any
 
 from credence.commands import whole_number_argument
+from credence.jsonable import json_safe
 
 __all__ = ["register"]
-
-
-def _json_safe(value: Any) -> Any:
-    """Replace non-finite floats (not valid JSON) by None, recursively."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _assess(args: argparse.Namespace) -> int:
@@ -44,7 +32,7 @@ def _assess(args: argparse.Namespace) -> int:
         out = result.to_dict() | ({"explain": explained} if explained else {})
         if args.as_of is not None:
             out["as_of"] = args.as_of.isoformat()
-        sys.stdout.write(json.dumps(_json_safe(out), allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(json_safe(out), allow_nan=False) + "\n")
     else:
         from credence.report import render, render_explanations
 
@@ -55,14 +43,12 @@ def _assess(args: argparse.Namespace) -> int:
 
 
 def _iso_date(text: str):
-    import datetime as dt
+    from credence.case import iso_date
 
     try:
-        if len(text) == 10:
-            return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"no such date: {text}") from None
-    raise argparse.ArgumentTypeError(f"a date is written YYYY-MM-DD, got {text[:30]!r}")
+        return iso_date(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _validate(args: argparse.Namespace) -> int:

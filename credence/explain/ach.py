@@ -25,6 +25,7 @@ import numpy as np
 from credence.assessment import Assessment
 from credence.case import Case
 from credence.compile import CompiledCase, compile_case
+from credence.jsonable import finite_or_none
 from credence.likelihood import report_probability
 
 if TYPE_CHECKING:
@@ -52,10 +53,6 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     a = np.ascontiguousarray(a)
     a.setflags(write=False)
     return a
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,10 +189,10 @@ class ACHMatrix:
                 "id": eid,
                 "source": self.sources[j],
                 "kind": self.kinds[j],
-                "likelihood": by_h(_finite(x) for x in self.likelihood[:, j]),
+                "likelihood": by_h(finite_or_none(x) for x in self.likelihood[:, j]),
                 "marks": by_h(str(m) for m in self.marks[:, j]),
-                "diagnosticity": _finite(self.diagnosticity[j]),
-                "log10_diagnosticity": _finite(self.log10_diagnosticity[j]),
+                "diagnosticity": finite_or_none(self.diagnosticity[j]),
+                "log10_diagnosticity": finite_or_none(self.log10_diagnosticity[j]),
             }
             for j, eid in enumerate(self.evidence_ids)
         ]
@@ -203,7 +200,7 @@ class ACHMatrix:
             "hypotheses": list(self.hypotheses),
             "evidence": evidence,
             "tally": by_h(int(t) for t in self.tally),
-            "weighted_tally": by_h(_finite(t) for t in self.weighted_tally),
+            "weighted_tally": by_h(finite_or_none(t) for t in self.weighted_tally),
             "prior": by_h(float(p) for p in self.prior),
             "posterior": by_h(float(p) for p in self.posterior),
             "engine": self.engine,

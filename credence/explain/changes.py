@@ -33,6 +33,7 @@ from credence.explain.edits import (
     without,
 )
 from credence.formatting import percent
+from credence.jsonable import finite_or_none
 from credence.words import words as icd203_words
 
 if TYPE_CHECKING:
@@ -72,10 +73,6 @@ _KIND_ORDER = {
         )
     )
 }
-
-
-def _none_if_nan(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 def _words(p: float) -> str:
@@ -396,8 +393,8 @@ class Change:
             "kind": self.kind,
             "change": self.change,
             "target": self.target,
-            "before": _none_if_nan(self.before),
-            "after": _none_if_nan(self.after),
+            "before": finite_or_none(self.before),
+            "after": finite_or_none(self.after),
             "setting": _setting_dict(self.setting),
             "posterior": float(self.posterior),
             "words": self.words,
@@ -908,7 +905,7 @@ class PriorSensitivity:
         """JSON-ready form (plain floats, text and None)."""
 
         def plain(xs) -> list[float | None]:
-            return [_none_if_nan(float(x)) for x in xs]
+            return [finite_or_none(float(x)) for x in xs]
 
         return {
             "hypotheses": list(self.hypotheses),
@@ -1048,9 +1045,9 @@ class Tornado:
                 "source": self.sources[i],
                 "low": float(self.low[i]),
                 "high": float(self.high[i]),
-                "posterior_low": _none_if_nan(self.posterior_low[i]),
-                "posterior_high": _none_if_nan(self.posterior_high[i]),
-                "swing": _none_if_nan(self.swing[i]),
+                "posterior_low": finite_or_none(self.posterior_low[i]),
+                "posterior_high": finite_or_none(self.posterior_high[i]),
+                "swing": finite_or_none(self.swing[i]),
             }
             for i, name in enumerate(self.parameters)
         ]

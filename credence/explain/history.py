@@ -20,7 +20,6 @@ When an item counts as published (its *effective date*):
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -28,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from credence.case import Case
-from credence.errors import shown
+from credence.api import as_case
+from credence.case import Case, iso_date
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,31 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Timeline", "as_of", "effective_dates", "timeline"]
 
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DATE_FORM = "a date is a datetime.date or text YYYY-MM-DD, e.g. 2024-10-18"
 #: Seconds after which a terminal shows a progress bar.
 _PROGRESS_AFTER = 1.0
-
-
-def _date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        raise TypeError(f"{_DATE_FORM}, not a datetime (without a time of day)")
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        if _ISO_DATE.fullmatch(value):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                raise ValueError(f"no such date: {value!r} ({_DATE_FORM})") from None
-        raise ValueError(f"{_DATE_FORM}; got {shown(value)}")
-    raise TypeError(f"{_DATE_FORM}, not {type(value).__name__}")
-
-
-def _as_case(case: Any) -> Case:
-    from credence.api import as_case
-
-    return as_case(case)
 
 
 def effective_dates(case: Case) -> list[dt.date | None]:
@@ -151,8 +127,8 @@ def as_of(case: Case | dict[str, Any] | str, date: dt.date | str) -> Case:
     >>> [e.id for e in as_of(case, "2024-10-14").evidence]
     ['zelensky-oct13', 'treaty']
     """
-    case = _as_case(case)
-    cut = _date(date)
+    case = as_case(case)
+    cut = iso_date(date)
     kept = [
         item
         for item, when in zip(case.evidence, effective_dates(case), strict=True)
@@ -320,7 +296,7 @@ def timeline(
     """
     from credence.api import assess
 
-    case = _as_case(case)
+    case = as_case(case)
     when = effective_dates(case)
     dates = tuple(sorted({item.date for item in case.evidence if item.date is not None}))
     start = assess(case.model_copy(update={"evidence": []}), seed=seed, draws=draws, level=level)

@@ -24,16 +24,17 @@ of the case and the copy is compiled and evaluated by the exact engine.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from credence.api import as_case
 from credence.case import Case, Evidence, Source
 from credence.compile import CompiledCase, compile_exact
 from credence.errors import shown
+from credence.jsonable import finite_or_none
 from credence.words import words as icd203_words
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ def _readonly(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _floats(x: np.ndarray) -> list[float | None]:
-    return [float(v) if math.isfinite(v) else None for v in np.ravel(x)]
+def _finite_list(x: np.ndarray) -> list[float | None]:
+    return [finite_or_none(v) for v in np.ravel(x)]
 
 
 def entropy_bits(p: np.ndarray) -> float:
@@ -162,21 +163,21 @@ class VOI:
             "hypothetical": self.hypothetical,
             "about": list(self.about),
             "subject": self.subject,
-            "posterior": dict(zip(hyps, _floats(self.posterior), strict=True)),
+            "posterior": dict(zip(hyps, _finite_list(self.posterior), strict=True)),
             "words": self.words,
             "answers": [
                 {
                     "answer": answer,
                     "stance": stance,
-                    "probability": _floats(self.probability)[a],
-                    "likelihood": dict(zip(hyps, _floats(self.likelihood[a]), strict=True)),
-                    "posterior": dict(zip(hyps, _floats(self.posteriors[a]), strict=True)),
+                    "probability": _finite_list(self.probability)[a],
+                    "likelihood": dict(zip(hyps, _finite_list(self.likelihood[a]), strict=True)),
+                    "posterior": dict(zip(hyps, _finite_list(self.posteriors[a]), strict=True)),
                     "words": self.words_after[a],
                     "leading": self.leading_after[a],
                 }
                 for a, (answer, stance) in enumerate(zip(self.answers, _STANCES, strict=True))
             ],
-            "preposterior_mean": dict(zip(hyps, _floats(self.preposterior_mean), strict=True)),
+            "preposterior_mean": dict(zip(hyps, _finite_list(self.preposterior_mean), strict=True)),
             "entropy_bits": self.entropy,
             "expected_entropy_reduction_bits": self.expected_entropy_reduction,
             "p_band_change": self.p_band_change,
@@ -245,12 +246,6 @@ class VOIRanking:
                 for v in self.entries
             ]
         ).set_index("source")
-
-
-def _as_case(case: Any) -> Case:
-    from credence.api import as_case
-
-    return as_case(case)
 
 
 def _about(case: Case, compiled: CompiledCase, about: Any) -> tuple[str, ...]:
@@ -427,7 +422,7 @@ def value_of_information(
     >>> v.preposterior_mean.round(12).tolist()
     [0.3, 0.7]
     """
-    case = _as_case(case)
+    case = as_case(case)
     return _voi(case, compile_exact(case, "the value of information"), source, reliability, about)
 
 
@@ -466,7 +461,7 @@ def rank_next_sources(
     >>> rank_next_sources(case, candidates={"coin": 0.5, "expert": 0.95}).sources
     ('expert', 'wire', 'coin')
     """
-    case = _as_case(case)
+    case = as_case(case)
     compiled = compile_exact(case, "the value of information")
     known = {s.id for s in case.sources}
     clash = sorted(set(candidates or {}) & known)

@@ -13,6 +13,8 @@ import numpy as np
 from arviz_stats.base import array_stats
 from scipy.special import log_softmax, logsumexp
 
+from credence.jsonable import finite_or_none
+
 __all__ = [
     "ConvergenceWarning",
     "R_HAT_MAX",
@@ -33,10 +35,6 @@ LN10 = math.log(10.0)
 
 class ConvergenceWarning(UserWarning):
     """An MCMC run whose diagnostics fail: its numbers may be wrong."""
-
-
-def _none_if_nan(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 def convergence(arrays: list[np.ndarray], diverging: np.ndarray) -> dict[str, float | int | None]:
@@ -70,9 +68,9 @@ def convergence(arrays: list[np.ndarray], diverging: np.ndarray) -> dict[str, fl
                 array_stats.ess(ary, method="tail", prob=(0.05, 0.95)), initial=np.inf
             )
     return {
-        "r_hat_max": _none_if_nan(r_hat),
-        "ess_bulk_min": _none_if_nan(ess_bulk),
-        "ess_tail_min": _none_if_nan(ess_tail),
+        "r_hat_max": finite_or_none(r_hat),
+        "ess_bulk_min": finite_or_none(ess_bulk),
+        "ess_tail_min": finite_or_none(ess_tail),
         "divergences": int(np.sum(diverging)),
     }
 
