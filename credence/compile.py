@@ -27,7 +27,7 @@ import numpy as np
 from credence.case import ADMIRALTY, Admiralty, Beta, Case, Evidence, LogNormal, TwoCoin
 from credence.errors import CaseError
 
-__all__ = ["CompiledCase", "compile_case", "compile_exact"]
+__all__ = ["CompiledCase", "compile_case", "compile_exact", "refuse_pymc_only"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -363,6 +363,15 @@ def _pooled_kinds(case: Case) -> tuple[str, ...]:
     return tuple(sorted(kinds))
 
 
+def refuse_pymc_only(compiled: CompiledCase, advice: str) -> None:
+    """Raise a located CaseError if the case uses an extension only the PyMC engine computes.
+
+    The message is ``"<extension> needs the PyMC engine<advice>"``.
+    """
+    for location, what in compiled.needs_mcmc:
+        raise CaseError(f"{what} needs the PyMC engine{advice}", location)
+
+
 def compile_exact(case: Case, purpose: str = "this") -> CompiledCase:
     """Compile a case that the exact engine must compute, refusing PyMC-only extensions.
 
@@ -378,10 +387,8 @@ def compile_exact(case: Case, purpose: str = "this") -> CompiledCase:
         Naming the extension and where it is.
     """
     compiled = compile_case(case)
-    for location, what in compiled.needs_mcmc:
-        raise CaseError(
-            f"{what} needs the PyMC engine, and {purpose} uses the exact engine "
-            "(take the extension out to compute the rest)",
-            location,
-        )
+    refuse_pymc_only(
+        compiled,
+        f", and {purpose} uses the exact engine (take the extension out to compute the rest)",
+    )
     return compiled

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from credence.compile import CompiledCase
+from credence.compile import CompiledCase, refuse_pymc_only
 from credence.errors import CaseError
 from credence.likelihood import counts_log_likelihood, fixed_log_likelihood, report_probability
 from credence.special import log_beta_ratio, logsumexp
@@ -506,11 +506,6 @@ def _log_evidence(compiled: CompiledCase, terms: _Terms) -> np.ndarray:
     return fixed + per_param.sum(axis=0)
 
 
-def _refuse_extensions(compiled: CompiledCase) -> None:
-    for location, what in compiled.needs_mcmc:
-        raise CaseError(f"{what} needs the PyMC engine: use --engine mcmc", location)
-
-
 def exact_posterior(compiled: CompiledCase) -> np.ndarray:
     """P(H | evidence) (K,) alone, without the ledger: the fast path for sweeps.
 
@@ -527,9 +522,9 @@ def exact_posterior(compiled: CompiledCase) -> np.ndarray:
     CaseError
         As :func:`exact_assess`.
     """
-    _refuse_extensions(compiled)
+    log_evidence = exact_log_evidence(compiled)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_post = np.log(compiled.prior) + _log_evidence(compiled, _terms(compiled))
+        log_post = np.log(compiled.prior) + log_evidence
     if not np.isfinite(log_post).any():
         exact_assess(compiled)  # raises, naming the item that makes it impossible
     return np.exp(log_post - logsumexp(log_post))
@@ -568,7 +563,7 @@ def exact_log_evidence(compiled: CompiledCase) -> np.ndarray:
     >>> np.exp(exact_log_evidence(compile_case(case))).round(6).tolist()
     [0.8, 0.2]
     """
-    _refuse_extensions(compiled)
+    refuse_pymc_only(compiled, ": use --engine mcmc")
     with np.errstate(divide="ignore", invalid="ignore"):
         return _log_evidence(compiled, _terms(compiled))
 
@@ -590,7 +585,7 @@ def exact_assess(compiled: CompiledCase) -> ExactResult:
         The case uses an extension only the PyMC engine computes, or its
         evidence is impossible under every hypothesis.
     """
-    _refuse_extensions(compiled)
+    refuse_pymc_only(compiled, ": use --engine mcmc")
     with np.errstate(divide="ignore", invalid="ignore"):
         return _exact(compiled)
 
