@@ -12,13 +12,11 @@ from credence.assessment import Assessment
 from credence.case import Case
 from credence.compile import CompiledCase, compile_case
 from credence.io import case_from_dict, load_case
-from credence.options import unknown_options, whole_number
+from credence.options import MAX_DRAWS, MAX_SEED, unknown_options, whole_number
 
 __all__ = ["assess", "as_case"]
 
 DEFAULT_DRAWS = 4000
-#: Most robustness draws of the exact engine (and posterior draws per chain).
-MAX_DRAWS = 1_000_000
 #: Options of the PyMC engine (``credence.mcmc.assess_mcmc``) besides seed, draws, level.
 MCMC_OPTIONS = ("tune", "chains", "cores", "sampler", "target_accept")
 _SAMPLERS = ("auto", "nutpie", "pymc")
@@ -53,7 +51,7 @@ def check_options(
     if engine not in ("exact", "mcmc"):
         raise ValueError(f"unknown engine {engine!r}; use 'exact' or 'mcmc'")
     if seed is not None:
-        whole_number("seed", seed, 0, 2**63 - 1)
+        whole_number("seed", seed, 0, MAX_SEED)
     if draws is not None:
         whole_number("draws", draws, 1, MAX_DRAWS)
     if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:

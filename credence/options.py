@@ -15,10 +15,22 @@ from typing import Any
 
 from credence.errors import shown
 
-__all__ = ["MAX_BINS", "MAX_ITER", "strict_options", "unknown_options", "whole_number"]
+__all__ = [
+    "MAX_BINS",
+    "MAX_DRAWS",
+    "MAX_ITER",
+    "MAX_SEED",
+    "strict_options",
+    "unknown_options",
+    "whole_number",
+]
 
 #: The most bins of a reliability diagram or calibration error.
 MAX_BINS = 1000
+#: The most robustness draws of the exact engine, or posterior draws per chain.
+MAX_DRAWS = 1_000_000
+#: The largest seed (numpy's generators take any non-negative integer; 64 bits is plenty).
+MAX_SEED = 2**63 - 1
 #: The most iterations of a truth-discovery fit.
 MAX_ITER = 1_000_000
 

@@ -8,6 +8,7 @@ import sys
 
 from credence.commands import whole_number_argument
 from credence.jsonable import json_safe
+from credence.options import MAX_DRAWS, MAX_SEED
 
 __all__ = ["register"]
 
@@ -103,13 +104,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--seed",
-        type=whole_number_argument(0, 2**63 - 1),
+        type=whole_number_argument(0, MAX_SEED),
         default=None,
         help="seed of the draws (0 or more), for repeatable output",
     )
     p.add_argument(
         "--draws",
-        type=whole_number_argument(1, 1_000_000),
+        type=whole_number_argument(1, MAX_DRAWS),
         default=None,
         help="robustness draws (exact engine, default 4000; at most 1,000,000) "
         "or posterior draws per chain (mcmc)",

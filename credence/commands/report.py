@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from credence.commands import whole_number_argument
+from credence.options import MAX_DRAWS, MAX_SEED
 
 __all__ = ["register"]
 
@@ -57,13 +58,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="REPORT.html|REPORT.md")
     p.add_argument(
         "--seed",
-        type=whole_number_argument(0, 2**63 - 1),
+        type=whole_number_argument(0, MAX_SEED),
         default=None,
         help="seed of the robustness draws, for a repeatable report",
     )
     p.add_argument(
         "--draws",
-        type=whole_number_argument(1, 1_000_000),
+        type=whole_number_argument(1, MAX_DRAWS),
         default=None,
         help="robustness draws (default 4000)",
     )

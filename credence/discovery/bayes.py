@@ -19,7 +19,7 @@ import pandas as pd
 from credence.discovery.estimator import TruthDiscovery, _block
 from credence.discovery.table import Reports
 from credence.discovery.vb import Expectations, block_claim_posterior
-from credence.options import whole_number
+from credence.options import MAX_DRAWS, whole_number
 
 __all__ = ["BayesFit", "build_model", "sample_posterior"]
 
@@ -159,7 +159,7 @@ def sample_posterior(
 
     estimator = TruthDiscovery(model, **estimator_params)
     estimator._check_params()
-    whole_number("draws", draws, 1, 1_000_000)
+    whole_number("draws", draws, 1, MAX_DRAWS)
     whole_number("tune", tune, 0, 1_000_000)
     whole_number("chains", chains, 1, 64)
     if random_seed is not None:
