@@ -23,6 +23,7 @@ from pydantic import (
     Strict,
     Tag,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -33,8 +34,10 @@ __all__ = [
     "Admiralty",
     "Beta",
     "Case",
+    "Channel",
     "Claim",
     "Evidence",
+    "Group",
     "Hypothesis",
     "LogNormal",
     "Pooling",
@@ -323,6 +326,26 @@ class Hypothesis(_Frozen):
     prior: UnitFloat | None = None
 
 
+class Channel(_Frozen):
+    """A source's separate channel for signals about one exact set of hypotheses.
+
+    An interested party may say the same about the hypotheses it has a stake in
+    whatever happened (a government denies its own part). Its reports whose set
+    A is exactly ``hypotheses`` use this channel's parameters; its other reports
+    use the source's ``reliability``. Multi-hypothesis cases only.
+
+    Parameters
+    ----------
+    hypotheses : list of str
+        The set A, as hypothesis ids (order does not matter).
+    reliability : grade, Admiralty, float, Beta or TwoCoin
+        The channel's parameters, written as a source's ``reliability``.
+    """
+
+    hypotheses: list[Id] = Field(min_length=1)
+    reliability: Reliability
+
+
 class Source(_Frozen):
     """A source of reports, with its reliability.
 
@@ -337,12 +360,16 @@ class Source(_Frozen):
         One-coin accuracy (a number, a Beta or an Admiralty grade) or a two-coin
         channel (:class:`TwoCoin`). Required: write ``F`` for a source whose
         reliability cannot be judged.
+    about : list of Channel, optional
+        Separate channels for signals about exact sets of hypotheses
+        (multi-hypothesis cases).
     """
 
     id: Id
     name: str | None = None
     kind: str | None = None
     reliability: Reliability
+    about: list[Channel] | None = Field(default=None, min_length=1)
 
 
 class Evidence(_Frozen):
@@ -459,6 +486,46 @@ class Pooling(_Frozen):
     concentration_shape: PositiveFloat = 10.0
 
 
+class Group(_Frozen):
+    """Reports that may share an origin nobody can name.
+
+    Members are taken in the order listed. The first is independent; each later
+    member is, with probability c, a repetition of one earlier member chosen
+    uniformly, and otherwise an independent report of its own source. One c is
+    shared by the whole group.
+
+    Parameters
+    ----------
+    id : str
+        Identifier, unique among groups.
+    members : list of str
+        Ids of sourced evidence, in the order they appeared: at least two, each
+        in at most one group, none with ``derived_from``.
+    copy_probability : float or Beta, optional
+        The shared c; default Beta(1, 1) (how much copying there was is unknown).
+    summary : str, optional
+    """
+
+    id: Id
+    members: list[Id]
+    copy_probability: Probability | None = None
+    summary: str | None = None
+
+    @field_validator("members")
+    @classmethod
+    def _two_or_more(cls, members: list[str]) -> list[str]:
+        if len(members) < 2:
+            raise ValueError(
+                "a group needs at least two members (one report alone has no one to copy)"
+            )
+        return members
+
+    @property
+    def copy_prior(self) -> float | Beta:
+        """The copy probability, Beta(1, 1) when not given."""
+        return _beta(1, 1) if self.copy_probability is None else self.copy_probability
+
+
 class Case(_Frozen):
     """A case: a claim or competing hypotheses, sources and evidence (format v1).
 
@@ -481,6 +548,8 @@ class Case(_Frozen):
         ``{"B": 0.8}`` (a fixed accuracy).
     pooling : Pooling, optional
         Pool reliabilities by source kind (PyMC engine only).
+    groups : list of Group, optional
+        Reports that may share an undeclared origin.
 
     Examples
     --------
@@ -501,6 +570,7 @@ class Case(_Frozen):
     evidence: list[Evidence] = []
     admiralty: dict[Grade, Probability] | None = None
     pooling: Pooling | None = None
+    groups: list[Group] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -563,6 +633,7 @@ _ITEM_MODELS: dict[str, type[_Frozen]] = {
     "hypotheses": Hypothesis,
     "sources": Source,
     "evidence": Evidence,
+    "groups": Group,
 }
 #: Problems kept in detail (all are counted).
 _KEEP = 200
@@ -855,6 +926,8 @@ def _check_references(case: Case) -> None:
                 )
         if item.derived_from is not None and len(set(item.derived_from)) != len(item.derived_from):
             bad("a parent is listed twice", *here, "derived_from")
+    _check_channels(case, bad)
+    _check_groups(case, position, bad)
     if parents_known:
         cycle = _find_cycle(case, position)
         if cycle is not None:
@@ -867,6 +940,66 @@ def _check_references(case: Case) -> None:
             )
     if problems:
         raise CaseError(problems=problems)
+
+
+def _check_channels(case: Case, bad) -> None:
+    """``about:`` channels: multi-hypothesis cases, known hypotheses, one channel per set."""
+    hypotheses = set(case.hypothesis_ids)
+    for s, source in enumerate(case.sources):
+        seen: dict[frozenset[str], int] = {}
+        for c, channel in enumerate(source.about or ()):
+            here = ("sources", s, "about", c)
+            if case.is_binary:
+                bad(
+                    "`about:` channels are for multi-hypothesis cases "
+                    "(in a binary case every signal is about the claim)",
+                    *here,
+                )
+                return
+            for j, h in enumerate(channel.hypotheses):
+                if h not in hypotheses:
+                    bad(f"unknown hypothesis {shown(h)}", *here, "hypotheses", j)
+                elif h in channel.hypotheses[:j]:
+                    bad(f"hypothesis {shown(h)} is listed twice", *here, "hypotheses", j)
+            key = frozenset(channel.hypotheses)
+            if key in seen:
+                bad(
+                    f"the same set of hypotheses as about[{seen[key]}]; "
+                    "a source has one channel per set",
+                    *here,
+                    "hypotheses",
+                )
+            seen.setdefault(key, c)
+
+
+def _check_groups(case: Case, position: dict[str, int], bad) -> None:
+    """``groups:``: unique ids; members are sourced, not derived, in one group each."""
+    seen: set[str] = set()
+    member_of: dict[str, int] = {}
+    for g, group in enumerate(case.groups):
+        if group.id in seen:
+            bad(f"duplicate id {shown(group.id)}", "groups", g, "id")
+        seen.add(group.id)
+        for j, member in enumerate(group.members):
+            where = ("groups", g, "members", j)
+            item = case.evidence[position[member]] if member in position else None
+            if item is None:
+                bad(f"unknown evidence id {shown(member)}", *where)
+            elif member in group.members[:j]:
+                bad(f"{shown(member)} is listed twice", *where)
+            elif item.is_direct:
+                bad(f"{shown(member)} is direct evidence; only sourced reports form groups", *where)
+            elif item.derived_from is not None:
+                bad(
+                    f"{shown(member)} has derived_from; its origin is declared, "
+                    "so it cannot also be in a group",
+                    *where,
+                )
+            elif member in member_of and member_of[member] != g:
+                other = case.groups[member_of[member]].id
+                bad(f"{shown(member)} is already in group {shown(other)}", *where)
+            else:
+                member_of[member] = g
 
 
 def _find_cycle(case: Case, position: dict[str, int]) -> tuple[int, list[str]] | None:
@@ -906,5 +1039,7 @@ _FORMAT_MODELS = (
     Source,
     Evidence,
     Pooling,
+    Channel,
+    Group,
     Case,
 )

@@ -9,10 +9,14 @@ parameter: ``theta`` if the report "rises" with it, else ``1 - theta``
 * two-coin: the parameter is the sensitivity s if H in A, else the
   false-positive rate f; P = the parameter for "yes", 1 - it for "no".
 
+A source's ``about:`` channel has its own parameters, used by the source's
+reports whose set A is exactly the channel's.
+
 A derived report mixes a copy (probability c) with an independent report:
 ``c * m + (1 - c) * P_independent``, where m is the fraction of its parents
-declaring the same set. Engines read only the arrays built here, through
-:mod:`credence.likelihood`.
+declaring the same set. A later member of a group is the same mixture, with
+the group's one c and m over the members before it. Engines read only the
+arrays built here, through :mod:`credence.likelihood`.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from functools import cached_property
 
 import numpy as np
 
-from credence.case import ADMIRALTY, Admiralty, Beta, Case, Evidence, LogNormal, TwoCoin
+from credence.case import ADMIRALTY, Admiralty, Beta, Case, Evidence, LogNormal, Source, TwoCoin
 from credence.errors import CaseError
 
-__all__ = ["CompiledCase", "compile_case", "compile_exact", "refuse_pymc_only"]
+__all__ = ["CompiledCase", "compile_case", "compile_exact", "match_fraction", "refuse_pymc_only"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +55,11 @@ class CompiledCase:
     param_source : ndarray (P,) of int
         Source of each reliability parameter.
     param_names : tuple of str
-        ``"<source>.accuracy"``, ``"<source>.sensitivity"``, ``"<source>.false_positive_rate"``.
+        ``"<source>.accuracy"``, ``"<source>.sensitivity"``, ``"<source>.false_positive_rate"``;
+        ``"<source>.about[<h1>+<h2>].<name>"`` for a channel's.
+    param_channel : ndarray (P,) of int
+        Index of the source's ``about:`` channel a parameter belongs to, -1 for
+        its ``reliability``.
     param_value : ndarray (P,)
         Fixed value, or NaN for a Beta parameter.
     param_alpha, param_beta : ndarray (P,)
@@ -63,10 +71,14 @@ class CompiledCase:
         Parameter each report depends on under each hypothesis.
     report_rises : ndarray (n, K) of bool
         Independent probability is ``theta`` (True) or ``1 - theta`` (False).
+    report_declared : ndarray (n, K) of bool
+        The set of hypotheses the report declares possible (A for "yes", its
+        complement for "no").
     report_derived : ndarray (n,) of bool
         Has ``derived_from``; its probability is a copy mixture.
     report_match : ndarray (n,)
-        Fraction m of parents declaring the same set (0 where not derived).
+        Fraction m of parents (of earlier group members) declaring the same
+        set; 0 for other reports.
     report_copy_value : ndarray (n,)
         Fixed copy probability (0 where not derived), NaN for a Beta one.
     report_copy_alpha, report_copy_beta : ndarray (n,)
@@ -78,6 +90,14 @@ class CompiledCase:
         (mu, sigma) of an uncertain log-normal likelihood ratio, NaN otherwise.
     pooled_kinds : tuple of str
         Kinds whose one-coin accuracies are pooled (PyMC engine only).
+    group_ids : tuple of str
+    group_members : tuple of ndarray of int
+        Each group's reports, in member order.
+    group_copy_value, group_copy_alpha, group_copy_beta : ndarray (G,)
+        Each group's copy probability: fixed value (NaN for a Beta), Beta prior
+        (NaN where fixed).
+    report_group : ndarray (n,) of int
+        Group of each report, -1 for none.
     """
 
     case: Case
@@ -90,6 +110,7 @@ class CompiledCase:
     source_kinds: tuple[str | None, ...]
     param_source: np.ndarray
     param_names: tuple[str, ...]
+    param_channel: np.ndarray
     param_value: np.ndarray
     param_alpha: np.ndarray
     param_beta: np.ndarray
@@ -98,6 +119,7 @@ class CompiledCase:
     report_source: np.ndarray
     report_param: np.ndarray
     report_rises: np.ndarray
+    report_declared: np.ndarray
     report_derived: np.ndarray
     report_match: np.ndarray
     report_copy_value: np.ndarray
@@ -107,6 +129,12 @@ class CompiledCase:
     direct_loglik: np.ndarray
     direct_lognormal: np.ndarray
     pooled_kinds: tuple[str, ...]
+    group_ids: tuple[str, ...]
+    group_members: tuple[np.ndarray, ...]
+    group_copy_value: np.ndarray
+    group_copy_alpha: np.ndarray
+    group_copy_beta: np.ndarray
+    report_group: np.ndarray
 
     @property
     def n_hypotheses(self) -> int:
@@ -120,7 +148,7 @@ class CompiledCase:
 
     @cached_property
     def independent_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        """Counts of reports that are not derived, per parameter and hypothesis.
+        """Counts of reports that are not copy mixtures, per parameter and hypothesis.
 
         Returns
         -------
@@ -131,7 +159,7 @@ class CompiledCase:
         P, K = self.n_params, self.n_hypotheses
         rise = np.zeros((P, K))
         fall = np.zeros((P, K))
-        plain = ~self.report_derived
+        plain = ~self.report_mixed
         for h in range(K):
             params = self.report_param[plain, h]
             rises = self.report_rises[plain, h]
@@ -140,6 +168,41 @@ class CompiledCase:
         rise.setflags(write=False)
         fall.setflags(write=False)
         return rise, fall
+
+    @cached_property
+    def report_mixed(self) -> np.ndarray:
+        """Boolean mask of copy mixtures: derived reports and later group members."""
+        later = np.zeros_like(self.report_derived)
+        for members in self.group_members:
+            later[members[1:]] = True
+        later.setflags(write=False)
+        return self.report_derived | later
+
+    @cached_property
+    def report_copy_slot(self) -> np.ndarray:
+        """Where each report's copy probability is, in ``[0, derived..., groups...]``.
+
+        Slot 0 is a report that is not a copy mixture (c = 0); then the derived
+        reports in report order; then the groups (see
+        :func:`credence.likelihood.copy_per_report`).
+        """
+        slot = np.zeros(len(self.report_derived), dtype=int)
+        derived = np.flatnonzero(self.report_derived)
+        slot[derived] = 1 + np.arange(derived.size)
+        for g, members in enumerate(self.group_members):
+            slot[members[1:]] = 1 + derived.size + g
+        slot.setflags(write=False)
+        return slot
+
+    @property
+    def group_copy_names(self) -> tuple[str, ...]:
+        """``"<group id>.group_copy_probability"``: the name of each group's c in draws."""
+        return tuple(f"{g}.group_copy_probability" for g in self.group_ids)
+
+    @property
+    def group_random(self) -> np.ndarray:
+        """Boolean mask of groups with a Beta copy probability."""
+        return np.isnan(self.group_copy_value)
 
     @property
     def param_random(self) -> np.ndarray:
@@ -153,9 +216,24 @@ class CompiledCase:
 
     @property
     def copy_mean(self) -> np.ndarray:
-        """Copy probability of each report, its mean where uncertain."""
-        mean = _beta_mean(self.report_copy_alpha, self.report_copy_beta)
-        return np.where(self.copy_random, mean, self.report_copy_value)
+        """Copy probability of each report, its mean where uncertain.
+
+        A later group member has its group's; a report that is not a copy
+        mixture has 0.
+        """
+        def mean(value, alpha, beta):
+            return np.where(np.isnan(value), _beta_mean(alpha, beta), value)
+
+        slots = np.concatenate(
+            [
+                [0.0],
+                mean(self.report_copy_value, self.report_copy_alpha, self.report_copy_beta)[
+                    self.report_derived
+                ],
+                mean(self.group_copy_value, self.group_copy_alpha, self.group_copy_beta),
+            ]
+        )
+        return slots[self.report_copy_slot]
 
     @property
     def needs_mcmc(self) -> list[tuple[str, str]]:
@@ -184,7 +262,7 @@ def _as_prior(p: float | Beta) -> tuple[float, float, float]:
     return float(p), math.nan, math.nan
 
 
-def _source_params(
+def _channel_params(
     reliability, scale: dict[str, Beta]
 ) -> tuple[bool, list[tuple[str, float | Beta]]]:
     """(two_coin, [(name, value or Beta)]) of a source's reliability."""
@@ -198,6 +276,15 @@ def _source_params(
     if isinstance(reliability, Admiralty):
         reliability = reliability.prior(scale)
     return False, [("accuracy", reliability)]
+
+
+def _channels(source: Source) -> list[tuple[frozenset[str] | None, str, object]]:
+    """(set A or None for the default, name prefix, reliability) of each channel of a source."""
+    out: list[tuple[frozenset[str] | None, str, object]] = [(None, "", source.reliability)]
+    for channel in source.about or ():
+        label = "+".join(sorted(set(channel.hypotheses)))
+        out.append((frozenset(channel.hypotheses), f"about[{label}].", channel.reliability))
+    return out
 
 
 def _declared(item: Evidence, hypotheses: tuple[str, ...]) -> tuple[tuple[bool, ...], bool]:
@@ -248,27 +335,30 @@ def compile_case(case: Case) -> CompiledCase:
 
     scale = dict(ADMIRALTY) | dict(case.admiralty or {})
     source_index = {s.id: i for i, s in enumerate(case.sources)}
-    names, psrc, values, alphas, betas, one_coin = [], [], [], [], [], []
-    source_params: list[list[int]] = []
-    two_coin: list[bool] = []
+    names, psrc, pchannel, values, alphas, betas, one_coin = [], [], [], [], [], [], []
+    # per source: {set A or None: (two_coin, parameter indices)}
+    channels: list[dict[frozenset[str] | None, tuple[bool, list[int]]]] = []
     for s_i, source in enumerate(case.sources):
-        is_two, params = _source_params(source.reliability, scale)
-        two_coin.append(is_two)
-        source_params.append([])
-        for name, p in params:
-            v, a, b = _as_prior(p)
-            source_params[-1].append(len(names))
-            names.append(f"{source.id}.{name}")
-            psrc.append(s_i)
-            values.append(v)
-            alphas.append(a)
-            betas.append(b)
-            one_coin.append(not is_two)
+        channels.append({})
+        for c_i, (about, prefix, reliability) in enumerate(_channels(source)):
+            is_two, params = _channel_params(reliability, scale)
+            indices = []
+            for name, p in params:
+                v, a, b = _as_prior(p)
+                indices.append(len(names))
+                names.append(f"{source.id}.{prefix}{name}")
+                psrc.append(s_i)
+                pchannel.append(c_i - 1)
+                values.append(v)
+                alphas.append(a)
+                betas.append(b)
+                one_coin.append(not is_two and about is None)
+            channels[-1][about] = (is_two, indices)
 
     position = {e.id: i for i, e in enumerate(case.evidence)}
-    declared_sets: dict[int, tuple[bool, ...]] = {}
     rows: list[tuple] = []
     direct_rows: list[tuple] = []
+    report_of: dict[int, int] = {}
     for e_i, item in enumerate(case.evidence):
         if item.is_direct:
             lognormal = (math.nan, math.nan)
@@ -284,18 +374,20 @@ def compile_case(case: Case) -> CompiledCase:
             continue
         in_a, yes = _declared(item, hypotheses)
         declared = in_a if yes else tuple(not x for x in in_a)
-        declared_sets[e_i] = declared
         s_i = source_index[item.source]
-        params = source_params[s_i]
-        if two_coin[s_i]:
+        chosen = frozenset(h for h, x in zip(hypotheses, in_a, strict=True) if x)
+        two_coin, params = channels[s_i].get(chosen) or channels[s_i][None]
+        if two_coin:
             param = [params[0] if x else params[1] for x in in_a]
             rises = (yes,) * K
         else:
             param = [params[0]] * K
             rises = declared
-        rows.append((e_i, s_i, param, rises))
+        report_of[e_i] = len(rows)
+        rows.append((e_i, s_i, param, rises, declared))
 
     n = len(rows)
+    declared_sets = np.array([r[4] for r in rows], dtype=bool).reshape(n, K)
     match = np.zeros(n)
     copy_value = np.zeros(n)
     copy_alpha = np.full(n, math.nan)
@@ -306,9 +398,8 @@ def compile_case(case: Case) -> CompiledCase:
         if item.derived_from is None:
             continue
         derived[r] = True
-        parents = [position[p] for p in item.derived_from]
-        agree = [declared_sets[p] == declared_sets[e_i] for p in parents]
-        match[r] = sum(agree) / len(parents)
+        parents = [report_of[position[p]] for p in item.derived_from]
+        match[r] = match_fraction(declared_sets[parents], declared_sets[r])
         copy = item.copy_probability if item.copy_probability is not None else 1.0
         copy_value[r], copy_alpha[r], copy_beta[r] = _as_prior(copy)
         if copy_value[r] == 1.0 and match[r] == 0.0:
@@ -317,6 +408,27 @@ def compile_case(case: Case) -> CompiledCase:
                 "give a copy_probability below 1 or fix the stance",
                 f"evidence[{e_i}].derived_from",
             )
+
+    G = len(case.groups)
+    report_group = np.full(n, -1)
+    group_members = []
+    group_copy = np.empty((G, 3))
+    for g, group in enumerate(case.groups):
+        members = np.array([report_of[position[m]] for m in group.members], dtype=int)
+        members.setflags(write=False)
+        group_members.append(members)
+        report_group[members] = g
+        group_copy[g] = _as_prior(group.copy_prior)
+        for j in range(1, len(members)):
+            r = members[j]
+            match[r] = match_fraction(declared_sets[members[:j]], declared_sets[r])
+            if group_copy[g, 0] == 1.0 and match[r] == 0.0:
+                raise CaseError(
+                    "with copy_probability 1 every later member repeats an earlier one, "
+                    "and this one disagrees with all before it; give a copy_probability "
+                    "below 1 or fix the stance",
+                    f"groups[{g}].members[{j}]",
+                )
 
     def stack(items, width, dtype=float):
         return np.array(items, dtype=dtype).reshape(-1, width)
@@ -332,6 +444,7 @@ def compile_case(case: Case) -> CompiledCase:
         source_kinds=tuple(s.kind for s in case.sources),
         param_source=np.array(psrc, dtype=int),
         param_names=tuple(names),
+        param_channel=np.array(pchannel, dtype=int),
         param_value=np.array(values, float),
         param_alpha=np.array(alphas, float),
         param_beta=np.array(betas, float),
@@ -340,6 +453,7 @@ def compile_case(case: Case) -> CompiledCase:
         report_source=np.array([r[1] for r in rows], dtype=int),
         report_param=stack([r[2] for r in rows], K, int),
         report_rises=stack([r[3] for r in rows], K, bool),
+        report_declared=declared_sets,
         report_derived=derived,
         report_match=match,
         report_copy_value=copy_value,
@@ -349,7 +463,23 @@ def compile_case(case: Case) -> CompiledCase:
         direct_loglik=stack([d[1] for d in direct_rows], K),
         direct_lognormal=stack([d[2] for d in direct_rows], 2),
         pooled_kinds=_pooled_kinds(case),
+        group_ids=tuple(group.id for group in case.groups),
+        group_members=tuple(group_members),
+        group_copy_value=group_copy[:, 0].copy(),
+        group_copy_alpha=group_copy[:, 1].copy(),
+        group_copy_beta=group_copy[:, 2].copy(),
+        report_group=report_group,
     )
+
+
+def match_fraction(earlier: np.ndarray, declared: np.ndarray) -> float:
+    """Fraction m of earlier reports (rows of declared sets) declaring the same set.
+
+    A copy repeats one of them chosen uniformly, so it matches with probability m.
+    """
+    if not len(earlier):
+        return 0.0
+    return float(np.all(earlier == declared, axis=1).mean())
 
 
 def _pooled_kinds(case: Case) -> tuple[str, ...]:

@@ -58,9 +58,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from credence.bernstein import Mixture, log_binomial, log_expectation, mixtures_of
 from credence.compile import CompiledCase, refuse_pymc_only
 from credence.errors import CaseError
-from credence.likelihood import counts_log_likelihood, fixed_log_likelihood, report_probability
+from credence.exact_groups import (
+    Component,
+    component_log_evidence,
+    components,
+    draw_component,
+)
+from credence.likelihood import (
+    copy_mixture,
+    counts_log_likelihood,
+    fixed_log_likelihood,
+    independent_probability,
+    report_probability,
+)
 from credence.special import log_beta_ratio, logsumexp
 
 __all__ = [
@@ -84,7 +97,7 @@ _BLOCK_NUMBERS = 1 << 17
 #: Most copy-probability draws returned (draws x reports); beyond, they are reduced and dropped.
 _KEEP_NUMBERS = 1 << 22
 
-CONSTANT, RISE, FALL, MIXTURE = 0, 1, 2, 3
+CONSTANT, RISE, FALL, MIXTURE, GROUP = 0, 1, 2, 3, 4
 #: Runs of at least this many identical mixtures (in ledger order) take the recurrence.
 _RUN = 8
 #: ... from a state of fewer components than this (a direct check costs O(components R)).
@@ -93,97 +106,53 @@ _RUN_COMPONENTS = 64
 _RUN_CHECK = 1e-11
 
 
-def _log_convolve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Log weights of the product of two polynomials given by log weights."""
-    if len(y) > len(x):
-        x, y = y, x
-    out = np.full(len(x) + len(y) - 1, -np.inf)
-    for i, yi in enumerate(y):
-        out[i : i + len(x)] = np.logaddexp(out[i : i + len(x)], x + yi)
-    return out
-
-
-def _log_binomial(n: int, log_rho: float) -> np.ndarray:
-    """Log weights of ``((1 - t) + rho t)^n``: ``log C(n, k) + k log rho``."""
-    i = np.arange(n)
-    log_choose = np.concatenate([[0.0], np.cumsum(np.log(n - i) - np.log(i + 1.0))])
-    return log_choose + np.arange(n + 1) * log_rho
-
-
-@dataclass(frozen=True)
-class _Mixture:
-    """The mixtures of one (parameter, hypothesis): types and the weights they give."""
-
-    ratios: np.ndarray  # (D,) distinct log rho
-    counts: np.ndarray  # (D,) reports of each type
-    weights: np.ndarray  # (M + 1,) log Bernstein weights of the product
-    without: np.ndarray  # (D, M) the weights with one report of type d left out
-
-
-def _mixture(log_rho: np.ndarray) -> _Mixture:
-    ratios, counts = np.unique(log_rho, return_counts=True)
-    parts = [_log_binomial(int(n), r) for r, n in zip(ratios, counts, strict=True)]
-    prefix = [np.zeros(1)]
-    for part in parts:
-        prefix.append(_log_convolve(prefix[-1], part))
-    suffix = [np.zeros(1)]
-    for part in reversed(parts):
-        suffix.append(_log_convolve(suffix[-1], part))
-    suffix.reverse()
-    without = np.empty((len(parts), len(log_rho)))
-    for d, (r, n) in enumerate(zip(ratios, counts, strict=True)):
-        rest = _log_convolve(prefix[d], suffix[d + 1])
-        without[d] = _log_convolve(rest, _log_binomial(int(n) - 1, r))
-    return _Mixture(ratios, counts, prefix[-1], without)
-
-
-def _log_expectation(w: np.ndarray, a, b, n1, n0) -> np.ndarray:
-    """Log E[t^n1 (1 - t)^n0 sum_k e^w_k t^k (1 - t)^(M - k)] under Beta(a, b)."""
-    k = np.arange(w.shape[-1])
-    M = w.shape[-1] - 1
-    return logsumexp(w + log_beta_ratio(a, b, n1 + k, n0 + M - k), axis=-1)
-
-
 @dataclass(frozen=True)
 class _Terms:
     """Each report's factor under each hypothesis, split as described in the module."""
 
     const: np.ndarray  # (n, K) log of the constant part
-    kind: np.ndarray  # (n, K) CONSTANT, RISE, FALL or MIXTURE
+    kind: np.ndarray  # (n, K) CONSTANT, RISE, FALL, MIXTURE or GROUP (in a component)
     log_rho: np.ndarray  # (n, K) log rho of mixtures
     rise: np.ndarray  # (P, K) plain factors theta of random parameters
     fall: np.ndarray  # (P, K) plain factors 1 - theta of random parameters
     members: dict[tuple[int, int], np.ndarray]  # (p, h) with mixtures -> reports, ledger order
-    mixtures: dict[tuple[int, int], _Mixture]
+    mixtures: dict[tuple[int, int], Mixture]
     position: np.ndarray  # (n_evidence,) place of each item in ledger order
+    log_u: np.ndarray  # (n, K) log P(report | H) at theta = 0 (copy probabilities at their mean)
+    log_v: np.ndarray  # (n, K) ... at theta = 1
+    components: list[Component]  # reports tied by groups, integrated in exact_groups
 
 
 def _terms(compiled: CompiledCase) -> _Terms:
     n, K = compiled.report_param.shape
     P = compiled.n_params
-    reports = np.arange(n)
+    position = np.empty(len(compiled.evidence_ids), int)
+    position[compiled.order] = np.arange(len(compiled.order))
+    comps = components(compiled, position)
     copy = compiled.copy_mean
     random = compiled.param_random
     theta = np.where(random, 0.0, compiled.param_value)
+    args = (compiled.report_param, compiled.report_rises, compiled.report_match)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_u = np.log(report_probability(theta, copy, compiled, reports))
-        log_v = np.log(report_probability(np.where(random, 1.0, theta), copy, compiled, reports))
+        log_u = np.log(report_probability(theta, copy, *args))
+        log_v = np.log(report_probability(np.where(random, 1.0, theta), copy, *args))
         free = random[compiled.report_param] & (log_u != log_v)
         kind = np.where(
             free, np.where(log_u == -np.inf, RISE, np.where(log_v == -np.inf, FALL, MIXTURE)), 0
         )
         const = np.where(kind == RISE, log_v, log_u)
+        for comp in comps:
+            kind[comp.reports, comp.h] = GROUP
+            const[comp.reports, comp.h] = 0.0
         log_rho = np.where(kind == MIXTURE, log_v - log_u, np.nan)
     key = compiled.report_param * K + np.arange(K)
     rise = np.bincount(key[kind == RISE], minlength=P * K).reshape(P, K).astype(float)
     fall = np.bincount(key[kind == FALL], minlength=P * K).reshape(P, K).astype(float)
-    position = np.empty(len(compiled.evidence_ids), int)
-    position[compiled.order] = np.arange(len(compiled.order))
     members: dict[tuple[int, int], np.ndarray] = {}
-    mixtures: dict[tuple[int, int], _Mixture] = {}
+    mixtures: dict[tuple[int, int], Mixture] = {}
     mixed = np.zeros(P * K, bool)
     mixed[key[kind == MIXTURE]] = True
-    r, h = np.nonzero(mixed[key] & (kind != CONSTANT))
+    r, h = np.nonzero(mixed[key] & (kind != CONSTANT) & (kind != GROUP))
     if r.size:
         keys = key[r, h]
         sort = np.lexsort((position[compiled.report_evidence[r]], keys))
@@ -194,8 +163,10 @@ def _terms(compiled: CompiledCase) -> _Terms:
             group = r[lo:hi]
             members[p, hh] = group
             mix = group[kind[group, hh] == MIXTURE]
-            mixtures[p, hh] = _mixture(log_rho[mix, hh])
-    return _Terms(const, kind, log_rho, rise, fall, members, mixtures, position)
+            mixtures[p, hh] = mixtures_of(log_rho[mix, hh])
+    return _Terms(
+        const, kind, log_rho, rise, fall, members, mixtures, position, log_u, log_v, comps
+    )
 
 
 @dataclass(frozen=True)
@@ -277,31 +248,46 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
         N1, N0 = terms.rise[p, h], terms.fall[p, h]
         loo[evidence[r], h] += log_beta_ratio(a + N1 - rises, b + N0 - 1 + rises, rises, 1 - rises)
 
-    for (p, h), mixture in terms.mixtures.items():
-        _mixture_deltas(compiled, terms, p, h, mixture, step, loo)
+    for (p, h), mix in terms.mixtures.items():
+        _mixture_deltas(compiled, terms, p, h, mix, step, loo)
+    for comp in terms.components:
+        _component_deltas(compiled, terms, comp, step, loo)
     return step, loo
 
 
-def _mixture_deltas(compiled, terms, p, h, mixture, step, loo) -> None:
+def _component_deltas(compiled, terms, comp, step, loo) -> None:
+    """In-order and leave-one-out deltas of the reports of a component (see exact_groups)."""
+    items = compiled.report_evidence[comp.reports]
+    before = 0.0
+    for t in range(len(comp.reports)):
+        value = component_log_evidence(compiled, terms, comp, comp.reports[: t + 1])
+        step[items[t], comp.h] += value - before
+        before = value
+    for t in range(len(comp.reports)):
+        without = component_log_evidence(compiled, terms, comp, np.delete(comp.reports, t))
+        loo[items[t], comp.h] += before - without
+
+
+def _mixture_deltas(compiled, terms, p, h, mix, step, loo) -> None:
     """In-order and leave-one-out deltas of the reports of a parameter with mixtures."""
     a, b = compiled.param_alpha[p], compiled.param_beta[p]
     members = terms.members[p, h]
     kind = terms.kind[members, h]
     item = compiled.report_evidence[members]
     N1, N0 = terms.rise[p, h], terms.fall[p, h]
-    w = mixture.weights
-    full = _log_expectation(w, a, b, N1, N0)
+    w = mix.weights
+    full = log_expectation(w, a, b, N1, N0)
 
     # leave one out: one evaluation per plain direction and per mixture type
     rises = kind == RISE
     falls = kind == FALL
     if rises.any():
-        loo[item[rises], h] += full - _log_expectation(w, a, b, N1 - 1, N0)
+        loo[item[rises], h] += full - log_expectation(w, a, b, N1 - 1, N0)
     if falls.any():
-        loo[item[falls], h] += full - _log_expectation(w, a, b, N1, N0 - 1)
+        loo[item[falls], h] += full - log_expectation(w, a, b, N1, N0 - 1)
     mixes = kind == MIXTURE
-    without = _log_expectation(mixture.without, a, b, N1, N0)
-    d = np.searchsorted(mixture.ratios, terms.log_rho[members[mixes], h])
+    without = log_expectation(mix.without, a, b, N1, N0)
+    d = np.searchsorted(mix.ratios, terms.log_rho[members[mixes], h])
     loo[item[mixes], h] += full - without[d]
 
     # in order: log E[product of the first t factors], t = 1..T
@@ -377,7 +363,7 @@ def _grow(state, alpha, beta, log_rho: float, R: int) -> np.ndarray:
     ``C(R, i) rho^i B(alpha_k + i, beta_k + R - i) / B(alpha_k, beta_k)``.
     """
     i = np.arange(R + 1)
-    binomial = _log_binomial(R, log_rho)
+    binomial = log_binomial(R, log_rho)
     out = np.full(len(state) + R, -np.inf)
     for k, sk in enumerate(state):
         if sk > -np.inf:
@@ -494,16 +480,19 @@ def _log_evidence(compiled: CompiledCase, terms: _Terms) -> np.ndarray:
     b = compiled.param_beta[random][:, None]
     per_param = log_beta_ratio(a, b, terms.rise[random], terms.fall[random])
     index = np.cumsum(random) - 1
-    for (p, h), mixture in terms.mixtures.items():
-        per_param[index[p], h] = _log_expectation(
-            mixture.weights,
+    for (p, h), mix in terms.mixtures.items():
+        per_param[index[p], h] = log_expectation(
+            mix.weights,
             compiled.param_alpha[p],
             compiled.param_beta[p],
             terms.rise[p, h],
             terms.fall[p, h],
         )
     fixed = terms.const.sum(axis=0) + compiled.direct_loglik.sum(axis=0)
-    return fixed + per_param.sum(axis=0)
+    grouped = np.zeros(compiled.n_hypotheses)
+    for comp in terms.components:
+        grouped[comp.h] += component_log_evidence(compiled, terms, comp)
+    return fixed + per_param.sum(axis=0) + grouped
 
 
 def exact_posterior(compiled: CompiledCase) -> np.ndarray:
@@ -646,16 +635,20 @@ def _uncertain_copies(rng, compiled, reports, theta, H, out) -> np.ndarray:
     width = max(1, _BLOCK_NUMBERS // size)
     for lo in range(0, reports.size, width):
         cols = reports[lo : lo + width]
-        independent = report_probability(theta, np.zeros((size, cols.size)), compiled, cols)
-        at_h = np.take_along_axis(independent, H[:, None, None], axis=2)[..., 0]
-        cbar = compiled.copy_mean[cols]
-        copied = cbar * compiled.report_match[cols]
-        z = rng.random(at_h.shape) * (copied + (1 - cbar) * at_h) < copied
+        match = compiled.report_match[cols]
+        independent = independent_probability(
+            theta, compiled.report_param[cols], compiled.report_rises[cols]
+        )
+        at_h = np.take_along_axis(independent, H[:, None, None], axis=2)
+        cbar = np.broadcast_to(compiled.copy_mean[cols], (size, cols.size))
+        copied = copy_mixture(cbar, match, np.zeros_like(at_h))[..., 0]
+        total = copy_mixture(cbar, match, at_h)[..., 0]
+        z = rng.random(total.shape) * total < copied
         c = _copy_draws(rng, compiled.report_copy_alpha[cols], compiled.report_copy_beta[cols], z)
         if out is not None:
             out[:, lo : lo + cols.size] = c
         with np.errstate(divide="ignore"):
-            ll += np.log(report_probability(theta, c, compiled, cols)).sum(axis=1)
+            ll += np.log(copy_mixture(c, match, independent)).sum(axis=1)
     return ll
 
 
@@ -675,6 +668,15 @@ def _copy_draws(rng, a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     y += np.where(z, 0.0, e)
     with np.errstate(divide="ignore", invalid="ignore"):
         return 1.0 / (1.0 + y / x)
+
+
+def _report_args(compiled: CompiledCase, reports: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(param, rises, match) of the chosen reports, as the likelihood functions take them."""
+    return (
+        compiled.report_param[reports],
+        compiled.report_rises[reports],
+        compiled.report_match[reports],
+    )
 
 
 def _distinct_derived(compiled: CompiledCase, reports: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -743,17 +745,27 @@ def robustness_draws(
         alpha[random][None, :] + terms.rise[random][:, H].T,
         beta[random][None, :] + terms.fall[random][:, H].T,
     )
-    for (p, h), mixture in terms.mixtures.items():
+    for (p, h), mix in terms.mixtures.items():
         s = np.flatnonzero(H == h)
         if not s.size:
             continue
         n1, n0 = terms.rise[p, h], terms.fall[p, h]
-        w = mixture.weights
+        w = mix.weights
         M = len(w) - 1
         k = np.arange(M + 1)
         logp = w + log_beta_ratio(alpha[p], beta[p], n1 + k, n0 + M - k)
         k = rng.choice(M + 1, size=s.size, p=np.exp(logp - logsumexp(logp)))
         theta_r[s, column[p]] = _beta_draws(rng, alpha[p] + n1 + k, beta[p] + n0 + M - k)
+    group_c = np.broadcast_to(compiled.group_copy_value, (n_draws, len(compiled.group_ids))).copy()
+    for comp in terms.components:
+        s = np.flatnonzero(H == comp.h)
+        if not s.size:
+            continue
+        c, theta_p = draw_component(rng, compiled, terms, comp, s.size, _beta_draws)
+        if c is not None:
+            group_c[s, comp.uncertain] = c
+        for p, values in theta_p.items():
+            theta_r[s, column[p]] = values
     # A Beta draw can round to exactly 0 or 1; keep log(theta) finite.
     np.clip(theta_r, _TINY, 1.0 - _EPS, out=theta_r)
 
@@ -775,10 +787,13 @@ def robustness_draws(
         with np.errstate(divide="ignore"):  # a draw may round to 0 or 1: log 0 is -inf
             log_prior = np.stack([np.log(prior_p), np.log1p(-prior_p)], axis=1)
         parameters["claim.prior"] = prior_p
+    for g in np.flatnonzero(compiled.group_random):
+        parameters[compiled.group_copy_names[g]] = group_c[:, g]
+    later = np.flatnonzero(compiled.report_mixed & ~compiled.report_derived)
 
     rise, fall = compiled.independent_counts
     fixed = fixed_log_likelihood(compiled)
-    per_draw = compiled.n_params + K * (known.size + 1)
+    per_draw = compiled.n_params + K * (known.size + later.size + 1)
     chunk = max(1, min(chunk, _CHUNK_NUMBERS // per_draw))
     draws = np.empty((n_draws, K))
     for start in range(0, n_draws, chunk):
@@ -790,8 +805,12 @@ def robustness_draws(
             ll = fixed + counts_log_likelihood(theta[:, random], rise[random], fall[random])
             if known.size:
                 copy = np.broadcast_to(compiled.report_copy_value[known], (size, known.size))
-                p_known = report_probability(theta, copy, compiled, known)
+                p_known = report_probability(theta, copy, *_report_args(compiled, known))
                 ll = ll + (np.log(p_known) * weight[:, None]).sum(axis=1)
+            if later.size:
+                copy = group_c[rows][:, compiled.report_group[later]]
+                p_later = report_probability(theta, copy, *_report_args(compiled, later))
+                ll = ll + np.log(p_later).sum(axis=1)
         if uncertain.size:
             out = copy_u[rows] if keep else None
             ll = ll + _uncertain_copies(rng, compiled, uncertain, theta, H[rows], out)

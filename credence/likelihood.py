@@ -2,7 +2,9 @@
 
 The functions take an array namespace ``xp`` (``numpy`` or ``pytensor.tensor``)
 so that the exact engine (numpy) and the PyMC model (pytensor) evaluate the very
-same expressions.
+same expressions. Values that the PyMC model holds as data (stances, match
+fractions) are passed as arrays; the compiled case supplies only structure
+(which report reads which parameter and which copy probability).
 """
 
 from __future__ import annotations
@@ -15,44 +17,105 @@ from credence.compile import CompiledCase
 from credence.special import xlogy
 
 __all__ = [
+    "copy_mixture",
     "counts_log_likelihood",
     "fixed_log_likelihood",
+    "independent_probability",
     "log_likelihood",
+    "mixed_copy",
     "report_probability",
 ]
 
 
-def report_probability(
-    theta, copy, compiled: CompiledCase, reports: np.ndarray, xp: ModuleType = np
-):
-    """P(report | H, theta, c) of the chosen reports under every hypothesis.
+def independent_probability(theta, param: np.ndarray, rises, xp: ModuleType = np):
+    """P_independent(report | H, theta) of reports under every hypothesis.
 
     Parameters
     ----------
     theta : array (..., P)
         Every reliability parameter (fixed ones at their value).
-    copy : array (..., len(reports))
-        Copy probability of each chosen report (0 for a report not derived).
-    compiled : CompiledCase
-    reports : ndarray of int
-        Indices of sourced reports.
+    param : ndarray (r, K) of int
+        Parameter each report depends on under each hypothesis.
+    rises : array (r, K) of bool
+        The probability is ``theta`` (True) or ``1 - theta`` (False).
     xp : module
         ``numpy`` or ``pytensor.tensor``.
 
     Returns
     -------
-    array (..., len(reports), K)
-        ``c * m + (1 - c) * P_independent`` with ``P_independent`` the parameter
-        the report depends on under H, or one minus it.
+    array (..., r, K)
     """
-    at = theta[..., compiled.report_param[reports]]
-    independent = xp.where(compiled.report_rises[reports], at, 1.0 - at)
+    at = theta[..., param]
+    return xp.where(rises, at, 1.0 - at)
+
+
+def copy_mixture(copy, match, independent):
+    """``c m + (1 - c) P_independent``: a report that repeats an earlier one with probability c.
+
+    The one expression of copying, for ``derived_from`` and for groups: with
+    probability c the report repeats one of the reports it may copy, chosen
+    uniformly, and so declares the same set with probability m (the fraction
+    that does); otherwise it is an independent report of its own source.
+
+    Parameters
+    ----------
+    copy : array (..., r)
+        Copy probability of each report.
+    match : array (r,)
+        Match fraction m of each report.
+    independent : array (..., r, K)
+        P_independent of each report under each hypothesis.
+
+    Returns
+    -------
+    array (..., r, K)
+    """
     c = copy[..., :, None]
-    return c * compiled.report_match[reports][:, None] + (1.0 - c) * independent
+    return c * match[:, None] + (1.0 - c) * independent
+
+
+def report_probability(theta, copy, param: np.ndarray, rises, match, xp: ModuleType = np):
+    """P(report | H, theta, c) of reports under every hypothesis.
+
+    Parameters
+    ----------
+    theta : array (..., P)
+    copy : array (..., r)
+        Copy probability of each report (0 for one that is not a copy mixture).
+    param, rises : as :func:`independent_probability`
+    match : array (r,)
+    xp : module
+
+    Returns
+    -------
+    array (..., r, K)
+    """
+    return copy_mixture(copy, match, independent_probability(theta, param, rises, xp))
+
+
+def mixed_copy(derived_copy, group_copy, compiled: CompiledCase, xp: ModuleType = np):
+    """Copy probability of each copy mixture (``compiled.report_mixed``), in report order.
+
+    Parameters
+    ----------
+    derived_copy : array (..., n_derived)
+        Copy probability of each derived report, in report order.
+    group_copy : array (..., G)
+        Copy probability of each group.
+    compiled : CompiledCase
+    xp : module
+
+    Returns
+    -------
+    array (..., n_mixed)
+        A derived report's own c, a later group member's group's c.
+    """
+    slots = xp.concatenate([derived_copy, group_copy], axis=-1)
+    return slots[..., compiled.report_copy_slot[compiled.report_mixed] - 1]
 
 
 def counts_log_likelihood(theta, rise, fall, xp: ModuleType = np):
-    """Log-likelihood of reports that are not derived, from their counts.
+    """Log-likelihood of reports that are not copy mixtures, from their counts.
 
     Such a report has probability ``theta`` or ``1 - theta`` of the parameter
     it depends on, so the reports of one parameter enter only through how many
@@ -84,15 +147,17 @@ def fixed_log_likelihood(compiled: CompiledCase) -> np.ndarray:
     return ll + compiled.direct_loglik.sum(axis=0)
 
 
-def log_likelihood(theta, copy, compiled: CompiledCase, xp: ModuleType = np):
+def log_likelihood(theta, derived_copy, group_copy, compiled: CompiledCase, xp: ModuleType = np):
     """Log P(evidence | H, theta, c) for every hypothesis.
 
     Parameters
     ----------
     theta : array (..., P)
         Every reliability parameter (fixed ones at their value, random ones in (0, 1)).
-    copy : array (..., n_derived)
+    derived_copy : array (..., n_derived)
         Copy probability of each derived report, in report order.
+    group_copy : array (..., G)
+        Copy probability of each group.
     compiled : CompiledCase
     xp : module
         ``numpy`` or ``pytensor.tensor``.
@@ -106,8 +171,15 @@ def log_likelihood(theta, copy, compiled: CompiledCase, xp: ModuleType = np):
     random = compiled.param_random
     th = theta[..., np.flatnonzero(random)]
     ll = fixed_log_likelihood(compiled) + counts_log_likelihood(th, rise[random], fall[random], xp)
-    derived = np.flatnonzero(compiled.report_derived)
-    if derived.size:
-        p = report_probability(theta, copy, compiled, derived, xp)
+    mixed = np.flatnonzero(compiled.report_mixed)
+    if mixed.size:
+        p = report_probability(
+            theta,
+            mixed_copy(derived_copy, group_copy, compiled, xp),
+            compiled.report_param[mixed],
+            compiled.report_rises[mixed],
+            compiled.report_match[mixed],
+            xp,
+        )
         ll = ll + xp.log(p).sum(axis=-2)
     return ll

@@ -100,7 +100,7 @@ def _numpy_log_joint(compiled, draws):
     random = compiled.copy_random[derived]
     if random.any():
         copy[:, random] = draws["copy_probability"]
-    ll = log_likelihood(theta, copy, compiled)
+    ll = log_likelihood(theta, copy, np.zeros((S, 0)), compiled)
     for j in range(layout(compiled).lognormal.size):
         ll[:, 0] += draws["log_likelihood_ratio"][:, j]
     if compiled.prior_beta is not None:

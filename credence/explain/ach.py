@@ -245,9 +245,11 @@ def item_likelihoods(compiled: CompiledCase) -> tuple[np.ndarray, list[str]]:
         a, b = compiled.param_alpha[random], compiled.param_beta[random]
         theta[random] = 1.0 / (1.0 + b / a)  # the Beta mean, also where a + b overflows
         copy = compiled.copy_mean
-        likelihood[compiled.report_evidence] = report_probability(theta, copy, compiled, reports)
+        likelihood[compiled.report_evidence] = report_probability(
+            theta, copy, compiled.report_param, compiled.report_rises, compiled.report_match
+        )
         for r, e in enumerate(compiled.report_evidence):
-            kinds[e] = "copy" if compiled.report_derived[r] else "report"
+            kinds[e] = "copy" if compiled.report_mixed[r] else "report"
     return likelihood, kinds
 
 

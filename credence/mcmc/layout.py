@@ -34,13 +34,16 @@ class Layout:
         (uncertain, unpooled reliability parameters), ``fixed_parameter``,
         ``kind`` and ``pooled_parameter`` (pooled accuracies), ``copied``
         (derived items with an uncertain copy probability), ``fixed_copied``,
-        ``direct`` and ``uncertain_ratio``.
+        ``group`` and ``fixed_group`` (groups with an uncertain / fixed copy
+        probability), ``direct`` and ``uncertain_ratio``.
     free, fixed, pooled : ndarray of int
         Parameter indices of each group.
     pooled_kind : ndarray of int
         Kind (index into ``coords["kind"]``) of each pooled parameter.
     copy_free, copy_fixed : ndarray of int
         Report indices of derived reports with an uncertain / fixed copy probability.
+    group_free, group_fixed : ndarray of int
+        Groups with an uncertain / fixed copy probability.
     lognormal : ndarray of int
         Evidence indices of uncertain likelihood ratios.
     """
@@ -53,13 +56,19 @@ class Layout:
     pooled_kind: np.ndarray
     copy_free: np.ndarray
     copy_fixed: np.ndarray
+    group_free: np.ndarray
+    group_fixed: np.ndarray
     lognormal: np.ndarray
 
     @property
     def has_free(self) -> bool:
         """True when the model has a parameter to sample."""
         return bool(
-            self.free.size or self.pooled.size or self.copy_free.size or self.lognormal.size
+            self.free.size
+            or self.pooled.size
+            or self.copy_free.size
+            or self.group_free.size
+            or self.lognormal.size
         )
 
 
@@ -97,6 +106,8 @@ def layout(compiled: CompiledCase) -> Layout:
     derived = compiled.report_derived
     copy_free = np.flatnonzero(derived & compiled.copy_random)
     copy_fixed = np.flatnonzero(derived & ~compiled.copy_random)
+    group_free = np.flatnonzero(compiled.group_random)
+    group_fixed = np.flatnonzero(~compiled.group_random)
     lognormal_rows = np.flatnonzero(~np.isnan(compiled.direct_lognormal[:, 0]))
     lognormal = compiled.direct_evidence[lognormal_rows]
     ids = compiled.evidence_ids
@@ -111,6 +122,8 @@ def layout(compiled: CompiledCase) -> Layout:
         "pooled_parameter": tuple(names[p] for p in pooled),
         "copied": tuple(ids[compiled.report_evidence[r]] for r in copy_free),
         "fixed_copied": tuple(ids[compiled.report_evidence[r]] for r in copy_fixed),
+        "group": tuple(compiled.group_ids[g] for g in group_free),
+        "fixed_group": tuple(compiled.group_ids[g] for g in group_fixed),
         "direct": tuple(ids[e] for e in compiled.direct_evidence),
         "uncertain_ratio": tuple(ids[e] for e in lognormal),
     }
@@ -125,6 +138,9 @@ def layout(compiled: CompiledCase) -> Layout:
         pooled,
         pooled_kind,
         copy_free,
+        compiled.report_mixed,
+        compiled.report_copy_slot,
+        group_free,
         compiled.direct_evidence,
         lognormal,
     ):
@@ -139,6 +155,8 @@ def layout(compiled: CompiledCase) -> Layout:
         pooled_kind=pooled_kind,
         copy_free=copy_free,
         copy_fixed=copy_fixed,
+        group_free=group_free,
+        group_fixed=group_fixed,
         lognormal=lognormal,
     )
 
@@ -186,6 +204,9 @@ def model_data(compiled: CompiledCase, shape: Layout | None = None) -> dict[str,
         "copy_alpha": compiled.report_copy_alpha[shape.copy_free],
         "copy_beta": compiled.report_copy_beta[shape.copy_free],
         "copy_value": compiled.report_copy_value[shape.copy_fixed],
+        "group_copy_alpha": compiled.group_copy_alpha[shape.group_free],
+        "group_copy_beta": compiled.group_copy_beta[shape.group_free],
+        "group_copy_value": compiled.group_copy_value[shape.group_fixed],
         "report_rises": compiled.report_rises.astype(np.int8),
         "report_match": compiled.report_match.astype(float),
         "direct_log_likelihood": compiled.direct_loglik,

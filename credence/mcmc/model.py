@@ -12,7 +12,6 @@ one (:func:`~credence.likelihood.report_probability`).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from credence.compile import CompiledCase
-from credence.likelihood import counts_log_likelihood, report_probability
+from credence.likelihood import counts_log_likelihood, mixed_copy, report_probability
 from credence.mcmc.layout import Layout, layout, model_data
 
 __all__ = ["ModelParts", "build_model", "build_parts"]
@@ -66,6 +65,7 @@ def build_model(compiled: CompiledCase) -> pm.Model:
         Free variables ``reliability`` (dims ``parameter``), ``kind_mean``,
         ``kind_concentration`` (``kind``) and ``pooled_accuracy``
         (``pooled_parameter``) when pooling, ``copy_probability`` (``copied``),
+        ``group_copy_probability`` (``group``),
         ``claim_prior`` when the claim's prior is a Beta, ``log_likelihood_ratio``
         (``uncertain_ratio``); the potential ``evidence_likelihood``; the
         deterministic ``hypothesis_posterior`` (``hypothesis``). Values of the
@@ -141,6 +141,8 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
         theta = _gather(parts, [shape.fixed, shape.free, shape.pooled], compiled.n_params)
 
         derived = np.flatnonzero(compiled.report_derived)
+        position = np.empty(compiled.report_derived.size, dtype=int)
+        position[derived] = np.arange(derived.size)
         parts = [data["copy_value"]]
         if shape.copy_free.size:
             parts.append(
@@ -151,10 +153,28 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
                     dims="copied",
                 )
             )
-        plain = np.flatnonzero(~compiled.report_derived)
-        copy = _gather(
-            [pt.zeros(plain.size), *parts], [plain, shape.copy_fixed, shape.copy_free], n
+        derived_copy = _gather(
+            parts, [position[shape.copy_fixed], position[shape.copy_free]], derived.size
         )
+        parts = [data["group_copy_value"]]
+        if shape.group_free.size:
+            parts.append(
+                pm.Beta(
+                    "group_copy_probability",
+                    alpha=data["group_copy_alpha"],
+                    beta=data["group_copy_beta"],
+                    dims="group",
+                )
+            )
+        group_copy = _gather(
+            parts, [shape.group_fixed, shape.group_free], len(compiled.group_ids)
+        )
+        mixed = np.flatnonzero(compiled.report_mixed)
+        copy = pt.zeros(n)
+        if mixed.size:
+            copy = pt.set_subtensor(
+                copy[mixed], mixed_copy(derived_copy, group_copy, compiled, xp=pt)
+            )
 
         if compiled.prior_beta is not None:
             ab = data["claim_prior_ab"]
@@ -164,9 +184,7 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
             log_prior = data["hypothesis_log_prior"]
 
         # The stances and parent agreement are data; the indices stay structure.
-        filled = dataclasses.replace(
-            compiled, report_rises=data["report_rises"], report_match=data["report_match"]
-        )
+        rises, match = data["report_rises"], data["report_match"]
         # Reports that are not derived enter through their counts per sampled
         # parameter (data), so the logp and its gradient touch each sampled
         # parameter once; fixed parameters and direct evidence are one constant.
@@ -175,9 +193,16 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
             log_likelihood = log_likelihood + counts_log_likelihood(
                 pt.concatenate(sampled), data["rise_counts"], data["fall_counts"], xp=pt
             )
-        if derived.size:
-            p_derived = report_probability(theta, copy[derived], filled, derived, xp=pt)
-            log_likelihood = log_likelihood + pt.log(pt.maximum(p_derived, TINY)).sum(axis=0)
+        if mixed.size:
+            p_mixed = report_probability(
+                theta,
+                copy[mixed],
+                compiled.report_param[mixed],
+                rises[mixed],
+                match[mixed],
+                xp=pt,
+            )
+            log_likelihood = log_likelihood + pt.log(pt.maximum(p_mixed, TINY)).sum(axis=0)
         if shape.lognormal.size:
             log_ratio = pm.Normal(
                 "log_likelihood_ratio",
@@ -194,7 +219,7 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
         pm.Deterministic("hypothesis_posterior", pt.special.softmax(log_joint), dims="hypothesis")
 
     # Per-item terms for the ledger and the sensitivity; not part of the model's logp.
-    p = report_probability(theta, copy, filled, np.arange(n), xp=pt)
+    p = report_probability(theta, copy, compiled.report_param, rises, match, xp=pt)
     report_ll = pt.log(pt.maximum(p, TINY))
     direct_ll = data["direct_log_likelihood"]
     items = pt.zeros((len(compiled.evidence_ids), K))
@@ -221,6 +246,9 @@ _DATA_DIMS = {
     "copy_alpha": "copied",
     "copy_beta": "copied",
     "copy_value": "fixed_copied",
+    "group_copy_alpha": "group",
+    "group_copy_beta": "group",
+    "group_copy_value": "fixed_group",
     "report_rises": ("report", "hypothesis"),
     "report_match": "report",
     "direct_log_likelihood": ("direct", "hypothesis"),

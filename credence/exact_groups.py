@@ -1,0 +1,344 @@
+"""Groups in the exact engine: a shared copy probability integrated out exactly.
+
+Under a hypothesis H, a group's members are tied by its one copy probability
+c and, through their sources, to every other report of the same reliability
+parameters. A *component* (per hypothesis) is a group with an uncertain c,
+the groups with a fixed c, the random parameters its members read under H, and
+every report that reads one of those parameters. Given c the component is an
+ordinary product of factors each linear in its parameter; as a function of c it
+is a polynomial of degree D, the number of later members of the uncertain
+group (each member's factor ``(1 - c) P_independent + c m`` is linear in c).
+
+Its expectation is exact, with no quadrature: each parameter's factors are
+expanded by a dynamic programme over its members, whose state is (k, r, f):
+how many members are copies of the uncertain group, and how many of the
+others rise (``theta``) and fall (``1 - theta``) with the parameter. The other
+reports of the parameter (plain and ``derived_from`` mixtures) give
+``E[theta^r (1 - theta)^f ...]`` under its Beta in closed form, so each
+parameter yields a polynomial in c with non-negative weights in the unscaled
+Bernstein basis; the parameters' polynomials multiply by convolution, and the
+Beta expectation over c is a sum of positive terms.
+
+Cost, for a component with D later members of the uncertain group, J_p members
+on parameter p and n reports: O(sum_p J_p^3 + D^2) to evaluate, in practice
+O(D^2) when every member has its own source (J_p = 1). The ledger evaluates
+the component once per prefix and once per item left out (a member left out
+changes the match fractions of the members after it), so O(n D^2) for the
+ledger. Two uncertain groups that share a reliability parameter would need a
+polynomial in two variables; the exact engine refuses them and names the
+PyMC engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from credence.bernstein import log_convolve, log_expectation, mixtures_of
+from credence.compile import CompiledCase, match_fraction
+from credence.errors import CaseError
+from credence.likelihood import copy_mixture
+from credence.special import log_beta_ratio, logsumexp
+
+__all__ = ["Component", "component_log_evidence", "components", "copy_posterior", "draw_component"]
+
+
+@dataclass(frozen=True)
+class Component:
+    """The reports tied together under hypothesis ``h`` by groups (see the module).
+
+    Attributes
+    ----------
+    h : int
+    groups : tuple of int
+        Groups in the component, at most one with an uncertain copy probability.
+    uncertain : int
+        That group, or -1.
+    params : ndarray of int
+        Random reliability parameters read by members under h.
+    reports : ndarray of int
+        Members and every report reading one of ``params`` under h, in ledger order.
+    """
+
+    h: int
+    groups: tuple[int, ...]
+    uncertain: int
+    params: np.ndarray
+    reports: np.ndarray
+
+
+def components(compiled: CompiledCase, position: np.ndarray) -> list[Component]:
+    """The components of a case under every hypothesis.
+
+    Parameters
+    ----------
+    compiled : CompiledCase
+    position : ndarray of int
+        Place of each evidence item in ledger order.
+
+    Raises
+    ------
+    CaseError
+        Two groups with uncertain copy probabilities share a reliability parameter.
+    """
+    G = len(compiled.group_ids)
+    if not G:
+        return []
+    random = compiled.param_random
+    out = []
+    for h in range(compiled.n_hypotheses):
+        parent = list(range(G))
+        find = _finder(parent)
+        owner: dict[int, int] = {}
+        for g, members in enumerate(compiled.group_members):
+            for p in compiled.report_param[members, h]:
+                if random[p]:
+                    if p in owner:
+                        parent[find(g)] = find(owner[p])
+                    owner.setdefault(int(p), g)
+        roots: dict[int, list[int]] = {}
+        for g in range(G):
+            roots.setdefault(find(g), []).append(g)
+        for groups in roots.values():
+            uncertain = [g for g in groups if compiled.group_random[g]]
+            if len(uncertain) > 1:
+                a, b = (compiled.group_ids[g] for g in uncertain[:2])
+                raise CaseError(
+                    f"groups {a!r} and {b!r} both have an uncertain copy probability and "
+                    "share a source's reliability; the exact engine integrates one such group "
+                    "per source: give one a fixed copy_probability, or use --engine mcmc",
+                    f"groups[{uncertain[1]}]",
+                )
+            members = np.concatenate([compiled.group_members[g] for g in groups])
+            params = np.unique([p for p in compiled.report_param[members, h] if random[p]])
+            readers = np.flatnonzero(np.isin(compiled.report_param[:, h], params))
+            reports = np.union1d(members, readers)
+            place = position[compiled.report_evidence[reports]]
+            reports = reports[np.argsort(place, kind="stable")]
+            out.append(
+                Component(h, tuple(groups), uncertain[0] if uncertain else -1, params, reports)
+            )
+    return out
+
+
+def _finder(parent: list[int]):
+    """Find with path halving over a union-find forest."""
+
+    def find(g: int) -> int:
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    return find
+
+
+def _member_roles(compiled: CompiledCase, comp: Component, kept: np.ndarray) -> dict[int, tuple]:
+    """(role, m, c) of each kept member.
+
+    Role 0 is a group's first member, 1 a later member of the uncertain group,
+    2 a later member of a group with a fixed c.
+    """
+    roles: dict[int, tuple] = {}
+    keep = set(kept.tolist())
+    for g in comp.groups:
+        members = [int(r) for r in compiled.group_members[g] if int(r) in keep]
+        for j, r in enumerate(members):
+            if j == 0:
+                roles[r] = (0, 0.0, 0.0)
+                continue
+            m = match_fraction(compiled.report_declared[members[:j]], compiled.report_declared[r])
+            if g == comp.uncertain:
+                roles[r] = (1, m, 0.0)
+            else:
+                roles[r] = (2, m, float(compiled.group_copy_value[g]))
+    return roles
+
+
+def _branches(m: float, c: float) -> tuple[float, float]:
+    """(copy, independent) weights of a member: its factor is ``copy + independent * P``.
+
+    Read from :func:`credence.likelihood.copy_mixture` at P = 0 and P = 1.
+    """
+    at = copy_mixture(np.array([c]), np.array([m]), np.array([[0.0], [1.0]]))[:, 0]
+    return float(at[0]), float(at[1] - at[0])
+
+
+def _member_polynomial(role: int, m: float, c: float, p: float):
+    """(log polynomial in c, or None) and a log constant, for a member with fixed P = p."""
+    with np.errstate(divide="ignore"):
+        if role == 0:
+            return None, float(np.log(p))
+        if role == 1:  # Bernstein weights: the factor at c = 0, at c = 1
+            return np.log([sum(_branches(m, c) * np.array([1.0, p])) for c in (0.0, 1.0)]), 0.0
+        copy, independent = _branches(m, c)
+        return None, float(np.log(copy + independent * p))
+
+
+def _parameter_polynomial(compiled, terms, comp, p, members, roles, others) -> np.ndarray:
+    """Log weights over k (copies in the uncertain group) of E[all factors of parameter p]."""
+    h = comp.h
+    a, b = compiled.param_alpha[p], compiled.param_beta[p]
+    log_u, log_v = terms.log_u[others, h], terms.log_v[others, h]
+    rises_o = log_u == -np.inf
+    falls_o = (log_v == -np.inf) & ~rises_o
+    mixes = ~rises_o & ~falls_o & (log_u != log_v)
+    const = float(np.where(rises_o, log_v, log_u).sum())
+    N1, N0 = int(rises_o.sum()), int(falls_o.sum())
+    weights = mixtures_of((log_v - log_u)[mixes]).weights if mixes.any() else np.zeros(1)
+
+    n_copy = sum(roles[r][0] == 1 for r in members)
+    n_rise = sum(bool(compiled.report_rises[r, h]) for r in members)
+    n_fall = len(members) - n_rise
+    state = np.full((n_copy + 1, n_rise + 1, n_fall + 1), -np.inf)
+    state[0, 0, 0] = 0.0
+    for r in members:
+        role, m, c = roles[r]
+        # role 1: copy weight at c = 1 (k + 1), independent weight at c = 0
+        copy, independent = _branches(m, c) if role == 2 else (_branches(m, 1.0)[0], 1.0)
+        grown = np.full_like(state, -np.inf)
+        with np.errstate(divide="ignore"):
+            if compiled.report_rises[r, h]:
+                grown[:, 1:, :] = state[:, :-1, :] + np.log(independent)
+            else:
+                grown[:, :, 1:] = state[:, :, :-1] + np.log(independent)
+            if role == 1:
+                grown[1:] = np.logaddexp(grown[1:], state[:-1] + np.log(copy))
+            elif role == 2:
+                grown = np.logaddexp(grown, state + np.log(copy))
+        state = grown
+    r_, f_ = np.arange(n_rise + 1)[:, None], np.arange(n_fall + 1)[None, :]
+    expect = log_expectation(weights, a, b, (N1 + r_)[..., None], (N0 + f_)[..., None])
+    return const + logsumexp((state + expect).reshape(n_copy + 1, -1), axis=1)
+
+
+def _polynomial(compiled, terms, comp: Component, kept: np.ndarray) -> np.ndarray:
+    """Log weights of the component's likelihood as a polynomial in the uncertain group's c."""
+    h = comp.h
+    roles = _member_roles(compiled, comp, kept)
+    poly = np.zeros(1)
+    const = 0.0
+    params = compiled.report_param[kept, h]
+    for p in comp.params:
+        on_p = kept[params == p]
+        members = [int(r) for r in on_p if int(r) in roles]
+        others = np.array([r for r in on_p if int(r) not in roles], dtype=int)
+        poly = log_convolve(
+            poly, _parameter_polynomial(compiled, terms, comp, p, members, roles, others)
+        )
+    for r, (role, m, c) in roles.items():
+        p = compiled.report_param[r, h]
+        if compiled.param_random[p]:
+            continue
+        theta = float(compiled.param_value[p])
+        part, value = _member_polynomial(
+            role, m, c, theta if compiled.report_rises[r, h] else 1.0 - theta
+        )
+        const += value
+        if part is not None:
+            poly = log_convolve(poly, part)
+    return const + poly
+
+
+def _copy_expectation(compiled: CompiledCase, g: int, D: int) -> np.ndarray:
+    """Log E[c^k (1 - c)^(D - k)], k = 0..D, under group g's Beta."""
+    k = np.arange(D + 1)
+    return log_beta_ratio(compiled.group_copy_alpha[g], compiled.group_copy_beta[g], k, D - k)
+
+
+def component_log_evidence(
+    compiled: CompiledCase, terms, comp: Component, kept: np.ndarray | None = None
+) -> float:
+    """Log E[product of the component's factors] under h, c and its parameters integrated out.
+
+    Parameters
+    ----------
+    compiled : CompiledCase
+    terms : exact-engine terms (``log_u``, ``log_v`` of every report)
+    comp : Component
+    kept : ndarray of int, optional
+        The component's reports to include (default all): a prefix for the
+        in-order ledger, all but one for leaving one out. Members left out are
+        taken out of their group, which keeps the others' order.
+    """
+    kept = comp.reports if kept is None else kept
+    poly = _polynomial(compiled, terms, comp, kept)
+    if comp.uncertain < 0:
+        return float(poly[0])
+    return float(logsumexp(poly + _copy_expectation(compiled, comp.uncertain, len(poly) - 1)))
+
+
+def copy_posterior(compiled: CompiledCase, terms, comp: Component) -> tuple[np.ndarray, int]:
+    """Posterior of the uncertain group's c under h as a Beta mixture.
+
+    Returns
+    -------
+    log_weights : ndarray (D + 1,)
+        Normalised log weight of component k, Beta(a + k, b + D - k).
+    D : int
+    """
+    poly = _polynomial(compiled, terms, comp, comp.reports)
+    D = len(poly) - 1
+    logp = poly + _copy_expectation(compiled, comp.uncertain, D)
+    return logp - logsumexp(logp), D
+
+
+def draw_component(
+    rng: np.random.Generator, compiled: CompiledCase, terms, comp: Component, size: int, beta_draws
+) -> tuple[np.ndarray | None, dict[int, np.ndarray]]:
+    """Exact draws of the uncertain c and the component's parameters given h.
+
+    c is drawn from its posterior (a Beta mixture, :func:`copy_posterior`);
+    given c each parameter's factors are linear in it, so its posterior is a
+    mixture of Betas whose weights are convolved per draw.
+
+    Returns
+    -------
+    c : ndarray (size,) or None
+        Draws of the uncertain group's c (None without one).
+    theta : dict of int to ndarray (size,)
+        Draws of each parameter of ``comp.params``.
+    """
+    h = comp.h
+    c = None
+    if comp.uncertain >= 0:
+        log_w, D = copy_posterior(compiled, terms, comp)
+        k = rng.choice(D + 1, size=size, p=np.exp(log_w))
+        g = comp.uncertain
+        c = beta_draws(rng, compiled.group_copy_alpha[g] + k, compiled.group_copy_beta[g] + D - k)
+    roles = _member_roles(compiled, comp, comp.reports)
+    params = compiled.report_param[comp.reports, h]
+    theta: dict[int, np.ndarray] = {}
+    for p in comp.params:
+        on_p = comp.reports[params == p]
+        others = np.array([r for r in on_p if int(r) not in roles], dtype=int)
+        log_u, log_v = terms.log_u[others, h], terms.log_v[others, h]
+        rises_o = log_u == -np.inf
+        falls_o = (log_v == -np.inf) & ~rises_o
+        mixes = ~rises_o & ~falls_o & (log_u != log_v)
+        N1, N0 = int(rises_o.sum()), int(falls_o.sum())
+        weights = mixtures_of((log_v - log_u)[mixes]).weights if mixes.any() else np.zeros(1)
+        W = np.zeros((size, 1))
+        for r in (int(r) for r in on_p if int(r) in roles):
+            role, m, fixed_c = roles[r]
+            copy = np.zeros(size) if role == 0 else (c if role == 1 else np.full(size, fixed_c))
+            at_zero = 0.0 if compiled.report_rises[r, h] else 1.0
+            ends = np.array([at_zero, 1.0 - at_zero]).reshape(2, 1, 1, 1)
+            corners = copy_mixture(copy[:, None], np.array([m]), ends)[:, :, 0, 0]
+            with np.errstate(divide="ignore"):
+                log_u_r, log_v_r = np.log(corners)
+            grown = np.full((size, W.shape[1] + 1), -np.inf)
+            grown[:, :-1] = W + log_u_r[:, None]
+            grown[:, 1:] = np.logaddexp(grown[:, 1:], W + log_v_r[:, None])
+            W = grown
+        J, M = W.shape[1] - 1, len(weights) - 1
+        total = np.full((size, J + M + 1), -np.inf)
+        for i, wi in enumerate(weights):
+            total[:, i : i + J + 1] = np.logaddexp(total[:, i : i + J + 1], W + wi)
+        t = np.arange(J + M + 1)
+        a, b = compiled.param_alpha[p], compiled.param_beta[p]
+        logp = total + log_beta_ratio(a, b, N1 + t, N0 + J + M - t)
+        pick = np.argmax(logp + rng.gumbel(size=logp.shape), axis=1)
+        theta[int(p)] = beta_draws(rng, a + N1 + pick, b + N0 + J + M - pick)
+    return c, theta
