@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from credence.case import ADMIRALTY, Admiralty, Beta, Case, TwoCoin
-from credence.compile import CompiledCase, compile_exact
+from credence.compile import CompiledCase, compile_exact, match_fraction
 from credence.errors import CaseError, printable, shown
 from credence.exact import exact_posterior, logsumexp
 from credence.explain.edits import (
@@ -146,6 +146,7 @@ def _restrict(compiled: CompiledCase, reports: np.ndarray, *, rest: bool) -> Com
         "report_evidence",
         "report_source",
         "report_rises",
+        "report_declared",
         "report_derived",
         "report_match",
         "report_copy_value",
@@ -153,6 +154,7 @@ def _restrict(compiled: CompiledCase, reports: np.ndarray, *, rest: bool) -> Com
         "report_copy_beta",
     ):
         changes[name] = getattr(compiled, name)[reports]
+    changes |= _restrict_groups(compiled, reports, changes["report_match"])
     if not rest:
         changes |= {
             "prior": np.full(K, 1.0 / K),
@@ -162,6 +164,40 @@ def _restrict(compiled: CompiledCase, reports: np.ndarray, *, rest: bool) -> Com
             "direct_lognormal": compiled.direct_lognormal[:0],
         }
     return replace(compiled, **changes)
+
+
+def _restrict_groups(compiled: CompiledCase, reports: np.ndarray, match: np.ndarray) -> dict:
+    """The groups among the chosen reports (a boolean mask).
+
+    Members left out leave their group; the others keep their order and their
+    match fractions are recomputed. A group left with one member goes, and that
+    member is an independent report (``match`` is updated in place).
+    """
+    index = np.full(len(compiled.report_derived), -1)
+    index[reports] = np.arange(int(np.count_nonzero(reports)))
+    declared = compiled.report_declared
+    keep, members = [], []
+    for g, group in enumerate(compiled.group_members):
+        kept = group[reports[group]]
+        if kept.size:
+            match[index[kept[0]]] = 0.0
+        if kept.size < 2:
+            continue
+        for j in range(1, kept.size):
+            match[index[kept[j]]] = match_fraction(declared[kept[:j]], declared[kept[j]])
+        keep.append(g)
+        members.append(index[kept])
+    report_group = np.full(int(np.count_nonzero(reports)), -1)
+    for new, m in enumerate(members):
+        report_group[m] = new
+    return {
+        "group_ids": tuple(compiled.group_ids[g] for g in keep),
+        "group_members": tuple(members),
+        "group_copy_value": compiled.group_copy_value[keep],
+        "group_copy_alpha": compiled.group_copy_alpha[keep],
+        "group_copy_beta": compiled.group_copy_beta[keep],
+        "report_group": report_group,
+    }
 
 
 def _set(value: np.ndarray, alpha: np.ndarray, beta: np.ndarray, i: int, x: float | Beta) -> None:

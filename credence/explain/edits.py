@@ -14,10 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from credence.case import Case, validate_case
+from credence.case import Case, Evidence, validate_case
 from credence.errors import shown
 
 __all__ = [
+    "keeping",
     "dropped_with",
     "flipped",
     "with_copy_probability",
@@ -156,6 +157,41 @@ def without(case: Case, evidence_id: str, *, orphans: Literal["drop", "keep"] = 
         if not data["groups"]:
             del data["groups"]
     return validate_case(data)
+
+
+def keeping(case: Case, items: list[Evidence]) -> Case:
+    """The case with only the given evidence items (in their order).
+
+    Groups keep their members among the items, in order, and go when fewer than
+    two are left; ``derived_from`` lists keep the parents among the items, and
+    an item with none left is an independent report.
+
+    Parameters
+    ----------
+    case : Case
+    items : list of Evidence
+        Items of ``case``.
+
+    Returns
+    -------
+    Case
+    """
+    ids = {item.id for item in items}
+    evidence = []
+    for item in items:
+        if item.derived_from is not None and not set(item.derived_from) <= ids:
+            parents = [p for p in item.derived_from if p in ids]
+            update = {"derived_from": parents or None}
+            if not parents:
+                update["copy_probability"] = None
+            item = item.model_copy(update=update)
+        evidence.append(item)
+    groups = []
+    for group in case.groups:
+        members = [m for m in group.members if m in ids]
+        if len(members) >= 2:
+            groups.append(group.model_copy(update={"members": members}))
+    return case.model_copy(update={"evidence": evidence, "groups": groups})
 
 
 def flipped(case: Case, evidence_id: str) -> Case:

@@ -29,6 +29,7 @@ import numpy as np
 
 from credence.api import as_case
 from credence.case import Case, iso_date
+from credence.explain.edits import keeping
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -134,7 +135,7 @@ def as_of(case: Case | dict[str, Any] | str, date: dt.date | str) -> Case:
         for item, when in zip(case.evidence, effective_dates(case), strict=True)
         if when is None or when <= cut
     ]
-    return case.model_copy(update={"evidence": kept})
+    return keeping(case, kept)
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,7 +300,7 @@ def timeline(
     case = as_case(case)
     when = effective_dates(case)
     dates = tuple(sorted({item.date for item in case.evidence if item.date is not None}))
-    start = assess(case.model_copy(update={"evidence": []}), seed=seed, draws=draws, level=level)
+    start = assess(keeping(case, []), seed=seed, draws=draws, level=level)
     prior_lo, prior_hi = _bands(start)
     K = len(start.hypotheses)
     posterior = np.empty((len(dates), K))
