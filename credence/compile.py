@@ -56,7 +56,8 @@ class CompiledCase:
         Source of each reliability parameter.
     param_names : tuple of str
         ``"<source>.accuracy"``, ``"<source>.sensitivity"``, ``"<source>.false_positive_rate"``;
-        ``"<source>.about[<h1>+<h2>].<name>"`` for a channel's.
+        ``"<source>.about[<h1>+<h2>].<name>"`` for a channel's (``about[<i>]``, its
+        place, when a hypothesis id holds ``+``, ``[`` or ``]``, or all are digits).
     param_channel : ndarray (P,) of int
         Index of the source's ``about:`` channel a parameter belongs to, -1 for
         its ``reliability``.
@@ -279,10 +280,16 @@ def _channel_params(
 
 
 def _channels(source: Source) -> list[tuple[frozenset[str] | None, str, object]]:
-    """(set A or None for the default, name prefix, reliability) of each channel of a source."""
+    """(set A or None for the default, name prefix, reliability) of each channel of a source.
+
+    A channel is named by its hypotheses (``about[h1+h2].``), or by its place
+    (``about[0].``) when an id would make that ambiguous.
+    """
     out: list[tuple[frozenset[str] | None, str, object]] = [(None, "", source.reliability)]
-    for channel in source.about or ():
-        label = "+".join(sorted(set(channel.hypotheses)))
+    for i, channel in enumerate(source.about or ()):
+        ids = sorted(set(channel.hypotheses))
+        plain = not any(ch in h for h in ids for ch in "+[]") and not all(h.isdigit() for h in ids)
+        label = "+".join(ids) if plain else str(i)
         out.append((frozenset(channel.hypotheses), f"about[{label}].", channel.reliability))
     return out
 

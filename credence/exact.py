@@ -62,6 +62,7 @@ from credence.bernstein import Mixture, log_binomial, log_expectation, mixtures_
 from credence.compile import CompiledCase, refuse_pymc_only
 from credence.errors import CaseError
 from credence.exact_groups import (
+    Chain,
     Component,
     component_log_evidence,
     components,
@@ -205,8 +206,12 @@ def _log_odds(log_post: np.ndarray) -> np.ndarray:
         return (log_post - rest) / LN10
 
 
-def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarray]:
-    """Per evidence item (file order): log-evidence added in order, and lost when left out."""
+def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, ...]:
+    """Per evidence item (file order): log-evidence added in order, and lost when left out.
+
+    Also the log evidence of the groups' components up to each ledger position
+    (see :func:`_component_deltas`).
+    """
     n_items = len(compiled.evidence_ids)
     K = compiled.n_hypotheses
     step = np.zeros((n_items, K))
@@ -216,7 +221,7 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
 
     n = compiled.report_param.shape[0]
     if n == 0:
-        return step, loo
+        return step, loo, np.zeros((n_items, K))
     position = terms.position
     evidence = compiled.report_evidence
     a_all, b_all = compiled.param_alpha, compiled.param_beta
@@ -250,22 +255,46 @@ def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, np.ndarr
 
     for (p, h), mix in terms.mixtures.items():
         _mixture_deltas(compiled, terms, p, h, mix, step, loo)
+    level = np.zeros((n_items, K))
     for comp in terms.components:
-        _component_deltas(compiled, terms, comp, step, loo)
-    return step, loo
+        _component_deltas(compiled, terms, comp, step, loo, level)
+    return step, loo, level
 
 
-def _component_deltas(compiled, terms, comp, step, loo) -> None:
-    """In-order and leave-one-out deltas of the reports of a component (see exact_groups)."""
+def _component_deltas(compiled, terms, comp, step, loo, level) -> None:
+    """In-order and leave-one-out deltas of the reports of a component (see exact_groups).
+
+    ``level`` (ledger positions, K) gains the component's log evidence up to each
+    position: a prefix of a group can be impossible where the whole is not, so
+    the path is not the sum of the steps there.
+    """
     items = compiled.report_evidence[comp.reports]
-    before = 0.0
-    for t in range(len(comp.reports)):
-        value = component_log_evidence(compiled, terms, comp, comp.reports[: t + 1])
-        step[items[t], comp.h] += value - before
-        before = value
-    for t in range(len(comp.reports)):
-        without = component_log_evidence(compiled, terms, comp, np.delete(comp.reports, t))
-        loo[items[t], comp.h] += before - without
+    full = component_log_evidence(compiled, terms, comp)
+    found = None
+    if Chain.applies(compiled, comp):
+        found = Chain(compiled, terms, comp).deltas(full)
+    if found is not None:
+        values, left_out = found
+    else:
+        values = np.array(
+            [
+                component_log_evidence(compiled, terms, comp, comp.reports[: t + 1])
+                for t in range(len(comp.reports))
+            ]
+        )
+        left_out = np.array(
+            [
+                full - component_log_evidence(compiled, terms, comp, np.delete(comp.reports, t))
+                for t in range(len(comp.reports))
+            ]
+        )
+    with np.errstate(invalid="ignore"):
+        step[items, comp.h] += np.diff(values, prepend=0.0)
+    loo[items, comp.h] += left_out
+    at = np.zeros(len(level))
+    at[terms.position[items]] = 1.0
+    filled = np.concatenate([[0.0], values])[np.cumsum(at).astype(int)]
+    level[:, comp.h] += filled
 
 
 def _mixture_deltas(compiled, terms, p, h, mix, step, loo) -> None:
@@ -580,10 +609,17 @@ def exact_assess(compiled: CompiledCase) -> ExactResult:
 
 
 def _exact(compiled: CompiledCase) -> ExactResult:
-    step, loo = _deltas(compiled, _terms(compiled))
+    terms = _terms(compiled)
+    step, loo, level = _deltas(compiled, terms)
     log_prior = np.log(compiled.prior)
-    path = log_prior + np.cumsum(step[compiled.order], axis=0)
-    log_evidence = step.sum(axis=0)
+    grouped = np.zeros_like(step, dtype=bool)
+    for comp in terms.components:
+        grouped[compiled.report_evidence[comp.reports], comp.h] = True
+    alone = np.where(grouped, 0.0, step)
+    path = log_prior + np.cumsum(alone[compiled.order], axis=0) + level
+    # Not the sum of the steps: a prefix of a group may be impossible (-inf) where the
+    # whole is possible (a later member explains it), and -inf + inf is not a number.
+    log_evidence = _log_evidence(compiled, terms)
     log_post = log_prior + log_evidence
     if not np.isfinite(log_post).any():
         dead = int(np.argmax(~np.isfinite(path).any(axis=1))) if len(path) else 0

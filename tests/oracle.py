@@ -177,3 +177,202 @@ def rational_posterior(case: Case) -> dict[str, Fraction]:
         weights[h] = w
     total = sum(weights.values())
     return {h: w / total for h, w in weights.items()}
+
+
+# --- Dependence: about: channels and groups: (DESIGN.md "Dependence") ---------------------------
+#
+# A second, independent oracle: it reads only the validated case and DESIGN.md's semantics, and
+# integrates every uncertain quantity by tensor-product Gauss-Jacobi quadrature. Under a
+# hypothesis the likelihood is a product of factors each linear in one reliability parameter and
+# (for a later group member) in its group's c, so it is a polynomial of degree (number of its
+# factors) in each Beta variable: n Gauss nodes with 2n - 1 >= degree integrate it exactly.
+# A derived report's own Beta copy probability enters one factor only, linearly, and is
+# independent of everything else: its mean is exact.
+
+
+def _signal(item) -> tuple[frozenset[str], bool]:
+    """(set A, answer is yes) of a sourced report."""
+    if item.stance is not None:
+        return frozenset({"true"}), item.stance == "supports"
+    if item.supports is not None:
+        return frozenset(item.supports), True
+    return frozenset(item.refutes), False
+
+
+def _declares(case: Case, item) -> frozenset[str]:
+    A, yes = _signal(item)
+    return A if yes else frozenset(case.hypothesis_ids) - A
+
+
+def _graded(case: Case, reliability):
+    if isinstance(reliability, str):
+        reliability = Admiralty(reliability)
+    if isinstance(reliability, Admiralty):
+        grade = reliability.admiralty
+        return (case.admiralty or {}).get(grade, ADMIRALTY[grade])
+    return reliability
+
+
+def independent_channel(case: Case, item, h: str):
+    """(parameter key, its prior: number or Beta, rises) of a report's own P under h.
+
+    The report reads the source's ``about:`` channel whose set is exactly its A, else the
+    source's ``reliability``. One-coin: P = r if h is in the declared set, else 1 - r.
+    Two-coin: the parameter is s if h in A else f; P = it for "yes", 1 - it for "no".
+    """
+    A, yes = _signal(item)
+    source = next(s for s in case.sources if s.id == item.source)
+    chosen = next((c for c in source.about or () if frozenset(c.hypotheses) == A), None)
+    reliability = source.reliability if chosen is None else chosen.reliability
+    where = (source.id, None if chosen is None else A)
+    if isinstance(reliability, TwoCoin):
+        if h in A:
+            return (*where, "s"), reliability.sensitivity, yes
+        return (*where, "f"), reliability.false_positive_rate, yes
+    return (*where, "r"), _graded(case, reliability), h in _declares(case, item)
+
+
+def _factors(case: Case, h: str, keep: set[str]):
+    """Sourced factors under h: (param key, prior, rises, copy) with copy None (independent),
+    ("fixed", c, m) or ("group", group id, m); and the direct evidence's log-likelihood."""
+    by_id = {e.id: e for e in case.evidence}
+    later: dict[str, tuple] = {}
+    for group in case.groups:
+        members = [m for m in group.members if m in keep]
+        prior = group.copy_prior
+        for j in range(1, len(members)):
+            mine = _declares(case, by_id[members[j]])
+            m = sum(_declares(case, by_id[x]) == mine for x in members[:j]) / j
+            if isinstance(prior, Beta):
+                later[members[j]] = ("group", group.id, m)
+            else:
+                later[members[j]] = ("fixed", float(prior), m)
+    out, direct = [], 0.0
+    for e in case.evidence:
+        if e.id not in keep:
+            continue
+        if e.likelihood is not None:
+            direct += math.log(e.likelihood[h]) if e.likelihood[h] > 0 else -math.inf
+            continue
+        if e.likelihood_ratio is not None:
+            direct += math.log(e.likelihood_ratio) if h == "true" else 0.0
+            continue
+        copy = later.get(e.id)
+        if e.derived_from:
+            c = 1.0 if e.copy_probability is None else e.copy_probability
+            c = c.mean if isinstance(c, Beta) else float(c)
+            mine = _declares(case, e)
+            m = sum(_declares(case, by_id[p]) == mine for p in e.derived_from) / len(e.derived_from)
+            copy = ("fixed", c, m)
+        out.append((*independent_channel(case, e, h), copy))
+    return out, direct
+
+
+def uncertain_variables(case: Case, h: str, keep=None) -> set:
+    """The Beta variables the likelihood under h depends on (parameters and groups' c)."""
+    keep = {e.id for e in case.evidence} if keep is None else set(keep)
+    found = set()
+    for key, prior, _rises, copy in _factors(case, h, keep)[0]:
+        if isinstance(prior, Beta):
+            found.add(key)
+        if copy is not None and copy[0] == "group":
+            found.add(("group", copy[1]))
+    return found
+
+
+def _gauss_beta(prior: Beta, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights (summing to 1) integrating a polynomial of degree <= 2n - 1 against
+    Beta(a, b): Jacobi weight (1 - x)^(b - 1) (1 + x)^(a - 1) on [-1, 1], t = (1 + x) / 2."""
+    from scipy.special import roots_jacobi
+
+    x, w = roots_jacobi(n, prior.b - 1, prior.a - 1)
+    return (1 + x) / 2, w / w.sum()
+
+
+def _expectation(case: Case, h: str, keep=None, times=None) -> tuple[float, float]:
+    """(E[sourced factors], direct log-likelihood) under h; see dependence_expectation."""
+    keep = {e.id for e in case.evidence} if keep is None else set(keep)
+    factors, direct = _factors(case, h, keep)
+    priors: dict = {}
+    degree: dict = {}
+    groups = {g.id: g for g in case.groups}
+    for key, prior, _rises, copy in factors:
+        if isinstance(prior, Beta):
+            priors[key] = prior
+            degree[key] = degree.get(key, 0) + 1
+        if copy is not None and copy[0] == "group":
+            gkey = ("group", copy[1])
+            priors[gkey] = groups[copy[1]].copy_prior
+            degree[gkey] = degree.get(gkey, 0) + 1
+    if times is not None:
+        priors.setdefault(times, groups[times[1]].copy_prior)
+        degree[times] = degree.get(times, 0) + 1
+    keys = list(priors)
+    V = len(keys)
+    grid, value = {}, np.ones([1] * V)
+    for i, key in enumerate(keys):
+        nodes, w = _gauss_beta(priors[key], degree[key] // 2 + 2)
+        shape = [1] * V
+        shape[i] = -1
+        grid[key] = nodes.reshape(shape)
+        value = value * w.reshape(shape)
+    for key, prior, rises, copy in factors:
+        theta = grid[key] if isinstance(prior, Beta) else float(prior)
+        p = theta if rises else 1 - theta
+        if copy is not None:
+            kind, c, m = copy
+            c = grid[("group", c)] if kind == "group" else c
+            p = c * m + (1 - c) * p
+        value = value * p
+    if times is not None:
+        value = value * grid[times]
+    return float(np.sum(value)), direct
+
+
+def dependence_expectation(case: Case, h: str, keep=None, times=None) -> float:
+    """E[P(sourced evidence kept | h, phi)], times a variable's value if ``times`` names one.
+
+    ``keep``: ids of the evidence included (default all). Members not kept are out of their
+    group, the others keep their order; a derived report's m counts all its declared parents.
+    """
+    return _expectation(case, h, keep, times)[0]
+
+
+def dependence_log_evidence(case: Case, keep=None) -> dict[str, float]:
+    """log P(evidence kept | h) for every h, by quadrature."""
+    out = {}
+    for h in case.hypothesis_ids:
+        value, direct = _expectation(case, h, keep)
+        out[h] = (math.log(value) if value > 0 else -math.inf) + direct
+    return out
+
+
+def dependence_log_posterior(case: Case, keep=None) -> dict[str, float]:
+    """log P(h | evidence kept), the claim's Beta prior at its mean."""
+    log_z = dependence_log_evidence(case, keep)
+    prior = _prior(case)
+    logs = np.array(
+        [math.log(prior[h]) + log_z[h] if prior[h] > 0 else -math.inf for h in case.hypothesis_ids]
+    )
+    return dict(zip(case.hypothesis_ids, logs - np.logaddexp.reduce(logs), strict=True))
+
+
+def log10_odds(log_post: dict[str, float]) -> dict[str, float]:
+    """log10 odds of each hypothesis against all the others."""
+    out = {}
+    for h, lp in log_post.items():
+        rest = np.logaddexp.reduce([v for k, v in log_post.items() if k != h])
+        out[h] = (lp - rest) / math.log(10)
+    return out
+
+
+def copy_posterior_mean(case: Case, group_id: str) -> float:
+    """E[c | evidence] of a group with a Beta c: sum_h P(h | E) E[c L_h] / E[L_h]."""
+    post = dependence_log_posterior(case)
+    key = ("group", group_id)
+    total = 0.0
+    for h in case.hypothesis_ids:
+        total += math.exp(post[h]) * (
+            dependence_expectation(case, h, times=key) / dependence_expectation(case, h)
+        )
+    return total

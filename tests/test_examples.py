@@ -171,3 +171,96 @@ def test_north_korea_cases_tell_the_tutorial_story():
     ledger = {e["id"]: e for e in early["evidence"]}
     assert abs(ledger["cnn-oct20"]["log10_bf_in_order"]) < 1e-12  # a pure copy
     assert abs(ledger["article"]["log10_bf_leave_one_out"]) < 1e-12  # graded F
+
+
+# --- The Nord Stream case (docs/tutorial-nord-stream.md): four hypotheses, `about`
+# channels for the interested governments, same-week press in `groups`.
+
+NORD_STREAM = EXAMPLES / "nord-stream-2022.yaml"
+
+
+def _nord_stream_variant(change):
+    """The Nord Stream case with its plain-data form edited by ``change``."""
+    import copy
+
+    from credence.io import case_from_dict
+
+    data = copy.deepcopy(load_case(NORD_STREAM).to_dict())
+    change(data)
+    return case_from_dict(data)
+
+
+def test_nord_stream_uses_both_additions():
+    case = load_case(NORD_STREAM)
+    assert len(case.hypothesis_ids) == 4
+    assert {s.id for s in case.sources if s.about} == {"russia-gov", "ukraine-gov", "us-gov"}
+    assert [g.id for g in case.groups] == ["march-2023", "august-2024"]
+    assert all(e.url and e.summary and e.date for e in case.evidence)
+
+
+def test_nord_stream_assesses_with_the_exact_engine():
+    done = _run(
+        "-m", "credence", "assess", str(NORD_STREAM.relative_to(ROOT)), "--json", "--seed", "1"
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["engine"] == "exact"
+    assert out["leading"] == "ukraine"
+    ledger = {e["id"]: e for e in out["evidence"]}
+    # A channel whose two rates have the same prior carries nothing, exactly.
+    for item in ("russia-gov-2022-09-28", "ukraine-gov-2023-03-07", "us-gov-2023-02-08"):
+        for column in ("log10_bf_in_order", "log10_bf_leave_one_out"):
+            assert all(abs(v) < 1e-12 for v in ledger[item][column].values()), (item, column)
+
+
+def test_grouping_the_press_lowers_the_confidence():
+    """With c ~ Beta(1, 1) two agreeing members carry less than two independent reports."""
+    from credence import assess, explain
+
+    case = load_case(NORD_STREAM)
+    independent = _nord_stream_variant(lambda d: d.pop("groups"))
+    march = "2023-03-31"
+    for grouped_case, alone_case in [
+        (case, independent),
+        (explain.as_of(case, march), explain.as_of(independent, march)),
+    ]:
+        grouped = assess(grouped_case).posterior["ukraine"]
+        alone = assess(alone_case).posterior["ukraine"]
+        assert grouped < alone
+
+    # c = 0 is the independent case.
+    def no_copying(d):
+        d["groups"][0]["copy_probability"] = 0.0
+        d["groups"][1]["copy_probability"] = 0.0
+
+    zero = assess(_nord_stream_variant(no_copying)).posterior
+    assert zero == pytest.approx(assess(independent).posterior, rel=1e-9)
+
+
+def test_about_channels_remove_the_governments_side_effect():
+    """One channel per government: denials and accusations move the hypotheses they name."""
+    from credence import assess, explain
+
+    def one_channel(d):
+        for source in d["sources"]:
+            source.pop("about", None)
+
+    single = assess(_nord_stream_variant(one_channel))
+    ledger = single.ledger
+    assert ledger.loc["ukraine-gov-2023-03-07", "log10_bf_in_order[ukraine]"] < -0.1
+    assert ledger.loc["us-gov-2023-02-08", "log10_bf_in_order[usa]"] < -0.1
+    assert ledger.loc["russia-gov-2022-09-30", "log10_bf_in_order[usa]"] > 0.1
+    # the tutorial's story: in March 2023 a single channel made the US the leading suspect
+    early = assess(explain.as_of(_nord_stream_variant(one_channel), "2023-03-31"))
+    assert early.leading == "usa"
+    assert assess(explain.as_of(load_case(NORD_STREAM), "2023-03-31")).leading == "ukraine"
+
+
+def test_nord_stream_two_uncertain_groups_sharing_a_source_are_refused():
+    from credence import CaseError, assess
+
+    def both_uncertain(d):
+        d["groups"][1]["copy_probability"] = {"beta": [1, 1]}
+
+    with pytest.raises(CaseError, match="--engine mcmc"):
+        assess(_nord_stream_variant(both_uncertain))

@@ -136,6 +136,7 @@ def _restrict(compiled: CompiledCase, reports: np.ndarray, *, rest: bool) -> Com
     changes: dict[str, Any] = {
         "param_source": compiled.param_source[used],
         "param_names": tuple(compiled.param_names[p] for p in used),
+        "param_channel": compiled.param_channel[used],
         "param_value": compiled.param_value[used],
         "param_alpha": compiled.param_alpha[used],
         "param_beta": compiled.param_beta[used],
@@ -711,7 +712,7 @@ def _source_rows(ctx: _Context, s: int) -> list[Change]:
     probe = ctx.probe(s)
     params = {
         compiled.param_names[p].rsplit(".", 1)[1]: int(p)
-        for p in np.flatnonzero(compiled.param_source == s)
+        for p in np.flatnonzero((compiled.param_source == s) & (compiled.param_channel < 0))
     }
     common = {"subject": source.id, "subject_type": "source"}
     rel = source.reliability
