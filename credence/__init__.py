@@ -36,6 +36,7 @@ _EXPORTS = {
     "assess": "credence.api",
     "Assessment": "credence.assessment",
     "compile_case": "credence.compile",
+    "to_pymc": "credence.mcmc.model",
     "words": "credence.words",
     # learning reliabilities from many claims
     "TruthDiscovery": "credence.discovery",
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from credence.discovery import TruthDiscovery
     from credence.errors import CaseError
     from credence.io import load_case
+    from credence.mcmc.model import to_pymc
     from credence.words import words
 
 

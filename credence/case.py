@@ -601,21 +601,6 @@ class Case(_Frozen):
             return BINARY_HYPOTHESES
         return tuple(h.id for h in self.hypotheses or ())
 
-    def to_pymc(self):
-        """Build this case as a PyMC model (imports PyMC).
-
-        The model is built from the same compiled case and likelihood the exact
-        engine reads; add terms to it and sample it like any ``pm.Model``.
-
-        Returns
-        -------
-        pymc.Model
-        """
-        from credence.compile import compile_case
-        from credence.mcmc.model import build_model
-
-        return build_model(compile_case(self))
-
     @model_validator(mode="after")
     def _references(self) -> Case:
         if not _STRUCTURE_ONLY.get():

@@ -69,6 +69,7 @@ from credence.exact_groups import (
     draw_component,
 )
 from credence.likelihood import (
+    claim_log_prior,
     copy_mixture,
     counts_log_likelihood,
     fixed_log_likelihood,
@@ -821,7 +822,7 @@ def robustness_draws(
         pa, pb = compiled.prior_beta
         prior_p = _beta_draws(rng, pa + (H == 0), pb + (H == 1))
         with np.errstate(divide="ignore"):  # a draw may round to 0 or 1: log 0 is -inf
-            log_prior = np.stack([np.log(prior_p), np.log1p(-prior_p)], axis=1)
+            log_prior = claim_log_prior(prior_p)
         parameters["claim.prior"] = prior_p
     for g in np.flatnonzero(compiled.group_random):
         parameters[compiled.group_copy_names[g]] = group_c[:, g]

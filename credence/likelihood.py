@@ -17,6 +17,7 @@ from credence.compile import CompiledCase
 from credence.special import xlogy
 
 __all__ = [
+    "claim_log_prior",
     "copy_mixture",
     "counts_log_likelihood",
     "fixed_log_likelihood",
@@ -25,6 +26,23 @@ __all__ = [
     "mixed_copy",
     "report_probability",
 ]
+
+
+def claim_log_prior(p_true, xp: ModuleType = np):
+    """Log P(H) of a binary claim's hypotheses (true, false) when P(true) is ``p_true``.
+
+    Parameters
+    ----------
+    p_true : array (...)
+        The claim's prior probability (a draw of its Beta prior).
+    xp : module
+        ``numpy`` or ``pytensor.tensor``.
+
+    Returns
+    -------
+    array (..., 2)
+    """
+    return xp.stack([xp.log(p_true), xp.log1p(-p_true)], axis=-1)
 
 
 def independent_probability(theta, param: np.ndarray, rises, xp: ModuleType = np):

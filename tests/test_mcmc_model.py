@@ -23,6 +23,7 @@ pm = pytest.importorskip("pymc")
 from credence.mcmc import build_model, cache_info, clear_cache  # noqa: E402
 from credence.mcmc.cache import ModelCache, batched_function  # noqa: E402
 from credence.mcmc.layout import layout, model_data  # noqa: E402
+from credence.mcmc.model import to_pymc  # noqa: E402
 
 EXAMPLE = EXAMPLES / "north-korea-troops.yaml"
 
@@ -56,7 +57,7 @@ def test_import_credence_does_not_import_pymc():
 
 
 def test_coords_dims_and_deterministic():
-    model = load_case(EXAMPLE).to_pymc()
+    model = to_pymc(load_case(EXAMPLE))
     assert model.coords["hypothesis"] == ("true", "false")
     assert "nis-oct18" in model.coords["evidence"]
     assert model.coords["parameter"][0] == "nis.accuracy"

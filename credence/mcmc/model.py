@@ -19,10 +19,15 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from credence.compile import CompiledCase
-from credence.likelihood import counts_log_likelihood, mixed_copy, report_probability
+from credence.likelihood import (
+    claim_log_prior,
+    counts_log_likelihood,
+    mixed_copy,
+    report_probability,
+)
 from credence.mcmc.layout import Layout, layout, model_data
 
-__all__ = ["ModelParts", "build_model", "build_parts"]
+__all__ = ["ModelParts", "build_model", "build_parts", "to_pymc"]
 
 # An impossible report contributes log(TINY) (about -708) instead of -inf, so
 # that gradients stay finite where a fixed reliability of 0 or 1 is contradicted.
@@ -80,11 +85,33 @@ def build_model(compiled: CompiledCase) -> pm.Model:
     ...     sources=[Source(id="neighbour", reliability="B")],
     ...     evidence=[Evidence(id="e1", source="neighbour", stance="supports")],
     ... )
-    >>> model = case.to_pymc()
+    >>> from credence.compile import compile_case
+    >>> model = build_model(compile_case(case))
     >>> model.coords["parameter"]
     ('neighbour.accuracy',)
     """
     return build_parts(compiled).model
+
+
+def to_pymc(case) -> pm.Model:
+    """Build a case as a PyMC model (imports PyMC).
+
+    The model is built from the same compiled case and likelihood the exact
+    engine reads; add terms to it and sample it like any ``pm.Model``.
+
+    Parameters
+    ----------
+    case : Case, dict, str or path
+        A case, its plain data, or a case file.
+
+    Returns
+    -------
+    pymc.Model
+    """
+    from credence.api import as_case
+    from credence.compile import compile_case
+
+    return build_model(compile_case(as_case(case)))
 
 
 def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelParts:
@@ -179,7 +206,7 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
         if compiled.prior_beta is not None:
             ab = data["claim_prior_ab"]
             p_true = pm.Beta("claim_prior", alpha=ab[0], beta=ab[1])
-            log_prior = pt.stack([pt.log(p_true), pt.log1p(-p_true)])
+            log_prior = claim_log_prior(p_true, xp=pt)
         else:
             log_prior = data["hypothesis_log_prior"]
 
