@@ -1,4 +1,4 @@
-"""Cost of provenance: long copy chains and large parent sets, time and peak memory.
+"""Cost of provenance: copy chains, large parent sets and groups, time and peak memory.
 
 Run::
 
@@ -47,7 +47,7 @@ from rich.table import Table  # noqa: E402
 from credence.compile import compile_case  # noqa: E402
 from credence.exact import exact_assess, robustness_draws  # noqa: E402
 from credence.io import case_from_dict  # noqa: E402
-from credence.testing import chain_case, parent_set_case  # noqa: E402
+from credence.testing import chain_case, group_case, parent_set_case  # noqa: E402
 
 
 def fmt_time(seconds: float) -> str:
@@ -113,6 +113,11 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(("200 reports x 200 parents", parent_set_case(1000, 200, 200)))
     if not args.quick:
         rows.append(("2,000 reports x 100 parents", parent_set_case(5000, 2000, 100)))
+    for n in [2, 10, 100, 1000, 2000]:
+        rows.append((f"group {n:,}, c ~ Beta(1, 1)", group_case(n)))
+    rows.append(("group 2,000, c = 0.5", group_case(2000, 0.5)))
+    for n in [10, 30]:
+        rows.append((f"group {n}, one source, c ~ Beta(1, 1)", group_case(n, n_sources=1)))
 
     table = Table(title=f"provenance cost ({args.draws:,} robustness draws)", title_justify="left")
     columns = ("validate", "compile", "exact_assess", "draws", "peak exact", "peak draws")

@@ -558,7 +558,7 @@ class Chain:
         log_x = np.array([self._log_x(j, counts) for j in range(n)])
         match = self._match(list(range(n)))
         theta: dict[int, np.ndarray] = {}
-        block = max(1, (1 << 20) // max(1, c.size))
+        block = max(1, (1 << 18) // max(1, c.size))
         for lo in range(0, n, block):
             js = np.arange(lo, min(n, lo + block))
             js = js[compiled.param_random[self.param[js]]]

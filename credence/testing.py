@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CliRun", "chain_case", "console", "parent_set_case", "run_cli"]
+__all__ = ["CliRun", "chain_case", "group_case", "console", "parent_set_case", "run_cli"]
 
 
 def chain_case(
@@ -60,6 +60,45 @@ def chain_case(
         "claim": {"statement": "c", "prior": prior},
         "sources": [{"id": "s", "reliability": reliability or {"beta": [4, 2]}}],
         "evidence": evidence,
+    }
+
+
+def group_case(
+    n: int, copy: Any = None, n_sources: int | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """A group of n reports that may share an origin, about 80% supporting.
+
+    Parameters
+    ----------
+    n : int
+        Members ``e0 ...``, in the group in that order.
+    copy : float or dict, optional
+        The group's copy probability (default: the format's Beta(1, 1)).
+    n_sources : int, optional
+        Members come from this many sources in turn (default one source each),
+        each graded B.
+    seed : int
+        Seed of the stances.
+
+    Examples
+    --------
+    >>> group_case(3)["groups"][0]["members"]
+    ['e0', 'e1', 'e2']
+    """
+    rng = np.random.default_rng(seed)
+    k = n if n_sources is None else n_sources
+    stances = np.where(rng.random(n) < 0.8, "supports", "refutes")
+    group: dict[str, Any] = {"id": "g", "members": [f"e{i}" for i in range(n)]}
+    if copy is not None:
+        group["copy_probability"] = copy
+    return {
+        "credence": 1,
+        "claim": {"statement": "c", "prior": 0.3},
+        "sources": [{"id": f"s{j}", "reliability": "B"} for j in range(k)],
+        "evidence": [
+            {"id": f"e{i}", "source": f"s{i % k}", "stance": str(stances[i])} for i in range(n)
+        ],
+        "groups": [group],
     }
 
 
