@@ -68,6 +68,7 @@ from credence.exact_groups import (
     components,
     draw_component,
 )
+from credence.ledger import in_order_deltas, leave_one_out_deltas
 from credence.likelihood import (
     claim_log_prior,
     copy_mixture,
@@ -87,9 +88,6 @@ __all__ = [
     "robustness_draws",
 ]
 
-LN10 = np.log(10.0)
-#: Contributions smaller than this (in bans) are reported as 0.
-NEGLIGIBLE = 1e-12
 _TINY = np.nextafter(0.0, 1.0)
 _EPS = np.finfo(float).epsneg
 #: Numbers held at once by one chunk of robustness draws.
@@ -193,18 +191,6 @@ class ExactResult:
     in_order: np.ndarray
     leave_one_out: np.ndarray
     path: np.ndarray
-
-
-def _log_odds(log_post: np.ndarray) -> np.ndarray:
-    """log10 odds of each hypothesis against the rest; rows are states."""
-    K = log_post.shape[-1]
-    if K == 2:
-        rest = log_post[..., ::-1]
-    else:
-        others = np.array([[j for j in range(K) if j != h] for h in range(K)])
-        rest = logsumexp(log_post[..., others], axis=-1)
-    with np.errstate(invalid="ignore"):
-        return (log_post - rest) / LN10
 
 
 def _deltas(compiled: CompiledCase, terms: _Terms) -> tuple[np.ndarray, ...]:
@@ -631,13 +617,9 @@ def _exact(compiled: CompiledCase) -> ExactResult:
             f"evidence[{item}]",
         )
     posterior = np.exp(log_post - logsumexp(log_post))
-    odds_path = _log_odds(np.vstack([log_prior, path]))
     in_order = np.empty_like(step)
-    in_order[compiled.order] = np.diff(odds_path, axis=0)
-    leave_one_out = _log_odds(log_post) - _log_odds(log_post - loo)
-    # Rounding leaves ~1e-16 where an item contributes exactly nothing (a pure copy).
-    in_order[np.abs(in_order) < NEGLIGIBLE] = 0.0
-    leave_one_out[np.abs(leave_one_out) < NEGLIGIBLE] = 0.0
+    in_order[compiled.order] = in_order_deltas(np.vstack([log_prior, path]))
+    leave_one_out = leave_one_out_deltas(log_post, log_post - loo)
     path_posterior = np.exp(path - logsumexp(path, axis=1, keepdims=True))
     return ExactResult(log_evidence, posterior, in_order, leave_one_out, path_posterior)
 

@@ -56,7 +56,7 @@ def chain_case(seed: int, n: int, multi: bool, copy) -> Case:
 
 copies = st.one_of(
     st.floats(0.0, 0.95),
-    st.builds(Beta, st.floats(0.3, 5.0), st.floats(0.3, 5.0)),
+    st.tuples(st.floats(0.3, 5.0), st.floats(0.3, 5.0)).map(lambda ab: Beta(*ab)),
 )
 
 
