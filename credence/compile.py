@@ -31,7 +31,17 @@ import numpy as np
 from credence.case import ADMIRALTY, Admiralty, Beta, Case, Evidence, LogNormal, Source, TwoCoin
 from credence.errors import CaseError
 
-__all__ = ["CompiledCase", "compile_case", "compile_exact", "match_fraction", "refuse_pymc_only"]
+#: The name of an uncertain claim prior in parameter draws.
+CLAIM_PRIOR_NAME = "claim.prior"
+
+__all__ = [
+    "CLAIM_PRIOR_NAME",
+    "CompiledCase",
+    "compile_case",
+    "compile_exact",
+    "match_fraction",
+    "refuse_pymc_only",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,6 +209,10 @@ class CompiledCase:
     def group_copy_names(self) -> tuple[str, ...]:
         """``"<group id>.group_copy_probability"``: the name of each group's c in draws."""
         return tuple(f"{g}.group_copy_probability" for g in self.group_ids)
+
+    def copy_name(self, report: int) -> str:
+        """``"<evidence id>.copy_probability"``: the name of a derived report's c in draws."""
+        return f"{self.evidence_ids[self.report_evidence[report]]}.copy_probability"
 
     @property
     def group_random(self) -> np.ndarray:

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from credence.bernstein import Mixture, log_binomial, log_expectation, mixtures_of
-from credence.compile import CompiledCase, refuse_pymc_only
+from credence.compile import CLAIM_PRIOR_NAME, CompiledCase, refuse_pymc_only
 from credence.errors import CaseError
 from credence.exact_groups import (
     Chain,
@@ -805,7 +805,7 @@ def robustness_draws(
         prior_p = _beta_draws(rng, pa + (H == 0), pb + (H == 1))
         with np.errstate(divide="ignore"):  # a draw may round to 0 or 1: log 0 is -inf
             log_prior = claim_log_prior(prior_p)
-        parameters["claim.prior"] = prior_p
+        parameters[CLAIM_PRIOR_NAME] = prior_p
     for g in np.flatnonzero(compiled.group_random):
         parameters[compiled.group_copy_names[g]] = group_c[:, g]
     later = np.flatnonzero(compiled.report_mixed & ~compiled.report_derived)
@@ -837,6 +837,5 @@ def robustness_draws(
         draws[rows] = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
     if keep:
         for j, r in enumerate(uncertain):
-            name = f"{compiled.evidence_ids[compiled.report_evidence[r]]}.copy_probability"
-            parameters[name] = copy_u[:, j]
+            parameters[compiled.copy_name(r)] = copy_u[:, j]
     return draws, parameters
