@@ -170,31 +170,23 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
         derived = np.flatnonzero(compiled.report_derived)
         position = np.empty(compiled.report_derived.size, dtype=int)
         position[derived] = np.arange(derived.size)
-        parts = [data["copy_value"]]
-        if shape.copy_free.size:
-            parts.append(
-                pm.Beta(
-                    "copy_probability",
-                    alpha=data["copy_alpha"],
-                    beta=data["copy_beta"],
-                    dims="copied",
-                )
-            )
-        derived_copy = _gather(
-            parts, [position[shape.copy_fixed], position[shape.copy_free]], derived.size
+        derived_copy = _fixed_or_beta(
+            data,
+            "copy",
+            "copy_probability",
+            "copied",
+            position[shape.copy_fixed],
+            position[shape.copy_free],
+            derived.size,
         )
-        parts = [data["group_copy_value"]]
-        if shape.group_free.size:
-            parts.append(
-                pm.Beta(
-                    "group_copy_probability",
-                    alpha=data["group_copy_alpha"],
-                    beta=data["group_copy_beta"],
-                    dims="group",
-                )
-            )
-        group_copy = _gather(
-            parts, [shape.group_fixed, shape.group_free], len(compiled.group_ids)
+        group_copy = _fixed_or_beta(
+            data,
+            "group_copy",
+            "group_copy_probability",
+            "group",
+            shape.group_fixed,
+            shape.group_free,
+            len(compiled.group_ids),
         )
         mixed = np.flatnonzero(compiled.report_mixed)
         copy = pt.zeros(n)
@@ -255,6 +247,18 @@ def build_parts(compiled: CompiledCase, shape: Layout | None = None) -> ModelPar
     if shape.lognormal.size:
         items = pt.inc_subtensor(items[shape.lognormal], ratio_ll)
     return ModelParts(model, shape, items, log_prior, log_joint)
+
+
+def _fixed_or_beta(data, prefix, name, dims, fixed, free, size):
+    """Probabilities fixed (data ``<prefix>_value``) or Beta (``<prefix>_alpha``, ``_beta``).
+
+    Returns the vector of all ``size`` of them, the Beta ones as the free variable ``name``.
+    """
+    parts = [data[f"{prefix}_value"]]
+    if len(free):
+        alpha, beta = data[f"{prefix}_alpha"], data[f"{prefix}_beta"]
+        parts.append(pm.Beta(name, alpha=alpha, beta=beta, dims=dims))
+    return _gather(parts, [fixed, free], size)
 
 
 def _gather(parts, positions, size):
