@@ -15,7 +15,14 @@ import numpy as np
 
 from credence.special import log_beta_ratio, logsumexp
 
-__all__ = ["Mixture", "log_binomial", "log_convolve", "log_expectation", "mixtures_of"]
+__all__ = [
+    "Mixture",
+    "log_binomial",
+    "log_convolve",
+    "log_convolve_nd",
+    "log_expectation",
+    "mixtures_of",
+]
 
 
 def log_convolve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -25,6 +32,18 @@ def log_convolve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out = np.full(len(x) + len(y) - 1, -np.inf)
     for i, yi in enumerate(y):
         out[i : i + len(x)] = np.logaddexp(out[i : i + len(x)], x + yi)
+    return out
+
+
+def log_convolve_nd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Log weights of the product of two polynomials in several variables (same number of axes)."""
+    if y.size > x.size:
+        x, y = y, x
+    out = np.full(tuple(i + j - 1 for i, j in zip(x.shape, y.shape, strict=True)), -np.inf)
+    for index in np.ndindex(y.shape):
+        if y[index] > -np.inf:
+            part = tuple(slice(i, i + n) for i, n in zip(index, x.shape, strict=True))
+            out[part] = np.logaddexp(out[part], x + y[index])
     return out
 
 
@@ -68,5 +87,3 @@ def log_expectation(w: np.ndarray, a, b, n1, n0) -> np.ndarray:
     k = np.arange(w.shape[-1])
     M = w.shape[-1] - 1
     return logsumexp(w + log_beta_ratio(a, b, n1 + k, n0 + M - k), axis=-1)
-
-

@@ -781,8 +781,8 @@ def robustness_draws(
         if not s.size:
             continue
         c, theta_p = draw_component(rng, compiled, terms, comp, s.size, _beta_draws)
-        if c is not None:
-            group_c[s, comp.uncertain] = c
+        for u, g in enumerate(comp.uncertain):
+            group_c[s, g] = c[:, u]
         for p, values in theta_p.items():
             theta_r[s, column[p]] = values
     # A Beta draw can round to exactly 0 or 1; keep log(theta) finite.

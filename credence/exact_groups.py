@@ -2,31 +2,33 @@
 
 Under a hypothesis H, a group's members are tied by its one copy probability
 c and, through their sources, to every other report of the same reliability
-parameters. A *component* (per hypothesis) is a group with an uncertain c,
-the groups with a fixed c, the random parameters its members read under H, and
-every report that reads one of those parameters. Given c the component is an
-ordinary product of factors each linear in its parameter; as a function of c it
-is a polynomial of degree D, the number of later members of the uncertain
-group (each member's factor ``(1 - c) P_independent + c m`` is linear in c).
+parameters. A *component* (per hypothesis) is a set of groups tied by the
+random parameters their members read under H, with those parameters and every
+report that reads one of them. Given the groups' c the component is an ordinary
+product of factors each linear in its parameter; as a function of the uncertain
+c's it is a polynomial of degree D_g in each, D_g the number of later members of
+group g (each member's factor ``(1 - c) P_independent + c m`` is linear in c).
 
 Its expectation is exact, with no quadrature: each parameter's factors are
 expanded by a dynamic programme over its members, whose state is (k, r, f):
-how many members are copies of the uncertain group, and how many of the
-others rise (``theta``) and fall (``1 - theta``) with the parameter. The other
+how many members are copies in each uncertain group (k, one count per group),
+and how many of the others rise (``theta``) and fall (``1 - theta``) with the
+parameter. The other
 reports of the parameter (plain and ``derived_from`` mixtures) give
 ``E[theta^r (1 - theta)^f ...]`` under its Beta in closed form, so each
 parameter yields a polynomial in c with non-negative weights in the unscaled
 Bernstein basis; the parameters' polynomials multiply by convolution, and the
 Beta expectation over c is a sum of positive terms.
 
-Cost, for a component with D later members of the uncertain group, J_p members
+Cost, for a component of one uncertain group with D later members, J_p members
 on parameter p and n reports: O(sum_p J_p^3 + D^2) to evaluate, in practice
 O(D^2) when every member has its own source (J_p = 1). The ledger evaluates
 the component once per prefix and once per item left out (a member left out
-changes the match fractions of the members after it), so O(n D^2) for the
-ledger. Two uncertain groups that share a reliability parameter would need a
-polynomial in two variables; the exact engine refuses them and names the
-PyMC engine.
+changes the match fractions of the members after it), so O(n D^2), except for
+a large group whose members have their own sources (:class:`Chain`, O(n D)).
+Several uncertain groups sharing parameters multiply the polynomial's size:
+prod_g (D_g + 1) weights; beyond ``MAX_WEIGHTS`` the exact engine refuses the
+case and names the PyMC engine.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from credence.bernstein import log_convolve, log_expectation, mixtures_of
+from credence.bernstein import log_convolve, log_convolve_nd, log_expectation, mixtures_of
 from credence.compile import CompiledCase, match_fraction
 from credence.errors import CaseError
 from credence.likelihood import copy_mixture
@@ -53,9 +55,9 @@ class Component:
     ----------
     h : int
     groups : tuple of int
-        Groups in the component, at most one with an uncertain copy probability.
-    uncertain : int
-        That group, or -1.
+        Groups in the component.
+    uncertain : tuple of int
+        Those with an uncertain copy probability: the axes of its polynomial.
     params : ndarray of int
         Random reliability parameters read by members under h.
     reports : ndarray of int
@@ -64,7 +66,7 @@ class Component:
 
     h: int
     groups: tuple[int, ...]
-    uncertain: int
+    uncertain: tuple[int, ...]
     params: np.ndarray
     reports: np.ndarray
 
@@ -81,7 +83,7 @@ def components(compiled: CompiledCase, position: np.ndarray) -> list[Component]:
     Raises
     ------
     CaseError
-        Two groups with uncertain copy probabilities share a reliability parameter.
+        Uncertain groups tied together need more than ``MAX_WEIGHTS`` weights.
     """
     G = len(compiled.group_ids)
     if not G:
@@ -102,14 +104,16 @@ def components(compiled: CompiledCase, position: np.ndarray) -> list[Component]:
         for g in range(G):
             roots.setdefault(find(g), []).append(g)
         for groups in roots.values():
-            uncertain = [g for g in groups if compiled.group_random[g]]
-            if len(uncertain) > 1:
-                a, b = (compiled.group_ids[g] for g in uncertain[:2])
+            uncertain = tuple(g for g in groups if compiled.group_random[g])
+            size = math.prod(len(compiled.group_members[g]) for g in uncertain)
+            if size > MAX_WEIGHTS:
+                ids = ", ".join(repr(compiled.group_ids[g]) for g in uncertain)
                 raise CaseError(
-                    f"groups {a!r} and {b!r} both have an uncertain copy probability and "
-                    "share a source's reliability; the exact engine integrates one such group "
-                    "per source: give one a fixed copy_probability, or use --engine mcmc",
-                    f"groups[{uncertain[1]}]",
+                    f"groups {ids} have uncertain copy probabilities and share sources' "
+                    f"reliabilities, which ties them into a polynomial of {size:,} weights "
+                    f"(at most {MAX_WEIGHTS:,} in the exact engine): give some a fixed "
+                    "copy_probability, or use --engine mcmc",
+                    f"groups[{uncertain[-1]}]",
                 )
             members = np.concatenate([compiled.group_members[g] for g in groups])
             params = np.unique([p for p in compiled.report_param[members, h] if random[p]])
@@ -117,9 +121,7 @@ def components(compiled: CompiledCase, position: np.ndarray) -> list[Component]:
             reports = np.union1d(members, readers)
             place = position[compiled.report_evidence[reports]]
             reports = reports[np.argsort(place, kind="stable")]
-            out.append(
-                Component(h, tuple(groups), uncertain[0] if uncertain else -1, params, reports)
-            )
+            out.append(Component(h, tuple(groups), uncertain, params, reports))
     return out
 
 
@@ -138,8 +140,9 @@ def _finder(parent: list[int]):
 def _member_roles(compiled: CompiledCase, comp: Component, kept: np.ndarray) -> dict[int, tuple]:
     """(role, m, c) of each kept member.
 
-    Role 0 is a group's first member, 1 a later member of the uncertain group,
-    2 a later member of a group with a fixed c.
+    Role 0 is a group's first member, 1 a later member of an uncertain group
+    (``c`` is then its axis in ``comp.uncertain``), 2 a later member of a group
+    with a fixed c.
     """
     roles: dict[int, tuple] = {}
     keep = set(kept.tolist())
@@ -150,8 +153,8 @@ def _member_roles(compiled: CompiledCase, comp: Component, kept: np.ndarray) -> 
                 roles[r] = (0, 0.0, 0.0)
                 continue
             m = match_fraction(compiled.report_declared[members[:j]], compiled.report_declared[r])
-            if g == comp.uncertain:
-                roles[r] = (1, m, 0.0)
+            if g in comp.uncertain:
+                roles[r] = (1, m, comp.uncertain.index(g))
             else:
                 roles[r] = (2, m, float(compiled.group_copy_value[g]))
     return roles
@@ -166,13 +169,16 @@ def _branches(m: float, c: float) -> tuple[float, float]:
     return float(at[0]), float(at[1] - at[0])
 
 
-def _member_polynomial(role: int, m: float, c: float, p: float):
-    """(log polynomial in c, or None) and a log constant, for a member with fixed P = p."""
+def _member_polynomial(role: int, m: float, c, p: float, axes: int):
+    """(log polynomial in the c's, or None) and a log constant, for a member with fixed P = p."""
     with np.errstate(divide="ignore"):
         if role == 0:
             return None, float(np.log(p))
-        if role == 1:  # Bernstein weights: the factor at c = 0, at c = 1
-            return np.log([sum(_branches(m, c) * np.array([1.0, p])) for c in (0.0, 1.0)]), 0.0
+        if role == 1:  # Bernstein weights along its group's axis: the factor at c = 0, at c = 1
+            ends = np.log([sum(_branches(m, x) * np.array([1.0, p])) for x in (0.0, 1.0)])
+            shape = [1] * axes
+            shape[c] = 2
+            return ends.reshape(shape), 0.0
         copy, independent = _branches(m, c)
         return None, float(np.log(copy + independent * p))
 
@@ -189,29 +195,36 @@ def _parameter_polynomial(compiled, terms, comp, p, members, roles, others) -> n
     N1, N0 = int(rises_o.sum()), int(falls_o.sum())
     weights = mixtures_of((log_v - log_u)[mixes]).weights if mixes.any() else np.zeros(1)
 
-    n_copy = sum(roles[r][0] == 1 for r in members)
+    U = len(comp.uncertain)
+    n_copy = [sum(roles[r][0] == 1 and roles[r][2] == u for r in members) for u in range(U)]
     n_rise = sum(bool(compiled.report_rises[r, h]) for r in members)
     n_fall = len(members) - n_rise
-    state = np.full((n_copy + 1, n_rise + 1, n_fall + 1), -np.inf)
-    state[0, 0, 0] = 0.0
+    state = np.full((*(d + 1 for d in n_copy), n_rise + 1, n_fall + 1), -np.inf)
+    state[(0,) * (U + 2)] = 0.0
+    whole = (slice(None),) * U
     for r in members:
         role, m, c = roles[r]
-        # role 1: copy weight at c = 1 (k + 1), independent weight at c = 0
+        # role 1: copy weight at c = 1 (k + 1 on its axis), independent weight at c = 0
         copy, independent = _branches(m, c) if role == 2 else (_branches(m, 1.0)[0], 1.0)
         grown = np.full_like(state, -np.inf)
         with np.errstate(divide="ignore"):
             if compiled.report_rises[r, h]:
-                grown[:, 1:, :] = state[:, :-1, :] + np.log(independent)
+                grown[(*whole, slice(1, None))] = state[(*whole, slice(None, -1))]
             else:
-                grown[:, :, 1:] = state[:, :, :-1] + np.log(independent)
+                grown[(*whole, slice(None), slice(1, None))] = state[
+                    (*whole, slice(None), slice(None, -1))
+                ]
+            grown += np.log(independent)
             if role == 1:
-                grown[1:] = np.logaddexp(grown[1:], state[:-1] + np.log(copy))
+                up = tuple(slice(1, None) if u == c else slice(None) for u in range(U))
+                down = tuple(slice(None, -1) if u == c else slice(None) for u in range(U))
+                grown[up] = np.logaddexp(grown[up], state[down] + np.log(copy))
             elif role == 2:
                 grown = np.logaddexp(grown, state + np.log(copy))
         state = grown
     r_, f_ = np.arange(n_rise + 1)[:, None], np.arange(n_fall + 1)[None, :]
     expect = log_expectation(weights, a, b, (N1 + r_)[..., None], (N0 + f_)[..., None])
-    return const + logsumexp((state + expect).reshape(n_copy + 1, -1), axis=1)
+    return const + logsumexp(state + expect, axis=(-2, -1))
 
 
 def _polynomial(compiled, terms, comp: Component, kept: np.ndarray) -> np.ndarray:
@@ -221,35 +234,41 @@ def _polynomial(compiled, terms, comp: Component, kept: np.ndarray) -> np.ndarra
         if poly is not None:
             return poly
     h = comp.h
+    U = len(comp.uncertain)
     roles = _member_roles(compiled, comp, kept)
-    poly = np.zeros(1)
+    poly = np.zeros((1,) * U)
     const = 0.0
     params = compiled.report_param[kept, h]
     for p in comp.params:
         on_p = kept[params == p]
         members = [int(r) for r in on_p if int(r) in roles]
         others = np.array([r for r in on_p if int(r) not in roles], dtype=int)
-        poly = log_convolve(
-            poly, _parameter_polynomial(compiled, terms, comp, p, members, roles, others)
-        )
+        part = _parameter_polynomial(compiled, terms, comp, p, members, roles, others)
+        poly = log_convolve_nd(poly, part) if U else poly + part
     for r, (role, m, c) in roles.items():
         p = compiled.report_param[r, h]
         if compiled.param_random[p]:
             continue
         theta = float(compiled.param_value[p])
         part, value = _member_polynomial(
-            role, m, c, theta if compiled.report_rises[r, h] else 1.0 - theta
+            role, m, c, theta if compiled.report_rises[r, h] else 1.0 - theta, U
         )
         const += value
         if part is not None:
-            poly = log_convolve(poly, part)
+            poly = log_convolve_nd(poly, part)
     return const + poly
 
 
-def _copy_expectation(compiled: CompiledCase, g: int, D: int) -> np.ndarray:
-    """Log E[c^k (1 - c)^(D - k)], k = 0..D, under group g's Beta."""
-    k = np.arange(D + 1)
-    return log_beta_ratio(compiled.group_copy_alpha[g], compiled.group_copy_beta[g], k, D - k)
+def _copy_expectation(compiled: CompiledCase, groups: tuple[int, ...], shape) -> np.ndarray:
+    """Log E[prod_g c_g^k_g (1 - c_g)^(D_g - k_g)] under the groups' Betas, over the k grid."""
+    out = np.zeros(shape)
+    for u, (g, n) in enumerate(zip(groups, shape, strict=True)):
+        k = np.arange(n)
+        values = log_beta_ratio(
+            compiled.group_copy_alpha[g], compiled.group_copy_beta[g], k, n - 1 - k
+        )
+        out = out + values.reshape([n if v == u else 1 for v in range(len(shape))])
+    return out
 
 
 def component_log_evidence(
@@ -269,24 +288,23 @@ def component_log_evidence(
     """
     kept = comp.reports if kept is None else kept
     poly = _polynomial(compiled, terms, comp, kept)
-    if comp.uncertain < 0:
-        return float(poly[0])
-    return float(logsumexp(poly + _copy_expectation(compiled, comp.uncertain, len(poly) - 1)))
+    return float(
+        logsumexp((poly + _copy_expectation(compiled, comp.uncertain, poly.shape)).ravel())
+    )
 
 
-def copy_posterior(compiled: CompiledCase, terms, comp: Component) -> tuple[np.ndarray, int]:
-    """Posterior of the uncertain group's c under h as a Beta mixture.
+def copy_posterior(compiled: CompiledCase, terms, comp: Component) -> np.ndarray:
+    """Joint posterior of the uncertain groups' c's under h, as a Beta mixture.
 
     Returns
     -------
-    log_weights : ndarray (D + 1,)
-        Normalised log weight of component k, Beta(a + k, b + D - k).
-    D : int
+    ndarray (D_1 + 1, ..., D_U + 1)
+        Normalised log weight of component (k_1, ..., k_U): each c_u from
+        Beta(a_u + k_u, b_u + D_u - k_u).
     """
     poly = _polynomial(compiled, terms, comp, comp.reports)
-    D = len(poly) - 1
-    logp = poly + _copy_expectation(compiled, comp.uncertain, D)
-    return logp - logsumexp(logp), D
+    logp = poly + _copy_expectation(compiled, comp.uncertain, poly.shape)
+    return logp - logsumexp(logp.ravel())
 
 
 def draw_component(
@@ -300,20 +318,25 @@ def draw_component(
 
     Returns
     -------
-    c : ndarray (size,) or None
-        Draws of the uncertain group's c (None without one).
+    c : ndarray (size, U)
+        Draws of the uncertain groups' c's, columns as ``comp.uncertain``.
     theta : dict of int to ndarray (size,)
         Draws of each parameter of ``comp.params``.
     """
     h = comp.h
-    c = None
-    if comp.uncertain >= 0:
-        log_w, D = copy_posterior(compiled, terms, comp)
-        k = rng.choice(D + 1, size=size, p=np.exp(log_w))
-        g = comp.uncertain
-        c = beta_draws(rng, compiled.group_copy_alpha[g] + k, compiled.group_copy_beta[g] + D - k)
+    c = np.empty((size, len(comp.uncertain)))
+    if comp.uncertain:
+        log_w = copy_posterior(compiled, terms, comp)
+        flat = rng.choice(log_w.size, size=size, p=np.exp(log_w).ravel())
+        for u, (g, k) in enumerate(
+            zip(comp.uncertain, np.unravel_index(flat, log_w.shape), strict=True)
+        ):
+            D = log_w.shape[u] - 1
+            a, b = compiled.group_copy_alpha[g], compiled.group_copy_beta[g]
+            c[:, u] = beta_draws(rng, a + k, b + D - k)
     if Chain.applies(compiled, comp, size=0):
-        copy = c if c is not None else np.full(size, compiled.group_copy_value[comp.groups[0]])
+        g = comp.groups[0]
+        copy = c[:, 0] if comp.uncertain else np.full(size, compiled.group_copy_value[g])
         theta = Chain(compiled, terms, comp, nodes=False).draw(rng, copy, beta_draws)
         if theta is not None:
             return c, theta
@@ -332,7 +355,10 @@ def draw_component(
         W = np.zeros((size, 1))
         for r in (int(r) for r in on_p if int(r) in roles):
             role, m, fixed_c = roles[r]
-            copy = np.zeros(size) if role == 0 else (c if role == 1 else np.full(size, fixed_c))
+            if role == 0:
+                copy = np.zeros(size)
+            else:
+                copy = c[:, fixed_c] if role == 1 else np.full(size, fixed_c)
             at_zero = 0.0 if compiled.report_rises[r, h] else 1.0
             ends = np.array([at_zero, 1.0 - at_zero]).reshape(2, 1, 1, 1)
             corners = copy_mixture(copy[:, None], np.array([m]), ends)[:, :, 0, 0]
@@ -354,6 +380,8 @@ def draw_component(
     return c, theta
 
 
+#: Most weights of a component's polynomial in its uncertain c's (prod_g (D_g + 1)).
+MAX_WEIGHTS = 1_000_000
 #: Components with more reports than this take the ledger of :class:`Chain`.
 CHAIN_MIN_REPORTS = 4
 #: Most quadrature nodes computed with numpy's eigh (beyond: scipy).
@@ -429,8 +457,8 @@ class Chain:
         self.rises = compiled.report_rises[self.members, h]
         declared = compiled.report_declared[self.members]
         self.kind = np.unique(declared, axis=0, return_inverse=True)[1].ravel()
-        if comp.uncertain >= 0 and nodes:
-            g = comp.uncertain
+        if comp.uncertain and nodes:
+            g = comp.uncertain[0]
             self.nodes, self.log_w = _beta_nodes(
                 (len(self.members) - 1) // 2 + 1,
                 compiled.group_copy_alpha[g],
@@ -532,9 +560,9 @@ class Chain:
         n = len(self.members)
         log_x = np.array([self._log_x(j, counts) for j in range(n)])
         match = self._match(list(range(n)))
-        if self.comp.uncertain < 0:
+        if not self.comp.uncertain:
             rows = self._rows(log_x[1:], match[1:])
-            return np.array([log_z + log_const + log_x[0] + float(rows.sum())])
+            return np.array(log_z + log_const + log_x[0] + float(rows.sum()))
         with np.errstate(divide="ignore"):
             log_m = np.log(match)
         poly = np.zeros(1)

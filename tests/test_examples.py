@@ -256,11 +256,11 @@ def test_about_channels_remove_the_governments_side_effect():
     assert assess(explain.as_of(load_case(NORD_STREAM), "2023-03-31")).leading == "ukraine"
 
 
-def test_nord_stream_two_uncertain_groups_sharing_a_source_are_refused():
-    from credence import CaseError, assess
+def test_nord_stream_two_uncertain_groups_sharing_a_source_in_the_exact_engine():
+    from credence import assess
 
-    def both_uncertain(d):
-        d["groups"][1]["copy_probability"] = {"beta": [1, 1]}
-
-    with pytest.raises(CaseError, match="--engine mcmc"):
-        assess(_nord_stream_variant(both_uncertain))
+    result = assess(_nord_stream_variant(lambda d: None))
+    assert {"march-2023.group_copy_probability", "august-2024.group_copy_probability"} <= set(
+        result.parameter_draws
+    )
+    assert abs(sum(result.posterior.values()) - 1.0) < 1e-12

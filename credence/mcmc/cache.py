@@ -4,6 +4,8 @@ A second assessment of a case with the same structure (see
 :mod:`credence.mcmc.layout`) reuses the built ``pm.Model``, its nutpie
 compilation or PyMC NUTS step, and the compiled per-draw function, and only
 swaps the data (shared variables, which compiled functions read at call time).
+Across processes, PyTensor's on-disk cache (see :mod:`credence.mcmc.sample`)
+keeps the compiled code of PyMC's NUTS step.
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ class CachedModel:
     parts : ModelParts
     nutpie_model : object or None
         ``nutpie.compile_pymc_model(parts.model)``, once compiled.
-    pymc_nuts : pymc.step_methods.NUTS or None
-        PyMC's NUTS step for the model, once compiled.
+    pymc_steps : dict
+        PyMC's NUTS steps for the model, by their options, once compiled.
+    logp_dlogp : pymc.model.core.ValueGradFunction or None
+        The compiled log density and gradient the NUTS steps share.
     pointwise : callable or None
         Maps batched draws of the free variables to per-draw terms (see
         :meth:`pointwise_terms`), once compiled.
@@ -58,7 +62,8 @@ class CachedModel:
 
     parts: ModelParts
     nutpie_model: Any = None
-    pymc_nuts: Any = None
+    pymc_steps: dict = field(default_factory=dict, repr=False)
+    logp_dlogp: Any = None
     pointwise: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -80,11 +85,26 @@ class CachedModel:
             self.nutpie_model = nutpie.compile_pymc_model(self.model)
         return self.nutpie_model
 
-    def pymc_step(self):
-        """PyMC's NUTS step for the model (its logp and gradient compiled once)."""
-        if self.pymc_nuts is None:
-            self.pymc_nuts = pm.NUTS(model=self.model)
-        return self.pymc_nuts
+    def pymc_step(self, **options: Any):
+        """PyMC's NUTS step for the model with these options (compiled on first use).
+
+        Parameters
+        ----------
+        **options
+            Options of ``pymc.NUTS``, e.g. ``target_accept``.
+        """
+        key = tuple(sorted(options.items()))
+        step = self.pymc_steps.get(key)
+        if step is None:
+            if self.logp_dlogp is None:
+                # As PyMC's gradient-based steps compile it; the steps share it.
+                self.logp_dlogp = self.model.logp_dlogp_function(
+                    self.model.continuous_value_vars, ravel_inputs=True
+                )
+                self.logp_dlogp.trust_input = True
+            step = pm.NUTS(model=self.model, logp_dlogp_func=self.logp_dlogp, **options)
+            self.pymc_steps[key] = step
+        return step
 
     def pointwise_terms(self, draws: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
         """Per-draw terms at the current data.

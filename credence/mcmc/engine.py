@@ -8,12 +8,19 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy.special import softmax
 
 from credence.assessment import Assessment
-from credence.compile import CompiledCase
+from credence.compile import CLAIM_PRIOR_NAME, CompiledCase
 from credence.errors import CaseError
 from credence.mcmc.cache import CachedModel, get_model
-from credence.mcmc.sample import Sampler, resolve_sampler, run_sampler
+from credence.mcmc.sample import (
+    Sampler,
+    compile_sampler,
+    resolve_sampler,
+    run_sampler,
+    show_progress,
+)
 from credence.mcmc.summaries import check_convergence, convergence, ledger, power_scaling
 
 __all__ = ["DEFAULT_CHAINS", "DEFAULT_DRAWS", "DEFAULT_TUNE", "assess_mcmc"]
@@ -21,7 +28,7 @@ __all__ = ["DEFAULT_CHAINS", "DEFAULT_DRAWS", "DEFAULT_TUNE", "assess_mcmc"]
 DEFAULT_DRAWS = 1000
 DEFAULT_TUNE = 1000
 DEFAULT_CHAINS = 2
-#: nutpie's acceptance target for a model with pooling, unless one is given.
+#: NUTS's acceptance target for a model with pooling, unless one is given.
 POOLED_TARGET_ACCEPT = 0.9
 #: Power-scaling exponents (arviz-stats' default).
 ALPHAS = (0.99, 1.01)
@@ -54,10 +61,12 @@ def assess_mcmc(
     cores : int, optional
         Chains run in parallel (see :func:`credence.mcmc.sample.run_sampler`).
     sampler : {"auto", "nutpie", "pymc"}
-        ``"auto"``: nutpie when installed, PyMC's NUTS otherwise.
+        ``"auto"`` is ``"pymc"``, PyMC's NUTS, whose compiled model PyTensor
+        keeps on disk for later processes; ``"nutpie"`` samples faster once
+        compiled but compiles in every process (see :mod:`credence.mcmc.sample`).
     **sampler_options
-        Passed to the sampler, e.g. ``target_accept=0.95`` (with nutpie, a
-        model with pooling defaults to ``POOLED_TARGET_ACCEPT``).
+        Passed to the sampler, e.g. ``target_accept=0.95`` (a model with
+        pooling defaults to ``POOLED_TARGET_ACCEPT``).
 
     Returns
     -------
@@ -88,13 +97,16 @@ def assess_mcmc(
             "every parameter of this case is fixed, so there is nothing to sample; "
             "use the exact engine (--engine exact)"
         )
-    if name == "nutpie" and entry.parts.layout.pooled.size:
-        # Pooled accuracies near a kind's edge need smaller steps than nutpie's
-        # default 0.8 acceptance target gives (PyMC's NUTS tunes smaller ones).
+    if entry.parts.layout.pooled.size:
+        # Pooled accuracies near a kind's edge need smaller steps than the
+        # default 0.8 acceptance target gives.
         sampler_options.setdefault("target_accept", POOLED_TARGET_ACCEPT)
+    # Feedback only on a terminal: compiling (seconds on a first run) and sampling.
+    progress = show_progress()
     # The cached model's data containers hold this case's values from sampling
     # until its per-draw terms are read; no other assessment may swap them meanwhile.
     with entry.lock:
+        compile_sampler(entry, name, progress=progress, **sampler_options)
         tree = run_sampler(
             entry,
             values,
@@ -104,6 +116,7 @@ def assess_mcmc(
             chains=chains,
             cores=cores,
             seed=seed,
+            progress=progress,
             **sampler_options,
         )
         posterior = tree["posterior"].to_dataset()
@@ -116,6 +129,17 @@ def assess_mcmc(
             return a.reshape(S, *a.shape[2:])
 
         items, log_prior_h, log_prior_phi = entry.pointwise_terms({v: flat(v) for v in free})
+    if "hypothesis_posterior" not in posterior:
+        # The model's deterministic, P(H | evidence, phi) = softmax over H of
+        # log P(H | phi) + sum_i log P(item_i | H, phi), on all the draws at once.
+        hyp = softmax(log_prior_h + items.sum(axis=1), axis=1)
+        posterior["hypothesis_posterior"] = xr.DataArray(
+            hyp.reshape(n_chains, n_draws, -1),
+            dims=("chain", "draw", "hypothesis"),
+            coords={"hypothesis": list(compiled.hypotheses)},
+        )
+        tree = tree.copy()
+        tree["posterior"] = xr.DataTree(posterior)
     hyp_draws = flat("hypothesis_posterior")
 
     diagnostics = convergence(
@@ -225,21 +249,27 @@ def _datatree(tree, compiled: CompiledCase, pointwise, log_prior):
 
 
 def _parameter_draws(entry: CachedModel, compiled: CompiledCase, flat) -> dict[str, np.ndarray]:
-    """Draws of every uncertain parameter, named as the exact engine names them."""
-    model = entry.model
-    out: dict[str, np.ndarray] = {}
-    suffix = {
-        "copy_probability": ".copy_probability",
-        "log_likelihood_ratio": ".log_likelihood_ratio",
-        "kind_mean": ".kind_mean",
-        "kind_concentration": ".kind_concentration",
+    """Draws of every uncertain parameter, named by the compiled case as the exact engine does.
+
+    Kind-level pooling and log-normal ratios, which only this engine has, are
+    named by their kind and their item.
+    """
+    shape = entry.parts.layout
+    names = {
+        "reliability": [compiled.param_names[p] for p in shape.free],
+        "pooled_accuracy": [compiled.param_names[p] for p in shape.pooled],
+        "copy_probability": [compiled.copy_name(r) for r in shape.copy_free],
+        "group_copy_probability": [compiled.group_copy_names[g] for g in shape.group_free],
+        "log_likelihood_ratio": [
+            f"{compiled.evidence_ids[e]}.log_likelihood_ratio" for e in shape.lognormal
+        ],
+        "kind_mean": [f"{k}.kind_mean" for k in shape.coords["kind"]],
+        "kind_concentration": [f"{k}.kind_concentration" for k in shape.coords["kind"]],
+        "claim_prior": [CLAIM_PRIOR_NAME],
     }
-    for rv in model.free_RVs:
-        draws = flat(rv.name)
-        dims = model.named_vars_to_dims.get(rv.name)
-        if not dims:
-            out["claim.prior" if rv.name == "claim_prior" else rv.name] = draws
-            continue
-        for j, label in enumerate(model.coords[dims[0]]):
-            out[f"{label}{suffix.get(rv.name, '')}"] = draws[:, j]
+    out: dict[str, np.ndarray] = {}
+    for rv in entry.model.free_RVs:
+        draws = flat(rv.name).reshape(len(flat(rv.name)), -1)
+        for j, name in enumerate(names[rv.name]):
+            out[name] = draws[:, j]
     return out

@@ -14,6 +14,7 @@ from arviz_stats.base import array_stats
 from scipy.special import log_softmax, logsumexp
 
 from credence.jsonable import finite_or_none
+from credence.ledger import in_order_deltas, leave_one_out_deltas
 
 __all__ = [
     "ConvergenceWarning",
@@ -29,8 +30,6 @@ R_HAT_MAX = 1.01
 ESS_PER_CHAIN = 100
 #: Pareto k above which an importance-sampling estimate is unreliable (Vehtari et al. 2024).
 PARETO_K_MAX = 0.7
-
-LN10 = math.log(10.0)
 
 
 class ConvergenceWarning(UserWarning):
@@ -123,99 +122,25 @@ def check_convergence(diagnostics: dict, chains: int, draws: int) -> list[str]:
     return failed
 
 
-def _tail_length(n: int, r_eff: np.ndarray, both: bool) -> np.ndarray:
-    """Draws in the Pareto tail, as ``arviz_stats`` chooses them (per row)."""
-    r_eff = np.asarray(r_eff, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tail = np.where(n * r_eff > 225, np.floor(3 * np.sqrt(n / r_eff)), np.floor(n / 5))
-    if both:
-        tail = np.clip(tail, 5, n // 2)
-    return tail.astype(int)
-
-
-def _gpd_fit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Generalized Pareto (k, sigma) of each row of sorted exceedances ``x`` (M, n).
-
-    Row by row the empirical-Bayes fit of ``arviz_stats`` (Zhang and Stephens
-    2009, with its weakly informative prior on k; Vehtari et al. 2024).
-    """
-    prior_bs, prior_k = 3, 10
-    M, n = x.shape
-    m_est = 30 + int(n**0.5)
-    xstar = x[:, int((n / 4 + 0.5) - 1)]
-    valid = xstar > x[:, 0]
-    safe = np.where(valid, xstar, 1.0)
-    b = 1 - np.sqrt(m_est / (np.arange(1, m_est + 1, dtype=float) - 0.5))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        b = b[None, :] / (prior_bs * safe[:, None]) + 1 / x[:, -1:]
-        k = np.mean(np.log1p(-b[:, :, None] * x[:, None, :]), axis=2)
-        len_scale = n * (np.log(-b / k) - k - 1)
-        w = np.exp(len_scale - logsumexp(len_scale, axis=1, keepdims=True))
-        w = np.where(w >= 10 * np.finfo(float).eps, w, 0.0)
-        w /= w.sum(axis=1, keepdims=True)
-        b_post = np.sum(b * w, axis=1)
-        kappa = np.mean(np.log1p(-b_post[:, None] * x), axis=1)
-        sigma = -kappa / b_post
-    kappa = (n * kappa + prior_k * 0.5) / (n + prior_k)
-    kappa = np.where(np.isnan(kappa), np.inf, kappa)
-    return np.where(valid, kappa, np.nan), np.where(valid, sigma, np.nan)
-
-
-def _smooth_rows(log_w: np.ndarray, tail: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pareto-smooth the largest ``tail`` log weights of each row; normalise each row.
-
-    The rows share one tail length. Returns the normalised log weights and
-    Pareto k per row; a row whose tail is flat (no tail to fit) keeps its raw
-    weights and gets k = -inf.
-    """
-    M, n = log_w.shape
-    log_w = log_w - log_w.max(axis=1, keepdims=True)
-    order = np.argsort(log_w, axis=1)
-    rows = np.arange(M)[:, None]
-    ids = order[:, n - tail :]
-    draws_tail = log_w[rows, ids]
-    cutoff = log_w[rows[:, 0], order[:, n - tail - 1]]
-    max_tail, min_tail = draws_tail.max(axis=1), draws_tail.min(axis=1)
-    flat = np.abs(max_tail - min_tail) < np.finfo(float).tiny
-    with np.errstate(over="ignore", invalid="ignore"):
-        khat, sigma = _gpd_fit(np.exp(draws_tail) - np.exp(cutoff)[:, None])
-    khat = np.where(flat, -np.inf, khat)
-    smooth = np.isfinite(khat)
-    if smooth.any():
-        p = np.arange(0.5, tail) / tail
-        kk, ss, mu = khat[smooth, None], sigma[smooth, None], np.exp(cutoff[smooth])[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.where(
-                kk == 0,
-                mu - ss * np.log1p(-p),
-                mu + ss * np.expm1(-kk * np.log1p(-p)) / np.where(kk == 0, 1.0, kk),
-            )
-            q = np.where(ss <= 0, np.nan, q)
-            smoothed = np.log(q)
-        cap = max_tail[smooth, None]
-        smoothed = np.where(smoothed > cap, cap, smoothed)
-        sub = log_w[smooth]
-        sub[np.arange(sub.shape[0])[:, None], ids[smooth]] = smoothed
-        log_w[smooth] = sub
-    return log_w - logsumexp(log_w, axis=1, keepdims=True), khat
-
-
 def _psis(log_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """PSIS-normalised log weights and Pareto k of each row of log importance ratios.
 
-    As ``arviz_stats.base.array_stats.psislw`` (relative efficiency 1) row by row.
+    Row by row :meth:`arviz_stats.base.array_stats.psislw` with relative
+    efficiency 1; it takes the negated log ratios, as PSIS-LOO takes
+    log-likelihoods. A row whose Pareto tail is flat has nothing to smooth
+    (e.g. an item whose likelihood does not depend on the parameters): it
+    keeps its raw weights and gets k = -inf.
     """
-    tail = int(_tail_length(log_ratio.shape[1], np.ones(1), both=False)[0])
-    return _smooth_rows(log_ratio, tail)
-
-
-def _log10_odds(log_p: np.ndarray) -> np.ndarray:
-    """log10 odds of each hypothesis against all the others; last axis is hypotheses."""
-    log_p = log_p - logsumexp(log_p, axis=-1, keepdims=True)
-    K = log_p.shape[-1]
-    rest = np.stack([logsumexp(np.delete(log_p, h, axis=-1), axis=-1) for h in range(K)], axis=-1)
-    with np.errstate(invalid="ignore"):
-        return (log_p - rest) / LN10
+    log_w = np.empty(log_ratio.shape)
+    ks = np.empty(log_ratio.shape[0])
+    for i, row in enumerate(log_ratio):
+        try:
+            # a near-flat tail makes the Pareto fit take logs of 0 or of negatives; its k says so
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_w[i], ks[i] = array_stats.psislw(-row, r_eff=1.0)
+        except ValueError:  # arviz-stats: "All tail values are the same"
+            log_w[i], ks[i] = row - logsumexp(row), -np.inf
+    return log_w, ks
 
 
 def ledger(
@@ -228,7 +153,9 @@ def ledger(
     draw s of p(phi | evidence) is reweighted by
     ``P(subset | phi_s) / P(evidence | phi_s)`` (each a sum over hypotheses) to
     stand for p(phi | subset), and P(H | subset) is the weighted mean of
-    P(H | subset, phi_s). Weights are Pareto-smoothed (PSIS).
+    P(H | subset, phi_s). Weights are Pareto-smoothed (PSIS). The changes in
+    log10 odds are then taken as the exact engine takes them
+    (:mod:`credence.ledger`).
 
     Parameters
     ----------
@@ -265,54 +192,34 @@ def ledger(
         log_path = np.concatenate([np.log(prior_mean)[None], estimates[:N]])
     log_post, log_without = estimates[N], estimates[N + 1 :]
     ks = np.concatenate([ks[:N], ks[N + 1 :]])
-    odds = _log10_odds(log_path)
-    with np.errstate(invalid="ignore"):
-        in_order = np.diff(odds, axis=0)
-        leave_one_out = _log10_odds(log_post) - _log10_odds(log_without)
+    in_order = in_order_deltas(log_path)
+    leave_one_out = leave_one_out_deltas(log_post, log_without)
     path = np.exp(log_path[1:] - logsumexp(log_path[1:], axis=1, keepdims=True))
     k_max = float(np.nanmax(ks, initial=-np.inf)) if not np.isnan(ks).all() else math.nan
     return in_order, leave_one_out, path, k_max
 
 
-def _cjs_distance(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Cumulative Jensen-Shannon distance between draws and weighted draws, per row.
+def _power_scaled_weights(components: np.ndarray, alpha: float) -> np.ndarray:
+    """Normalised weights (M, chain, draw) that raise each component to the power ``alpha``.
 
-    As ``arviz_stats``' ``_cjs_dist`` on each row of ``x`` and ``w`` (R, S).
+    Component by component :meth:`arviz_stats.base.array_stats.power_scale_lw`
+    (which keeps the Pareto tail between 5 draws and half the draws).
+    A component whose Pareto tail is flat (e.g. the log-likelihood of an item
+    that takes two values, one per hypothesis) has nothing to smooth: it keeps
+    its raw weights.
     """
-    order = np.argsort(x, axis=1)
-    x = np.take_along_axis(x, order, axis=1)
-    w = np.take_along_axis(w, order, axis=1)
-    n = x.shape[1]
-    width = np.diff(x, axis=1)
-    cdf_p = np.linspace(1 / n, 1 - 1 / n, n - 1)[None, :]
-    cdf_q = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)[:, :-1]
-    p_int = np.sum(cdf_p * width, axis=1)
-    q_int = np.sum(cdf_q * width, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_p = np.where(cdf_p != 0, np.log2(cdf_p), 0.0)
-        log_q = np.where(cdf_q != 0, np.log2(cdf_q), 0.0)
-        mid = 0.5 * (cdf_p + cdf_q)
-        log_mid = np.where(mid != 0, np.log2(mid), 0.0)
-    pq = np.sum(width * (cdf_p * (log_p - log_mid)), axis=1) + 0.5 / np.log(2) * (q_int - p_int)
-    qp = np.sum(width * (cdf_q * (log_q - log_mid)), axis=1) + 0.5 / np.log(2) * (p_int - q_int)
-    return np.sqrt((np.maximum(pq, 0) + np.maximum(qp, 0)) / (p_int + q_int))
-
-
-def _power_scaled_weights(components: np.ndarray, r_eff: np.ndarray, alpha: float) -> np.ndarray:
-    """Normalised PSIS weights (M, S) of each component (M, chain, draw) raised to ``alpha``.
-
-    As ``arviz_stats.base.array_stats.power_scale_lw``: the tail length follows
-    each component's relative tail ESS ``r_eff`` (M,).
-    """
-    M = components.shape[0]
-    log_w = (alpha - 1.0) * components.reshape(M, -1)
-    tails = _tail_length(log_w.shape[1], r_eff, both=True)
-    out = np.empty_like(log_w)
-    for tail in np.unique(tails):
-        rows = tails == tail
-        out[rows] = _smooth_rows(log_w[rows], int(tail))[0]
-    w = np.exp(out - out.max(axis=1, keepdims=True))
-    return w / w.sum(axis=1, keepdims=True)
+    log_w = np.empty(components.shape)
+    for i, component in enumerate(components):
+        try:
+            with warnings.catch_warnings():
+                # The tail is clipped to 5 .. half the draws; arviz-stats says so each time.
+                warnings.filterwarnings("ignore", "Number of tail draws", UserWarning)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    log_w[i] = array_stats.power_scale_lw(component, alpha=alpha, axis=(-2, -1))
+        except ValueError:  # arviz-stats: "All tail values are the same"
+            raw = (alpha - 1.0) * component
+            log_w[i] = raw - logsumexp(raw)
+    return np.exp(log_w)
 
 
 def power_scaling(
@@ -320,17 +227,20 @@ def power_scaling(
 ) -> np.ndarray:
     """Power-scaling sensitivity of each quantity to each log-density component.
 
-    As :func:`arviz_stats.psense`: a component is raised to the power alpha
-    by Pareto-smoothed importance weights, and the sensitivity is the
-    derivative of the cumulative Jensen-Shannon distance between the weighted
-    and unweighted draws of a quantity (Kallioinen et al. 2024). Computed for
-    every pair at once.
+    :func:`arviz_stats.psense` on arrays (Kallioinen et al. 2024): each
+    component is raised to the power alpha by Pareto-smoothed importance
+    weights (:meth:`arviz_stats.base.array_stats.power_scale_lw`), and the
+    sensitivity is the derivative of the cumulative Jensen-Shannon distance
+    between the weighted and unweighted draws of a quantity
+    (:meth:`arviz_stats.base.array_stats.power_scale_sense`).
 
     Parameters
     ----------
     quantities : ndarray (Q, chain, draw)
     components : ndarray (M, chain, draw)
+        Log-density terms, e.g. the log prior and each item's log-likelihood.
     alphas : (float, float)
+        The lower and upper power.
 
     Returns
     -------
@@ -340,26 +250,20 @@ def power_scaling(
     M, Q = components.shape[0], quantities.shape[0]
     out = np.zeros((M, Q))
     comp_varies = np.ptp(components.reshape(M, -1), axis=1) > 0
-    x = quantities.reshape(Q, -1)
-    qty_varies = np.ptp(x, axis=1) > 0
+    qty_varies = np.ptp(quantities.reshape(Q, -1), axis=1) > 0
     if not comp_varies.any() or not qty_varies.any():
         return out
-    used = components[comp_varies]
-    x = x[qty_varies]
+    used, x = components[comp_varies], quantities[qty_varies]
     m, q = used.shape[0], x.shape[0]
-    # Rows (component, quantity, sign): the distance is taken for x and for -x.
-    signed = np.concatenate([x, -x])  # (2q, S)
-    values = np.broadcast_to(signed[None], (m, 2 * q, x.shape[1])).reshape(m * 2 * q, -1)
-    # arviz-stats' power_scale_lw takes the tail ESS of all draws as one sequence
-    # (chains concatenated), not per chain; the tail length follows from it.
-    flat = used.reshape(m, 1, -1)
-    r_eff = np.atleast_1d(array_stats.ess(flat, method="tail", prob=0.05, relative=True))
-    grads = []
-    for alpha in alphas:
-        w = _power_scaled_weights(used, r_eff, alpha)  # (m, S)
-        weights = np.broadcast_to(w[:, None], (m, 2 * q, w.shape[1])).reshape(m * 2 * q, -1)
-        cjs = _cjs_distance(values, weights).reshape(m, 2, q).max(axis=1)
-        grads.append(cjs / np.log2(alpha))
-    sense = (-grads[0] + grads[1]) / 2
+    lower, upper = (_power_scaled_weights(used, alpha) for alpha in alphas)
+    # One (component, quantity) pair per leading index.
+    shape = (m, q, *x.shape[1:])
+    sense = array_stats.power_scale_sense(
+        np.broadcast_to(x[None], shape),
+        np.broadcast_to(lower[:, None], shape),
+        np.broadcast_to(upper[:, None], shape),
+        lower_alpha=alphas[0],
+        upper_alpha=alphas[1],
+    )
     out[np.ix_(comp_varies, qty_varies)] = sense
     return out
