@@ -13,7 +13,7 @@ from types import ModuleType
 
 import numpy as np
 
-from credence.compile import CompiledCase
+from credence.compile import CompiledCase, match_fraction
 from credence.special import xlogy
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "copy_mixture",
     "counts_log_likelihood",
     "fixed_log_likelihood",
+    "group_log_likelihood",
     "independent_probability",
     "log_likelihood",
     "mixed_copy",
@@ -201,3 +202,35 @@ def log_likelihood(theta, derived_copy, group_copy, compiled: CompiledCase, xp: 
         )
         ll = ll + xp.log(p).sum(axis=-2)
     return ll
+
+
+def group_log_likelihood(theta, copy, compiled: CompiledCase, members: np.ndarray) -> np.ndarray:
+    """Log P(members | H, theta, c) of some of a group's members, taken as the whole group.
+
+    The first of ``members`` is independent; each later one is the copy
+    mixture with its match fraction over the members before it in the list,
+    which is how a group with only these members reads (numpy).
+
+    Parameters
+    ----------
+    theta : ndarray (..., P)
+    copy : ndarray (...,)
+        The group's copy probability.
+    compiled : CompiledCase
+    members : ndarray of int
+        Reports, in group order.
+
+    Returns
+    -------
+    ndarray (..., K)
+    """
+    members = np.asarray(members, dtype=int)
+    independent = independent_probability(
+        theta, compiled.report_param[members], compiled.report_rises[members]
+    )
+    declared = compiled.report_declared[members]
+    match = np.array([match_fraction(declared[:j], declared[j]) for j in range(len(members))])
+    c = np.broadcast_to(np.asarray(copy)[..., None], (*np.shape(copy), len(members))).copy()
+    c[..., 0] = 0.0  # the first member is independent
+    with np.errstate(divide="ignore"):
+        return np.log(copy_mixture(c, match, independent)).sum(axis=-2)

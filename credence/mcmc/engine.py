@@ -13,6 +13,7 @@ from scipy.special import softmax
 from credence.assessment import Assessment
 from credence.compile import CLAIM_PRIOR_NAME, CompiledCase
 from credence.errors import CaseError
+from credence.likelihood import group_log_likelihood
 from credence.mcmc.cache import CachedModel, get_model
 from credence.mcmc.sample import (
     Sampler,
@@ -147,7 +148,11 @@ def assess_mcmc(
         tree["sample_stats"]["diverging"].values,
     )
     in_order, leave_one_out, path, pareto_k = ledger(
-        items, log_prior_h, compiled.order, compiled.prior
+        items,
+        log_prior_h,
+        compiled.order,
+        compiled.prior,
+        _group_corrections(entry, compiled, flat, items),
     )
     diagnostics["ledger_pareto_k_max"] = None if not np.isfinite(pareto_k) else float(pareto_k)
     diagnostics["sampler"] = name
@@ -246,6 +251,49 @@ def _datatree(tree, compiled: CompiledCase, pointwise, log_prior):
     out["log_likelihood"] = xr.DataTree(log_lik)
     out["log_prior"] = xr.DataTree(prior)
     return out
+
+
+def _group_corrections(entry: CachedModel, compiled: CompiledCase, flat, items):
+    """The ledger's corrections for groups (see :func:`credence.mcmc.summaries.ledger`).
+
+    Leaving a member out takes it out of its group: the members after it have
+    their match fractions without it (and the second is first if the first
+    goes). A prefix in ledger order holds the members that have appeared, as a
+    group of those alone. Both from the draws, by
+    :func:`credence.likelihood.group_log_likelihood`; None without groups.
+    """
+    if not compiled.group_ids:
+        return None
+    shape = entry.parts.layout
+    S, N, K = items.shape
+    theta = np.tile(compiled.param_value, (S, 1))
+    if shape.free.size:
+        theta[:, shape.free] = flat("reliability")
+    if shape.pooled.size:
+        theta[:, shape.pooled] = flat("pooled_accuracy")
+    copy = np.tile(compiled.group_copy_value, (S, 1))
+    if shape.group_free.size:
+        copy[:, shape.group_free] = flat("group_copy_probability").reshape(S, -1)
+    place = np.empty(N, dtype=int)
+    place[compiled.order] = np.arange(N)
+    prefix = np.zeros((N, S, K))
+    without = np.zeros((N, S, K))
+    for g, members in enumerate(compiled.group_members):
+        item = compiled.report_evidence[members]
+        terms = items[:, item]  # (S, n_g, K), each member as in the whole group
+        total = terms.sum(axis=1)
+        for i in range(len(members)):
+            rest = np.delete(members, i)
+            as_group = group_log_likelihood(theta, copy[:, g], compiled, rest)
+            without[place[item[i]]] += as_group - (total - terms[:, i])
+        arrival = np.argsort(place[item], kind="stable")
+        for t in range(len(members)):
+            arrived = np.sort(arrival[: t + 1])
+            as_group = group_log_likelihood(theta, copy[:, g], compiled, members[arrived])
+            start = place[item[arrival[t]]]
+            end = place[item[arrival[t + 1]]] if t + 1 < len(members) else N
+            prefix[start:end] += as_group - terms[:, arrived].sum(axis=1)
+    return prefix, without
 
 
 def _parameter_draws(entry: CachedModel, compiled: CompiledCase, flat) -> dict[str, np.ndarray]:

@@ -144,7 +144,11 @@ def _psis(log_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ledger(
-    items: np.ndarray, log_prior: np.ndarray, order: np.ndarray, prior_mean: np.ndarray
+    items: np.ndarray,
+    log_prior: np.ndarray,
+    order: np.ndarray,
+    prior_mean: np.ndarray,
+    corrections: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """The ledger of an MCMC run, by Pareto-smoothed importance sampling.
 
@@ -167,6 +171,11 @@ def ledger(
         Ledger order.
     prior_mean : ndarray (K,)
         P(h) before any evidence (exact).
+    corrections : (ndarray, ndarray), optional
+        What to add to the log-likelihood of each prefix and of all but each
+        item (both (n_evidence, S, K), ledger order) where it is not the sum of
+        the items' terms: members of a group left out, or taken before the
+        members listed ahead of them, change the others' match fractions.
 
     Returns
     -------
@@ -184,6 +193,9 @@ def ledger(
     # evidence, and all but each item.
     prefixes = log_prior[None] + np.cumsum(np.moveaxis(in_ledger, 1, 0), axis=0)
     without = full[None] - np.moveaxis(in_ledger, 1, 0)
+    if corrections is not None:
+        prefixes = prefixes + corrections[0]
+        without = without + corrections[1]
     joints = np.concatenate([prefixes, full[None], without])
     log_ratio = logsumexp(joints, axis=2) - logsumexp(full, axis=1)[None]
     log_w, ks = _psis(log_ratio)
