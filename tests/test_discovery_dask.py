@@ -98,3 +98,32 @@ def test_a_worker_killed_mid_fit_does_not_change_the_result():
         assert killed, "the fit ended before a worker could be killed"
         assert os.getpid() not in pids.values()
     _assert_same(local, distributed)
+
+
+def test_dask_equals_in_process_with_copying_and_pooling():
+    df = _reports(4, n_claims=800)
+    local = TruthDiscovery("two-coin", copying=True).fit(df)
+    distributed = DaskTruthDiscovery("two-coin", copying=True, npartitions=4).fit(
+        dd.from_pandas(df, npartitions=3)
+    )
+    _assert_same(local, distributed)
+    np.testing.assert_allclose(distributed.copy_params_, local.copy_params_, rtol=1e-10,
+                               atol=1e-8)
+    np.testing.assert_allclose(distributed.source_prior_, local.source_prior_, rtol=1e-10)
+
+
+def test_dask_model_choice_equals_in_process():
+    df = _reports(5, n_claims=600)
+    local = TruthDiscovery().fit(df)
+    distributed = DaskTruthDiscovery(npartitions=3).fit(dd.from_pandas(df, npartitions=2))
+    assert distributed.choice_ == local.choice_
+    _assert_same(local, distributed)
+
+
+def test_dask_rows_are_checked_by_the_table_reader():
+    from credence.errors import CaseError
+
+    df = pd.DataFrame({"claim": ["a", "b", "c"], "source": ["x", "y", "z"],
+                       "label": ["1", " ", "0"]})
+    with pytest.raises(CaseError, match="column 'label': empty label"):
+        DaskTruthDiscovery().fit(dd.from_pandas(df, npartitions=2))

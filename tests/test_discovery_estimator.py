@@ -29,7 +29,7 @@ def test_constructor_stores_hyperparameters_only():
 
 
 def test_fit_returns_self_and_fitted_attributes_end_in_underscore():
-    model = TruthDiscovery()
+    model = TruthDiscovery("one-coin")
     assert model.fit(REPORTS) is model
     for name in (
         "claims_",
@@ -64,7 +64,7 @@ def test_sklearn_clone_and_set_params():
 
 
 def test_predict_new_reports_uses_the_track_record():
-    model = TruthDiscovery(tol=1e-9).fit(REPORTS)
+    model = TruthDiscovery("one-coin", tol=1e-9, pooling=False, copying=False).fit(REPORTS)
     from scipy.special import digamma, softmax
 
     new = pd.DataFrame({"claim": ["n1", "n2"], "source": ["a", "stranger"], "label": [1, 1]})
@@ -125,7 +125,7 @@ def test_cli_round_trip_and_case_file(tmp_path, capsys):
 
 
 def test_bridge_objects_round_trip():
-    model = TruthDiscovery().fit(REPORTS)
+    model = TruthDiscovery("one-coin").fit(REPORTS)
     sources = source_reliabilities(model, kind="media")
     np.testing.assert_allclose(
         [s.reliability.beta for s in sources], np.round(model.source_params_, 3)

@@ -13,6 +13,8 @@ from credence.discovery import TruthDiscovery
 
 # A prior this concentrated pins a parameter: E[log r] = log r + O(1/CONCENTRATION).
 CONCENTRATION = 1e9
+# The fixed-prior, independent-reports model these closed forms describe.
+FIXED = {"pooling": False, "copying": False}
 
 
 def _reports(rows):
@@ -43,8 +45,10 @@ def test_claim_posterior_is_bayes_rule_given_the_parameters():
     r = 0.8
     rows = [("x", "a", 1), ("x", "b", 1), ("y", "a", 1), ("y", "b", 0), ("z", "a", 0)]
     model = TruthDiscovery(
+        "one-coin",
         reliability_prior=(CONCENTRATION * r, CONCENTRATION * (1 - r)),
         class_prior=CONCENTRATION,
+        **FIXED,
     ).fit(_reports(rows))
     proba = model.predict_proba()
     for claim in "xyz":
@@ -59,7 +63,7 @@ def test_two_coin_and_dawid_skene_with_pinned_confusion_match_bayes_rule():
     k = CONCENTRATION
     two = TruthDiscovery(
         "two-coin", sensitivity_prior=(k * s, k * (1 - s)),
-        false_positive_prior=(k * f, k * (1 - f)), class_prior=k,
+        false_positive_prior=(k * f, k * (1 - f)), class_prior=k, **FIXED,
     ).fit(_reports(rows))
     yes = s / (s + f)
     no = (1 - s) / ((1 - s) + (1 - f))
@@ -67,7 +71,7 @@ def test_two_coin_and_dawid_skene_with_pinned_confusion_match_bayes_rule():
     assert two.predict_proba().loc["y", 1] == pytest.approx(no, abs=1e-6)
     r = 0.75
     ds = TruthDiscovery(
-        "dawid-skene", confusion_prior=(k * r, k * (1 - r) / 2), class_prior=k
+        "dawid-skene", confusion_prior=(k * r, k * (1 - r) / 2), class_prior=k, **FIXED
     ).fit(_reports([("x", "a", 0), ("x", "b", 2), ("x", "c", 2), ("y", "a", 1)]))
     like = np.array([r * w * w for w in [(1 - r) / 2]] + [(1 - r) / 2 * (1 - r) / 2 * (1 - r) / 2]
                     + [(1 - r) / 2 * r * r])
@@ -103,7 +107,7 @@ def test_vb_is_close_to_the_exact_posterior_when_sources_have_long_records():
     df, _ = _draw(rng, 12, 3, 3, np.array([0.85, 0.75, 0.65]))
     rows = list(df.itertuples(index=False, name=None))
     exact = _exact_posterior(rows, 2.0, 1.0)
-    model = TruthDiscovery(class_prior=CONCENTRATION).fit(df)
+    model = TruthDiscovery("one-coin", class_prior=CONCENTRATION, **FIXED).fit(df)
     for claim, p in exact.items():
         assert model.predict_proba().loc[claim, 1] == pytest.approx(p, abs=0.12)
 
@@ -144,8 +148,10 @@ def test_elbo_never_decreases(labels, seed):
     df = df.drop_duplicates(["claim", "source"])
     if df["label"].nunique() < 2:
         return
-    for name in ("one-coin", "dawid-skene"):
-        model = TruthDiscovery(name, tol=0, max_iter=30).fit(df)
+    # Coordinate ascent with fixed priors (with pooling the prior's update maximises
+    # the counts' evidence instead, see credence.discovery.pooling), copying or not.
+    for name, copying in itertools.product(("one-coin", "dawid-skene"), (False, True)):
+        model = TruthDiscovery(name, tol=0, max_iter=30, pooling=False, copying=copying).fit(df)
         elbo = np.array([h.elbo for h in model.history_])
         assert np.all(np.diff(elbo) >= -1e-9 * np.abs(elbo[1:]).max())
 
@@ -154,12 +160,14 @@ def test_elbo_never_decreases(labels, seed):
 def test_renaming_sources_and_claims_changes_nothing(seed):
     rng = np.random.default_rng(seed)
     df, _ = _draw(rng, 30, 6, 3, rng.uniform(0.3, 0.95, 6))
-    base = TruthDiscovery("two-coin").fit(df).predict_proba()
+    # Copying reads the table's order, so this shuffles rows with copying off
+    # (pooling's invariance is tested in test_discovery_pooling.py).
+    base = TruthDiscovery("two-coin", copying=False, pooling=False).fit(df).predict_proba()
     claim_names = {c: f"claim-{n}" for c, n in zip(range(30), rng.permutation(30), strict=True)}
     source_names = {s: f"src-{n}" for s, n in zip(range(6), rng.permutation(6), strict=True)}
     renamed = df.assign(claim=df["claim"].map(claim_names), source=df["source"].map(source_names))
     renamed = renamed.sample(frac=1.0, random_state=seed % 2**31)
-    other = TruthDiscovery("two-coin").fit(renamed).predict_proba()
+    other = TruthDiscovery("two-coin", copying=False, pooling=False).fit(renamed).predict_proba()
     other.index = other.index.map({v: k for k, v in claim_names.items()})
     np.testing.assert_allclose(other.loc[base.index].to_numpy(), base.to_numpy(), atol=1e-6)
 
@@ -167,7 +175,7 @@ def test_renaming_sources_and_claims_changes_nothing(seed):
 def test_a_source_seen_once_keeps_a_wide_posterior():
     rows = [(f"c{i}", s, 1 if i % 2 else 0) for i in range(20) for s in ("a", "b", "c")]
     rows.append(("c0", "newcomer", 1))
-    model = TruthDiscovery().fit(_reports(rows))
+    model = TruthDiscovery("one-coin", **FIXED).fit(_reports(rows))
     a, b = model.source_params_[model.sources_.get_loc("newcomer")]
     assert a + b == pytest.approx(2.0 + 1.0 + 1.0)  # the prior plus one report
     assert 0.4 < a / (a + b) < 0.6  # it disagreed with three good sources

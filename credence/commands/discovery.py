@@ -56,12 +56,26 @@ def _discover(args: argparse.Namespace) -> int:
     check_outputs(targets, inputs)  # before the fit, not after it
     reports = read_reports(args.reports)
     gold = read_gold(args.truth) if args.truth else None
+    claim_labels = None
+    if args.claim_labels is not None:
+        claim_labels = [v.strip() for v in args.claim_labels.split(",")]
+        if args.candidates == "per-claim":
+            raise CaseError("--claim-labels needs one label set for all claims, not "
+                            "--candidates per-claim")
+        distinct = len(set(claim_labels)) == len(claim_labels)
+        if not distinct or len(claim_labels) < 2 or "" in claim_labels:
+            raise CaseError(
+                f"--claim-labels needs at least two distinct labels, not {args.claim_labels!r}"
+            )
     model = TruthDiscovery(
         args.model,
         candidates=args.candidates,
         duplicates="first" if args.keep_first else "error",
         max_iter=args.max_iter,
         tol=args.tol,
+        pooling=not args.no_pooling,
+        copying={"auto": None, "yes": True, "no": False}[args.copying],
+        claim_labels=claim_labels,
     )
     progress = not args.quiet and len(reports) >= PROGRESS_THRESHOLD and sys.stderr.isatty()
     try:
@@ -79,9 +93,10 @@ def _discover(args: argparse.Namespace) -> int:
         state = "converged" if model.converged_ else "did not converge"
         print(
             f"{printable(args.reports)}: {len(reports):,} reports, {model.claims_.size:,} "
-            f"claims, {model.sources_.size:,} sources; {model.model} {state} in "
+            f"claims, {model.sources_.size:,} sources; {model.model_} {state} in "
             f"{model.n_iter_} iterations; wrote {printable(args.output)}"
-            + (f" and {printable(args.sources_out)}" if args.sources_out else ""),
+            + (f" and {printable(args.sources_out)}" if args.sources_out else "")
+            + f"\nmodel: {printable(model.choice_)}",
             file=sys.stderr,
         )
     return 0
@@ -221,8 +236,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         choices=["one-coin", "two-coin", "dawid-skene"],
-        default="one-coin",
-        help="source model (default one-coin)",
+        default=None,
+        help="source model (default: chosen from the data by the evidence lower bound)",
+    )
+    p.add_argument(
+        "--claim-labels",
+        metavar="L1,L2,...",
+        help="the claims' labels when reports use other labels (stances such as "
+        "for,against,observing about claims true,false); a report label equal to a claim "
+        "label supports it",
+    )
+    p.add_argument(
+        "--copying",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="model reports on a claim repeating earlier ones (in date, then file order): "
+        "chosen from the data (auto, default), always, or never",
+    )
+    p.add_argument(
+        "--no-pooling",
+        action="store_true",
+        help="keep the sources' priors fixed instead of learning them from all sources",
     )
     p.add_argument(
         "--candidates",

@@ -1,6 +1,9 @@
 """Full Bayes for truth discovery on PyMC, for small data (up to ~50k reports).
 
-The same model as :mod:`credence.discovery.vb`, sampled with NUTS. The true
+The same model as :mod:`credence.discovery.vb` — any source model, stance
+channels, copying — sampled with NUTS. With pooling, the sources' priors are
+the ones the variational fit learned (empirical Bayes: the same model, its
+hyperparameters set from the data), so the two fits answer the same question. The true
 labels are discrete, so they are summed out of the likelihood (``logsumexp``
 over each claim's labels); their posterior is then the average over draws of
 P(T_i | theta, pi, reports), computed by the same code as the variational
@@ -9,14 +12,14 @@ E-step, fed the sampled log parameters instead of expected ones.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from credence.discovery.estimator import TruthDiscovery, _block
+from credence.discovery import models
+from credence.discovery.estimator import TruthDiscovery, block_of
 from credence.discovery.table import Reports
 from credence.discovery.vb import Expectations, block_claim_posterior
 from credence.options import MAX_DRAWS, whole_number
@@ -53,15 +56,27 @@ class BayesFit:
     idata: Any
 
 
-def build_model(reports: Reports, estimator: TruthDiscovery):
+def build_model(
+    reports: Reports,
+    model: str,
+    source_prior: np.ndarray,
+    class_prior: np.ndarray,
+    copy_prior: np.ndarray | None = None,
+):
     """The PyMC model of coded reports, with the truths summed out.
 
     Parameters
     ----------
     reports : Reports
         Global label set (per-claim candidate sets are not supported here).
-    estimator : TruthDiscovery
-        Supplies the model and priors (unfitted is fine).
+    model : {"one-coin", "two-coin", "dawid-skene"}
+    source_prior : numpy.ndarray
+        ``(S, ...)`` prior parameters of every source (a model's parameter shape).
+    class_prior : numpy.ndarray
+        Dirichlet parameters of the class prior.
+    copy_prior : numpy.ndarray, optional
+        ``(S, 2)`` Beta prior of every source's copy propensity; None: the
+        reports are independent.
 
     Returns
     -------
@@ -72,24 +87,33 @@ def build_model(reports: Reports, estimator: TruthDiscovery):
 
     if reports.per_claim:
         raise ValueError("full Bayes supports one label set for all claims, not per-claim")
-    priors = estimator._priors(reports)
+    source_model = models.get(model)
     n, k, s = reports.n_claims, reports.n_classes, reports.n_sources
-    claim, source, label = reports.claim, reports.source, reports.label
-    coords = {"source": np.arange(s), "truth": np.arange(k), "label": np.arange(k)}
-    with pm.Model(coords=coords) as model:
-        pi = pm.Dirichlet("class_prior", a=priors.classes, dims="truth")
-        if priors.model == "one-coin":
-            a, b = priors.source
-            r = pm.Beta("reliability", alpha=a, beta=b, dims="source")
-            right = pt.log(r)[source]
-            wrong = pt.log1p(-r)[source] - math.log(k - 1)
-            hit = (label[:, None] == np.arange(k)[None, :]).astype(float)
-            per_report = hit * right[:, None] + (1.0 - hit) * wrong[:, None]
-        else:
-            alpha = np.broadcast_to(priors.source, (s, k, k))
-            theta = pm.Dirichlet("confusion", a=alpha, dims=("source", "truth", "label"))
-            per_report = pt.log(theta)[source, :, label]
-        scores = pt.zeros((n, k))[claim].inc(per_report) + pt.log(pi)[None, :]
+    block = block_of(reports, copying=copy_prior is not None)
+    coords = {
+        "source": np.arange(s),
+        "truth": np.arange(k),
+        "label": np.arange(reports.n_labels),
+    }
+    with pm.Model(coords=coords) as pm_model:
+        pi = pm.Dirichlet("class_prior", a=class_prior, dims="truth")
+        log_params = source_model.pymc_parameters(source_prior, s)
+        if copy_prior is not None:
+            c = pm.Beta("copy_propensity", alpha=copy_prior[:, 0], beta=copy_prior[:, 1],
+                        dims="source")
+            later = block.earlier > 0
+            matched = later & np.isfinite(block.log_match)
+            log_match = np.where(matched, block.log_match, 0.0)
+            log_copy = log_match + pt.log(c)[block.source]
+            log_own = pt.switch(later, pt.log1p(-c)[block.source], 0.0)
+        columns = []
+        for t in range(k):
+            term = source_model.pymc_term(block, log_params, t)
+            if copy_prior is not None:
+                own = term + log_own
+                term = pt.switch(matched, pt.logaddexp(log_copy, own), own)
+            columns.append(pt.zeros(n)[block.claim].inc(term))
+        scores = pt.stack(columns, axis=1) + pt.log(pi)[None, :]
         known = reports.gold >= 0
         free = np.flatnonzero(~known)
         fixed = np.flatnonzero(known)
@@ -97,21 +121,27 @@ def build_model(reports: Reports, estimator: TruthDiscovery):
         if fixed.size:
             total = total + scores[fixed, reports.gold[fixed]].sum()
         pm.Potential("reports", total)
-    return model
+    return pm_model
 
 
-def _conditional(reports: Reports, model: str, draws: dict[str, np.ndarray]) -> np.ndarray:
+def _conditional(
+    reports: Reports, model: str, draws: dict[str, np.ndarray], copying: bool
+) -> np.ndarray:
     """P(T | parameters, reports) for each draw, shape ``(n_draws, n_claims, K)``."""
-    block = _block(reports)
-    k = reports.n_classes
-    out = np.empty((draws["class_prior"].shape[0], reports.n_claims, k))
+    source_model = models.get(model)
+    block = block_of(reports, copying=copying)
+    out = np.empty((draws["class_prior"].shape[0], reports.n_claims, reports.n_classes))
     for d in range(out.shape[0]):
-        if model == "one-coin":
-            r = draws["reliability"][d]
-            source = np.stack([np.log(r), np.log1p(-r)], axis=1)
-        else:
-            source = np.log(draws["confusion"][d])
-        exp = Expectations(model=model, source=source, classes=np.log(draws["class_prior"][d]))
+        copy = None
+        if copying:
+            c = draws["copy_propensity"][d]
+            copy = np.stack([np.log(c), np.log1p(-c)], axis=1)
+        exp = Expectations(
+            model=model,
+            source=source_model.draws_to_log_params(draws[source_model.variable][d]),
+            classes=np.log(draws["class_prior"][d]),
+            copy=copy,
+        )
         out[d] = block_claim_posterior(block, exp)
     return out
 
@@ -121,6 +151,8 @@ def sample_posterior(
     y: Any = None,
     *,
     model: str = "one-coin",
+    copying: bool = False,
+    pooling: bool = False,
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
@@ -136,6 +168,10 @@ def sample_posterior(
     y : optional
         Known labels of some claims.
     model : {"one-coin", "two-coin", "dawid-skene"}
+    copying : bool, default False
+        Model copying among the reports on a claim.
+    pooling : bool, default False
+        Use the priors a pooled variational fit learns; False: the priors as given.
     draws, tune, chains : int
         Draws per chain (1 to 1,000,000), tuning steps (0 to 1,000,000),
         chains (1 to 64).
@@ -157,7 +193,7 @@ def sample_posterior(
     import pymc as pm
     from arviz_stats.base import array_stats
 
-    estimator = TruthDiscovery(model, **estimator_params)
+    estimator = TruthDiscovery(model, copying=copying, pooling=pooling, **estimator_params)
     estimator._check_params()
     whole_number("draws", draws, 1, MAX_DRAWS)
     whole_number("tune", tune, 0, 1_000_000)
@@ -165,14 +201,17 @@ def sample_posterior(
     if random_seed is not None:
         whole_number("random_seed", random_seed, 0, 2**32 - 1)
     reports = estimator._encode(X, y)
-    vb = TruthDiscovery(model, **estimator_params).fit(reports)
-    pm_model = build_model(reports, estimator)
+    vb = estimator.fit(reports)
+    group = vb.source_group_
+    source_prior = vb.source_prior_[group]
+    copy_prior = vb.copy_prior_[group] if copying else None
+    pm_model = build_model(reports, model, source_prior, vb.priors_.classes, copy_prior)
     means = vb.source_params_ / vb.source_params_.sum(-1, keepdims=True)
+    source_model = models.get(model)
     start = {"class_prior": vb.class_prior_}
-    if model == "one-coin":
-        start["reliability"] = means[:, 0]
-    else:
-        start["confusion"] = means
+    start[source_model.variable] = source_model.start_values(means)
+    if copying:
+        start["copy_propensity"] = vb.copy_params_[:, 0] / vb.copy_params_.sum(axis=1)
     with pm_model:
         idata = pm.sample(
             draws=draws,
@@ -185,10 +224,10 @@ def sample_posterior(
             nuts_sampler="pymc",
             initvals=start,
         )
-    names = ["class_prior", "reliability" if model == "one-coin" else "confusion"]
+    names = ["class_prior", source_model.variable] + (["copy_propensity"] if copying else [])
     arrays = {name: np.asarray(idata.posterior[name].values) for name in names}
     flat = {name: a.reshape(-1, *a.shape[2:]) for name, a in arrays.items()}
-    conditional = _conditional(reports, model, flat)
+    conditional = _conditional(reports, model, flat, copying)
     per_chain = conditional.reshape(chains, draws, *conditional.shape[1:])
     posterior = conditional.mean(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -204,7 +243,7 @@ def sample_posterior(
         "ess_bulk_min": float(np.nanmin(ess_bulk)),
         "divergences": int(diverging.sum()),
     }
-    second = flat[names[1]]
+    second = flat[source_model.variable]
     return BayesFit(
         claims=pd.Index(reports.claims, name="claim"),
         classes=reports.classes,

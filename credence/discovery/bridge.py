@@ -7,6 +7,15 @@ meaning the claim is true). The case model reads these exactly as the fit
 meant them for binary claims. For K > 2 labels the one-coin accuracy is the
 probability of naming the true label, which a case file reads as the accuracy
 of a yes/no signal: an approximation, said so in the docs.
+
+A stance fit (report labels such as for / against / observing) exports the
+channel of the reports a case file can hold, those that support or refute:
+given that a report is one of the two, the probability it supports is exactly
+Beta(alpha[t, supports], alpha[t, refutes]) under the source's Dirichlet row.
+
+A fit with copying exports copy propensities as the ``copy_probability`` Beta
+of a case file's ``groups:`` (:func:`copy_probability`): the pooled prior for
+a group of reports whose sources are many, or one source's posterior.
 """
 
 from __future__ import annotations
@@ -16,15 +25,86 @@ from typing import Any
 
 import numpy as np
 
-from credence.case import Beta, Source, TwoCoin
+from credence.case import Beta, Source
+from credence.discovery import models
 from credence.errors import CaseError, shown
 from credence.options import strict_options
 
-__all__ = ["source_reliabilities", "sources_document", "sources_yaml"]
+__all__ = ["copy_probability", "source_reliabilities", "sources_document", "sources_yaml"]
 
 
 def _beta(a: float, b: float, digits: int) -> Beta:
     return Beta(float(np.round(a, digits)), float(np.round(b, digits)))
+
+
+def _says(model: Any) -> tuple[int, int] | None:
+    """Report labels meaning supports and refutes in a stance fit (None: the claim labels)."""
+    params = model.source_params_
+    if params.ndim != 3 or params.shape[1] == params.shape[2]:
+        return None
+    match = np.asarray(model.label_match_)
+    p = model.positive_index_
+    yes, no = np.flatnonzero(match == p), np.flatnonzero(match == 1 - p)
+    if yes.size == 0 or no.size == 0:
+        raise CaseError(
+            "a case file's reports support or refute: the stance labels need one naming each "
+            f"claim label ({shown(model.classes_.tolist())}) to export sources"
+        )
+    return int(yes[0]), int(no[0])
+
+
+@strict_options
+def copy_probability(
+    model: Any, *, source: Any = None, kind: Any = None, digits: int = 3
+) -> Beta:
+    """A learned copy propensity as a case-file ``copy_probability`` Beta.
+
+    Parameters
+    ----------
+    model : TruthDiscovery
+        A fitted estimator with ``copying_``.
+    source : optional
+        A source id: its posterior Beta.
+    kind : optional
+        A source kind (fits with a ``kind`` column): that kind's pooled prior.
+        Default (neither given): the pooled prior of all sources, the
+        propensity of a source not yet seen.
+    digits : int, default 3
+
+    Returns
+    -------
+    credence.case.Beta
+
+    Raises
+    ------
+    CaseError
+        The fit does not model copying, or the source was not fitted.
+    """
+    if not hasattr(model, "source_params_"):
+        raise RuntimeError("the model is not fitted yet: call fit first")
+    if model.copy_params_ is None:
+        raise CaseError("the fit assumed independent reports: fit with copying=True")
+    if source is not None and kind is not None:
+        raise ValueError("give source or kind, not both")
+    kinds = getattr(model, "kinds_", None)
+    if source is None and kind is None:
+        if kinds is not None and len(kinds) > 1:
+            raise CaseError(
+                f"this fit pooled copy propensities by kind ({shown(kinds.tolist())}): "
+                "give kind= (or source=)"
+            )
+        a, b = model.copy_prior_[0]
+    elif kind is not None:
+        match = np.flatnonzero(np.asarray(kinds if kinds is not None else []) == kind)
+        if match.size == 0:
+            raise CaseError(f"kind {shown(kind)} was not in the fitted reports")
+        a, b = model.copy_prior_[int(match[0])]
+    else:
+        i = model.sources_.get_indexer([source])[0]
+        if i < 0:
+            raise CaseError(f"source {shown(source)} was not in the fitted reports")
+        a, b = model.copy_params_[i]
+    return _beta(a, b, digits)
 
 
 @strict_options
@@ -73,11 +153,11 @@ def source_reliabilities(
     if not hasattr(model, "source_params_"):
         raise RuntimeError("the model is not fitted yet: call fit first")
     params = model.source_params_
-    if model.model == "dawid-skene" and params.shape[-1] != 2:
-        raise CaseError(
-            f"a Dawid-Skene fit with {params.shape[-1]} labels has no case-file reliability; "
-            "fit model='one-coin' (or two labels) to export sources"
-        )
+    source_model = models.get(model.model_)
+    why = source_model.exportable(params.shape[1], params.shape[-1]) if params.ndim == 3 else ""
+    if why:
+        raise CaseError(why)
+    says = _says(model)
     wanted = model.sources_ if sources is None else list(sources)
     position = model.sources_.get_indexer(wanted)
     if (position < 0).any():
@@ -85,15 +165,10 @@ def source_reliabilities(
         raise CaseError(f"source {shown(missing)} was not in the fitted reports")
     out = []
     for source_id, i in zip(wanted, position, strict=True):
-        if model.model == "one-coin":
-            reliability: Any = _beta(params[i, 0], params[i, 1], digits)
+        if says is None:
+            reliability = source_model.export(params[i], model.positive_index_, digits)
         else:
-            p = model.positive_index_
-            n = 1 - p
-            reliability = TwoCoin(
-                sensitivity=_beta(params[i, p, p], params[i, p, n], digits),
-                false_positive_rate=_beta(params[i, n, p], params[i, n, n], digits),
-            )
+            reliability = source_model.export(params[i], model.positive_index_, digits, says=says)
         out.append(Source(id=str(source_id), kind=kind, reliability=reliability))
     return out
 
@@ -136,6 +211,19 @@ def sources_yaml(model: Any, **kwargs: Any) -> str:
         "# Source reliabilities learned from a track record (credence discover).\n"
         "# Posterior Beta parameters; paste under a case file's top level.\n"
     )
+    if getattr(model, "copy_params_", None) is not None:
+        kinds = getattr(model, "kinds_", None)
+        names = [None] if kinds is None or len(kinds) < 2 else list(kinds)
+        header += "# Learned copy propensity (pooled): for reports that may repeat each other,\n"
+        for name in names:
+            a, b = copy_probability(model, kind=name).beta if name is not None else (
+                copy_probability(model).beta
+            )
+            label = "" if name is None else f" ({name})"
+            header += (
+                f"# groups{label}: [{{id: ..., members: [...], "
+                f"copy_probability: {{beta: [{a:g}, {b:g}]}}}}]\n"
+            )
     return header + yaml.safe_dump(
         sources_document(model, **kwargs), sort_keys=False, default_flow_style=None
     )

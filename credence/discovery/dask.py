@@ -25,8 +25,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery.estimator import TruthDiscovery
-from credence.discovery.table import _ALIASES, COLUMNS, Reports, _per_claim
+from credence.discovery.estimator import (
+    TruthDiscovery,
+    candidate_fits,
+    choose,
+    information,
+    search,
+)
+from credence.discovery.table import (
+    COLUMNS,
+    Reports,
+    normalise_columns,
+    per_claim_codes,
+    validate_reports,
+)
 from credence.discovery.vb import (
     Block,
     IterationInfo,
@@ -60,11 +72,15 @@ def _code_partition(
     per_claim: bool,
     duplicates: str,
 ) -> _Part:
+    df = df.sort_values("_position", kind="stable")
+    if len(df):
+        validate_reports(df[list(COLUMNS)], duplicates=duplicates)
     claim, claims = pd.factorize(df["claim"], sort=True)
     claim = claim.astype(np.intp)
     claims = np.asarray(claims)
     source = np.searchsorted(sources, df["source"].to_numpy()).astype(np.intp)
     label = np.searchsorted(classes, df["label"].to_numpy()).astype(np.intp)
+    position = df["_position"].to_numpy()
     key = pd.Series(claim * np.intp(sources.shape[0]) + source)
     repeated = key.duplicated(keep="first").to_numpy()
     if repeated.any():
@@ -75,10 +91,11 @@ def _code_partition(
                 "duplicate (claim, source) rows"
             )
         claim, source, label = claim[~repeated], source[~repeated], label[~repeated]
+        position = position[~repeated]
     n_claims = claims.shape[0]
     candidate_values = None
     if per_claim:
-        label, n_candidates, candidate_values = _per_claim(claim, label, classes, n_claims)
+        label, n_candidates, candidate_values = per_claim_codes(claim, label, classes, n_claims)
         k = int(n_candidates.max()) if n_claims else 1
     else:
         n_candidates, k = None, classes.shape[0]
@@ -102,18 +119,24 @@ def _code_partition(
         n_classes=k,
         gold=gold_codes,
         n_candidates=n_candidates,
+        position=position,
     )
     return _Part(block=block, claims=claims, candidate_values=candidate_values)
 
 
 def _init(part: _Part, model: str, per_claim: bool) -> tuple[np.ndarray, ...]:
-    source, classes = block_init_stats(part.block, model)
-    return source, (np.zeros(0) if per_claim else classes), part.block.source_total
+    source, classes, copies = block_init_stats(part.block, model)
+    return source, (np.zeros(0) if per_claim else classes), copies, part.block.source_total
 
 
-def _step(part: _Part, exp: Any, per_claim: bool) -> tuple[np.ndarray, np.ndarray, float]:
-    source, classes, log_z = block_step(part.block, exp)
-    return source, (np.zeros(0) if per_claim else classes), log_z
+def _step(part: _Part, exp: Any, per_claim: bool) -> tuple[np.ndarray, ...]:
+    source, classes, copies, log_z = block_step(part.block, exp)
+    return source, (np.zeros(0) if per_claim else classes), copies, log_z
+
+
+def _information(part: _Part, exp: Any, class_params: Any) -> tuple[float, int]:
+    q = block_claim_posterior(part.block, exp)
+    return information(q, class_params, part.block.gold)
 
 
 def _posterior(part: _Part, exp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -141,7 +164,7 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
     credence.discovery.TruthDiscovery
     """
 
-    def __init__(self, model: str = "one-coin", *, npartitions: int | None = None, **kwargs: Any):
+    def __init__(self, model: str | None = None, *, npartitions: int | None = None, **kwargs: Any):
         super().__init__(model, **kwargs)
         self.npartitions = npartitions
 
@@ -215,22 +238,18 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
             X = dd.read_parquet(X)
         elif isinstance(X, pd.DataFrame):
             X = dd.from_pandas(X, npartitions=max(1, self.npartitions or 1))
-        columns = {
-            c: _ALIASES.get(str(c).strip().lower(), str(c).strip().lower()) for c in X.columns
-        }
-        X = X.rename(columns=columns)
-        missing = [c for c in COLUMNS if c not in X.columns]
-        if missing:
-            raise CaseError(f"missing column {', '.join(missing)} (need claim, source, label)")
-        X = X[list(COLUMNS)]
-        nulls, n_rows, sources, classes = dask.compute(
-            X.isna().sum(), X.shape[0], X["source"].unique(), X["label"].unique()
+        # the table's own reader names and checks the columns; each partition's
+        # rows are checked by it too (validate_reports), after the shuffle by claim
+        named = normalise_columns(X._meta).attrs["columns"]
+        X = X[[named[c] for c in COLUMNS]]
+        X.columns = list(COLUMNS)
+        X = X.assign(_position=1)
+        X["_position"] = X["_position"].cumsum()
+        n_rows, sources, classes = dask.compute(
+            X.shape[0], X["source"].dropna().unique(), X["label"].dropna().unique()
         )
         if n_rows == 0:
             raise CaseError("the table has no reports")
-        for column in COLUMNS:
-            if nulls[column]:
-                raise CaseError(f"{int(nulls[column])} missing value(s) in column {column!r}")
         try:
             sources, classes = np.sort(np.asarray(sources)), np.sort(np.asarray(classes))
         except TypeError:
@@ -245,8 +264,8 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
             for p in shuffled.to_delayed()
         ]
         parts = dask.persist(*coded)
-        first = dask.compute(*[dask.delayed(_init)(p, self.model, per_claim) for p in parts])
-        source_stats, class_stats, n_reports = sum_stats(first)
+        first = dask.compute(*[dask.delayed(_init)(p, "one-coin", per_claim) for p in parts])
+        n_reports = sum_stats(first)[3]
         k = (
             int(max(p.block.n_classes for p in dask.compute(*parts)))
             if per_claim
@@ -263,20 +282,36 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
             candidate_values=None,
             gold=np.empty(0, np.intp),
         )
-        priors = self._priors(meta)
+        tried = []
 
-        def step(exp: Any) -> tuple[np.ndarray, np.ndarray, float]:
-            tasks = [dask.delayed(_step)(p, exp, per_claim) for p in parts]
-            return sum_stats(dask.compute(*tasks))
+        def fit_one(model: str, copying: bool, pooling: bool) -> None:
+            priors = self.priors_for(meta, model, copying, pooling=pooling)
+            first = dask.compute(*[dask.delayed(_init)(p, model, per_claim) for p in parts])
+            init = sum_stats(first)[:3]
 
-        result = run_vb(
-            priors,
-            (source_stats, class_stats),
-            step,
-            max_iter=int(self.max_iter),
-            tol=float(self.tol),
-            callback=callback,
-        )
+            def step(exp: Any) -> tuple[np.ndarray, ...]:
+                tasks = [dask.delayed(_step)(p, exp, per_claim) for p in parts]
+                return sum_stats(dask.compute(*tasks))
+
+            result = run_vb(
+                priors,
+                init,
+                step,
+                max_iter=int(self.max_iter),
+                tol=float(self.tol),
+                callback=callback,
+            )
+            parts_info = dask.compute(
+                *[dask.delayed(_information)(p, result.expectations, result.class_params)
+                  for p in parts]
+            )
+            kl, count = sum_stats(parts_info)
+            tried.append((model, copying, priors, result, kl / max(count, 1)))
+
+        search(candidate_fits(meta, self.model, self.copying), self.copying,
+               bool(self.pooling), fit_one, lambda: (tried[-1][3].history[-1].elbo, tried[-1][4]))
+        index, set_aside = choose([t[3].history[-1].elbo for t in tried], [t[4] for t in tried])
+        model, copying, priors, result, _ = tried[index]
         outputs = dask.compute(*[dask.delayed(_posterior)(p, result.expectations) for p in parts])
         claims, posterior, values = _assemble(outputs, k)
         meta = Reports(
@@ -291,6 +326,8 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
             gold=meta.gold,
         )
         self._set_fitted(meta, priors, result, posterior, n_reports)
+        self._set_selection([(t[0], t[1], t[3], t[4], t[2].pooling) for t in tried], index,
+                            set_aside)
         return self
 
 

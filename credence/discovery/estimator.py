@@ -10,8 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery.table import Reports, _show, check_cells, encode_reports
+from credence.discovery import models
+from credence.discovery.table import (
+    Reports,
+    check_cells,
+    encode_against,
+    encode_reports,
+    show_value,
+)
 from credence.discovery.vb import (
+    COPY_PRIOR,
     MODELS,
     Block,
     IterationInfo,
@@ -28,7 +36,16 @@ from credence.discovery.vb import (
 from credence.errors import CaseError, shown
 from credence.options import MAX_ITER, unknown_options, whole_number
 
-__all__ = ["MAX_ITER", "TruthDiscovery"]
+__all__ = [
+    "MAX_ITER",
+    "MIN_INFORMATION",
+    "TruthDiscovery",
+    "block_of",
+    "candidate_fits",
+    "choose",
+    "information",
+    "search",
+]
 
 
 def _init_options(cls: type) -> list[str]:
@@ -74,34 +91,210 @@ def _positive_pair(name: str, value: Any) -> tuple[float, float]:
     return pair
 
 
+def _flag(name: str, value: Any, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, bool | np.bool_):
+        what = "True, False or None" if allow_none else "True or False"
+        raise ValueError(f"{name} must be {what}, not {shown(value)}")
+
+
+def block_of(reports: Reports, *, copying: bool = False) -> Block:
+    """The coded reports as one :class:`~credence.discovery.vb.Block`.
+
+    Parameters
+    ----------
+    reports : Reports
+    copying : bool, default False
+        Carry the time order the copying model needs.
+
+    Returns
+    -------
+    Block
+    """
+    return make_block(
+        reports.claim,
+        reports.source,
+        reports.label,
+        n_claims=reports.n_claims,
+        n_sources=reports.n_sources,
+        n_classes=reports.n_classes,
+        gold=reports.gold,
+        n_candidates=reports.n_candidates if reports.per_claim else None,
+        n_labels=reports.n_labels,
+        match=reports.label_match,
+        position=reports.order if copying else None,
+    )
+
+
+def candidate_fits(reports: Reports, model: str | None, copying: bool | None) -> list[tuple]:
+    """The (model, copying) pairs a fit tries: the forced ones, or every one that applies.
+
+    Parameters
+    ----------
+    reports : Reports
+    model : str or None
+    copying : bool or None
+
+    Returns
+    -------
+    list of (str, bool)
+    """
+    if model is not None:
+        names = [model]
+    else:
+        names = [
+            name
+            for name, source_model in models.MODELS.items()
+            if not source_model.check(
+                reports.n_classes, reports.n_labels, reports.label_match, reports.per_claim
+            )
+        ]
+        if "two-coin" in names:  # the same channel as a two-label confusion matrix
+            names.remove("dawid-skene")
+    flags = [False, True] if copying is None else [bool(copying)]
+    return [(name, flag) for name in names for flag in flags]
+
+
+#: A candidate fit whose claims' posteriors carry less than this (mean KL from the
+#: class prior, nats per claim without gold) has learned nothing about the claims.
+MIN_INFORMATION = 0.01
+
+
+def information(posterior: np.ndarray, class_params: np.ndarray | None, gold: np.ndarray) -> tuple:
+    """What a fit says about its claims: summed KL(q(T_i) || class prior) and the claims counted.
+
+    Parameters
+    ----------
+    posterior : numpy.ndarray
+        ``(n_claims, K)`` claim posteriors.
+    class_params : numpy.ndarray or None
+        Dirichlet posterior of the class prior (None: per-claim candidates,
+        counted as informative).
+    gold : numpy.ndarray
+        Known label per claim, -1 where unknown (those claims are not counted).
+
+    Returns
+    -------
+    (float, int)
+    """
+    free = gold < 0
+    if class_params is None:
+        return np.inf, int(free.sum())
+    prior = class_params / class_params.sum()
+    q = posterior[free]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(q > 0, q * (np.log(q) - np.log(prior)), 0.0).sum()
+    return float(kl), int(free.sum())
+
+
+def choose(elbos: list[float], info: list[float]) -> tuple[int, bool]:
+    """The candidate with the highest ELBO among those that learned about the claims.
+
+    A fit whose claims' posteriors stay at the class prior (mean information
+    below :data:`MIN_INFORMATION` nats a claim) is set aside when another fit
+    is informative: mean-field variational Bayes can settle where no source
+    carries information and agreement is all copying, a fixed point whose
+    bound can exceed that of an informative fit because it pays no price for
+    uncertain claims.
+
+    Parameters
+    ----------
+    elbos : list of float
+    info : list of float
+        Mean information per claim of each candidate.
+
+    Returns
+    -------
+    index : int
+    set_aside : bool
+        Whether a candidate with a higher ELBO was set aside.
+    """
+    order = np.argsort(elbos)[::-1]
+    for i in order:
+        if info[i] >= MIN_INFORMATION:
+            return int(i), bool(i != order[0])
+    return int(order[0]), False
+
+
+def search(
+    pairs: list[tuple],
+    copying: bool | None,
+    pooling: bool,
+    run: Callable[[str, bool, bool], Any],
+    last: Callable[[], tuple[float, float]],
+) -> None:
+    """Run the candidate fits in the order model choice uses.
+
+    Every source model without copying first; then, when ``copying`` is None,
+    the best of them with copying. Forced choices run as given. A pooled fit
+    with copying that learned nothing about the claims (see :func:`choose`) is
+    followed by the same fit with the starting priors kept fixed: with few
+    reports per source, pooling and copying together can settle where every
+    source is uninformative.
+
+    Parameters
+    ----------
+    pairs : list of (str, bool)
+        From :func:`candidate_fits`.
+    copying : bool or None
+    pooling : bool
+    run : callable
+        ``run(model, copying, pooling)`` fits one candidate.
+    last : callable
+        The ELBO and the information per claim of the fit ``run`` made last.
+    """
+    best, best_elbo = None, -np.inf
+    for model, flag in pairs:
+        if copying is None and flag:
+            continue
+        run(model, flag, pooling)
+        if flag and pooling and last()[1] < MIN_INFORMATION:
+            run(model, flag, False)
+        if last()[0] > best_elbo:
+            best, best_elbo = model, last()[0]
+    if copying is None:
+        run(best, True, pooling)
+        if pooling and last()[1] < MIN_INFORMATION:
+            run(best, True, False)
+
+
 class TruthDiscovery:
     """Learn claims' truths and sources' reliabilities jointly from many reports.
 
     Mean-field variational Bayes (see :mod:`credence.discovery.vb`): every
     source's reliability gets a Beta or Dirichlet posterior, so a source seen
     once has a wide posterior near its prior, not a point estimate of 0 or 1.
+    With ``pooling`` (the default) that prior is learned from all sources (of
+    the source's ``kind``, when the table has that column), so a source seen
+    once borrows strength from the others. With ``copying`` the reports on a
+    claim, in time order, may repeat earlier ones (DESIGN.md's group
+    semantics; :mod:`credence.discovery.copying`), with a learned copy
+    propensity per source.
 
     Parameters
     ----------
-    model : {"one-coin", "two-coin", "dawid-skene"}, default "one-coin"
+    model : {"one-coin", "two-coin", "dawid-skene"} or None, default None
         One accuracy per source; a sensitivity and a false-positive rate per
-        source (two labels); or a full confusion matrix per source.
+        source (two labels); or a full confusion matrix per source. None:
+        fit each model that applies and keep the one with the highest
+        evidence lower bound (``selection_`` and ``choice_`` say which and why).
     candidates : {"global", "per-claim"}, default "global"
         One label set for all claims, or each claim's own candidate set made
         of the values asserted for it (conflicting values; one-coin only).
     reliability_prior : (a, b), default (2, 1)
-        One-coin accuracy prior Beta(a, b) (mean 2/3).
+        One-coin accuracy prior Beta(a, b) (mean 2/3); with pooling, the
+        starting point of the learned prior.
     sensitivity_prior, false_positive_prior : (a, b), default (2, 1), (1, 2)
         Two-coin priors.
     confusion_prior : (diagonal, off-diagonal), default (1, 0.1)
         Dirichlet parameters of each confusion-matrix row (Dawid–Skene): a
-        small total pseudo-count that favours the diagonal, so sparse
-        sources' rows are not pulled towards uniform (see
-        :func:`~credence.discovery.vb.make_priors`).
+        small total pseudo-count that favours the report label naming the
+        row's claim label (see :func:`~credence.discovery.vb.make_priors`).
     class_prior : float, default 1
         Symmetric Dirichlet parameter of the class prior.
     positive_label : optional
-        The label that means "the claim is true" (two-coin); default the
+        The label that means "the claim is true" (two labels); default the
         larger of the two labels (1, True, "true", "yes", "supports").
     duplicates : {"error", "first"}, default "error"
         A source reporting twice on one claim: stop, or keep the first report.
@@ -109,27 +302,61 @@ class TruthDiscovery:
     tol : float, default 1e-6
         Converged when an iteration raises the evidence lower bound (ELBO) by
         at most ``tol`` times its magnitude (see :func:`~credence.discovery.vb.run_vb`).
+    pooling : bool, default True
+        Learn the sources' prior (and the copy propensities' prior) from the
+        data, per ``kind`` when the table has that column (variational
+        empirical Bayes, :mod:`credence.discovery.pooling`); False keeps the
+        priors above fixed.
+    copying : bool or None, default None
+        Model copying among the reports on a claim (True), assume them
+        independent (False), or choose by the ELBO (None).
+    copy_prior : (a, b), default (1, 1)
+        Beta prior of the copy propensities (with pooling, its start).
+    claim_labels : sequence, optional
+        The claims' labels when reports use a different set (stances); see
+        :func:`~credence.discovery.table.encode_reports`.
 
     Attributes
     ----------
     claims_, sources_ : pandas.Index
         Claim and source ids (sorted).
     classes_ : numpy.ndarray or None
-        The label set; None with per-claim candidates.
+        The claim labels; None with per-claim candidates.
+    report_labels_ : numpy.ndarray or None
+        The report labels (equal to ``classes_`` unless stances differ).
+    model_ : str
+        The source model fitted (chosen, or forced by ``model``).
+    copying_ : bool
+        Whether the fit models copying.
+    selection_ : pandas.DataFrame
+        Every (model, copying) pair tried, with its ELBO and iterations,
+        best first.
+    choice_ : str
+        The chosen fit and why, in a sentence.
     claim_posterior_ : numpy.ndarray
         ``(n_claims, K)`` posterior probability of each label (of each
         candidate, in ``candidate_values_`` order, for per-claim candidates).
     source_params_ : numpy.ndarray
         Posterior parameters: ``(S, 2)`` Beta ``[a, b]`` of the accuracy
-        (one-coin), or ``(S, K, K)`` Dirichlet rows of the confusion matrix,
-        row = true label (two-coin: ``[positive, positive]`` is the
+        (one-coin), or ``(S, K, R)`` Dirichlet rows of the confusion matrix,
+        row = claim label (two-coin: ``[positive, positive]`` is the
         sensitivity's ``a``).
+    source_prior_ : numpy.ndarray
+        ``(G, ...)`` prior parameters of each group of sources (learned with
+        pooling); groups are ``kinds_`` or one population.
+    kinds_ : numpy.ndarray or None
+        Source kinds (the groups), when the table has a ``kind`` column.
+    copy_params_ : numpy.ndarray or None
+        ``(S, 2)`` Beta posterior of each source's copy propensity.
+    copy_prior_ : numpy.ndarray or None
+        ``(G, 2)`` Beta prior of copy propensities per group.
     class_params_ : numpy.ndarray or None
         Dirichlet posterior of the class prior.
     class_prior_ : numpy.ndarray or None
         Its mean.
     reliability_ : pandas.DataFrame
-        Per source: number of reports and posterior means.
+        Per source: number of reports, posterior means and (with copying)
+        the copy propensity's posterior mean.
     positive_index_ : int
         Index in ``classes_`` of the positive label (two labels only).
     history_ : tuple of IterationInfo
@@ -166,7 +393,7 @@ class TruthDiscovery:
 
     def __init__(
         self,
-        model: str = "one-coin",
+        model: str | None = None,
         *,
         candidates: str = "global",
         reliability_prior: tuple[float, float] = (2.0, 1.0),
@@ -178,6 +405,10 @@ class TruthDiscovery:
         duplicates: str = "error",
         max_iter: int = 500,
         tol: float = 1e-6,
+        pooling: bool = True,
+        copying: bool | None = None,
+        copy_prior: tuple[float, float] = COPY_PRIOR,
+        claim_labels: Any = None,
     ):
         self.model = model
         self.candidates = candidates
@@ -190,6 +421,10 @@ class TruthDiscovery:
         self.duplicates = duplicates
         self.max_iter = max_iter
         self.tol = tol
+        self.pooling = pooling
+        self.copying = copying
+        self.copy_prior = copy_prior
+        self.claim_labels = claim_labels
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Hyperparameters, as scikit-learn's ``get_params``.
@@ -240,14 +475,15 @@ class TruthDiscovery:
 
     def _check_params(self) -> None:
         for name, valid in (
-            ("model", MODELS),
             ("candidates", ("global", "per-claim")),
             ("duplicates", ("error", "first")),
         ):
             value = getattr(self, name)
             if not isinstance(value, str) or value not in valid:
                 raise ValueError(f"{name} must be one of {', '.join(valid)}, not {shown(value)}")
-        if self.candidates == "per-claim" and self.model != "one-coin":
+        if self.model is not None and (not isinstance(self.model, str) or self.model not in MODELS):
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, not {shown(self.model)}")
+        if self.candidates == "per-claim" and self.model not in (None, "one-coin"):
             raise ValueError(
                 f"per-claim candidate sets need model='one-coin', not {self.model!r}: "
                 "a confusion matrix needs one label set"
@@ -257,6 +493,7 @@ class TruthDiscovery:
             "sensitivity_prior",
             "false_positive_prior",
             "confusion_prior",
+            "copy_prior",
         ):
             _positive_pair(name, getattr(self, name))
         if _real("class_prior", self.class_prior) <= 0:
@@ -264,6 +501,10 @@ class TruthDiscovery:
         whole_number("max_iter", self.max_iter, 1, MAX_ITER)
         if not 0 <= _real("tol", self.tol) <= 1:
             raise ValueError(f"tol must be from 0 to 1, not {self.tol}")
+        if self.claim_labels is not None and self.candidates == "per-claim":
+            raise ValueError("claim_labels needs candidates='global'")
+        _flag("pooling", self.pooling, allow_none=False)
+        _flag("copying", self.copying, allow_none=True)
 
     def _encode(self, X: pd.DataFrame | Reports, y: Any) -> Reports:
         if isinstance(X, Reports):
@@ -272,31 +513,67 @@ class TruthDiscovery:
             return X
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"X must be a pandas DataFrame or Reports, not {type(X).__name__}")
-        return encode_reports(X, gold=y, candidates=self.candidates, duplicates=self.duplicates)
+        return encode_reports(
+            X,
+            gold=y,
+            candidates=self.candidates,
+            duplicates=self.duplicates,
+            claim_labels=self.claim_labels,
+        )
 
-    def _priors(self, reports: Reports) -> Priors:
-        k = reports.n_classes
-        positive = 1
-        if self.model == "two-coin" and k != 2:
+    def priors_for(
+        self, reports: Reports, model: str, copying: bool, *, pooling: bool | None = None
+    ) -> Priors:
+        """The priors of one candidate fit of these reports.
+
+        Parameters
+        ----------
+        reports : Reports
+        model : str
+        copying : bool
+        pooling : bool, optional
+            Learn the priors (default: the estimator's ``pooling``).
+
+        Returns
+        -------
+        Priors
+
+        Raises
+        ------
+        CaseError
+            The model does not fit these labels, or its arrays would be too large.
+        """
+        k, r = reports.n_classes, reports.n_labels
+        why = models.get(model).check(k, r, reports.label_match, reports.per_claim)
+        if why:
+            labels = reports.report_labels if reports.report_labels is not None else reports.classes
+            shown_labels = ", ".join(map(repr, labels[:5])) if labels is not None else ""
             raise CaseError(
-                f"the two-coin model needs exactly two labels; found {k} "
-                f"({', '.join(map(repr, reports.classes[:5]))}{', ...' if k > 5 else ''}); "
-                "use model='dawid-skene' or 'one-coin'",
-                "column 'label'",
+                f"{why} (labels: {shown_labels}{', ...' if r > 5 else ''})", "column 'label'"
             )
+        positive = 1
         if k == 2 and reports.classes is not None:
             positive = self._positive_index(reports.classes)
-        if self.model != "one-coin":
-            s = reports.n_sources
+        s = reports.n_sources
+        if models.get(model).dense_cells(s, k, r):
             check_cells(
-                f"{self.model} needs n_sources x K^2 = {s:,} x {k:,}^2 confusion entries",
-                s * k * k,
+                f"{model} needs n_sources x K^2 = {s:,} x {k:,}^2 confusion entries"
+                if k == r
+                else f"{model} needs n_sources x K x R = {s:,} x {k:,} x {r:,} confusion entries",
+                s * k * r,
                 "use model='one-coin' (a confusion matrix of that size cannot be learned "
                 "from these reports)",
                 "column 'label'",
             )
+        if copying:
+            check_cells(
+                f"copying needs reports x labels = {reports.n_reports:,} x {k:,}",
+                reports.n_reports * k,
+                "fit with copying=False",
+                "column 'label'",
+            )
         return make_priors(
-            self.model,
+            model,
             k,
             per_claim=reports.per_claim,
             reliability=tuple(self.reliability_prior),
@@ -305,6 +582,10 @@ class TruthDiscovery:
             confusion=tuple(self.confusion_prior),
             class_prior=float(self.class_prior),
             positive=positive,
+            n_labels=r,
+            match=reports.label_match,
+            copy=tuple(self.copy_prior) if copying else None,
+            pooling=bool(self.pooling if pooling is None else pooling),
         )
 
     def _positive_index(self, classes: np.ndarray) -> int:
@@ -313,10 +594,13 @@ class TruthDiscovery:
         match = np.flatnonzero(classes == self.positive_label)
         if match.size == 0:
             raise CaseError(
-                f"positive_label {_show(self.positive_label)} is not one of the labels "
+                f"positive_label {show_value(self.positive_label)} is not one of the labels "
                 f"{shown(classes.tolist())}"
             )
         return int(match[0])
+
+    def _groups(self, reports: Reports) -> np.ndarray | None:
+        return reports.kind if self.pooling else None
 
     def fit(
         self,
@@ -330,14 +614,15 @@ class TruthDiscovery:
         Parameters
         ----------
         X : pandas.DataFrame or Reports
-            Columns ``claim, source, label`` (or ``task, worker, label``), or
-            reports already coded by :func:`~credence.discovery.table.encode_reports`.
+            Columns ``claim, source, label`` (or ``task, worker, label``),
+            optionally ``date`` and ``kind``, or reports already coded by
+            :func:`~credence.discovery.table.encode_reports`.
         y : mapping, Series or DataFrame, optional
             Known labels of some claims (``{claim: label}``); those claims are
             fixed to their label and teach the sources' reliabilities.
         callback : callable, optional
             Called with an :class:`~credence.discovery.vb.IterationInfo` after
-            each iteration (progress bars).
+            each iteration of each candidate fit (progress bars).
 
         Returns
         -------
@@ -351,20 +636,76 @@ class TruthDiscovery:
         """
         self._check_params()
         reports = self._encode(X, y)
-        priors = self._priors(reports)
-        block = _block(reports)
-        result = run_vb(
-            priors,
-            block_init_stats(block, priors.model),
-            lambda exp: block_step(block, exp),
-            max_iter=int(self.max_iter),
-            tol=float(self.tol),
-            callback=callback,
-        )
+        tried = []
+
+        def run(model: str, copying: bool, pooling: bool) -> None:
+            priors = self.priors_for(reports, model, copying, pooling=pooling)
+            block = block_of(reports, copying=copying)
+            result = run_vb(
+                priors,
+                block_init_stats(block, model),
+                lambda exp: block_step(block, exp),
+                group=self._groups(reports),
+                max_iter=int(self.max_iter),
+                tol=float(self.tol),
+                callback=callback,
+            )
+            posterior = block_claim_posterior(block, result.expectations)
+            kl, count = information(posterior, result.class_params, reports.gold)
+            tried.append((model, copying, priors, block, result, kl / max(count, 1)))
+
+        search(candidate_fits(reports, self.model, self.copying), self.copying,
+               bool(self.pooling), run, lambda: (tried[-1][4].history[-1].elbo, tried[-1][5]))
+        index, set_aside = choose([t[4].history[-1].elbo for t in tried], [t[5] for t in tried])
+        model, copying, priors, block, result, _ = tried[index]
         posterior = block_claim_posterior(block, result.expectations)
         n_reports = np.bincount(reports.source, minlength=reports.n_sources)
         self._set_fitted(reports, priors, result, posterior, n_reports)
+        self._set_selection([(t[0], t[1], t[4], t[5], t[2].pooling) for t in tried], index,
+                            set_aside)
         return self
+
+    def _set_selection(self, tried: list[tuple], index: int, set_aside: bool) -> None:
+        """Record the candidate fits and why the chosen one was chosen."""
+        table = pd.DataFrame(
+            {
+                "model": [t[0] for t in tried],
+                "copying": [t[1] for t in tried],
+                "pooled": [t[4] for t in tried],
+                "elbo": [t[2].history[-1].elbo for t in tried],
+                "information": [t[3] for t in tried],
+                "n_iter": [len(t[2].history) for t in tried],
+                "converged": [t[2].converged for t in tried],
+                "chosen": [i == index for i in range(len(tried))],
+            }
+        )
+        table = table.sort_values("elbo", ascending=False, kind="stable").reset_index(drop=True)
+        self.selection_ = table
+        chosen = table.loc[table["chosen"]].iloc[0]
+
+        def name(row: Any) -> str:
+            fixed = "" if row["pooled"] or not self.pooling else ", fixed priors"
+            return f"{row['model']} {'with' if row['copying'] else 'without'} copying{fixed}"
+
+        if len(table) == 1:
+            self.choice_ = f"{name(chosen)} (as asked; ELBO {chosen['elbo']:,.1f})"
+            return
+        if set_aside:
+            top = table.iloc[0]
+            self.choice_ = (
+                f"{name(chosen)}: the highest evidence lower bound (ELBO {chosen['elbo']:,.1f}) "
+                f"of the {int((table['information'] >= MIN_INFORMATION).sum())} fits that "
+                f"learned about the claims; {name(top)} "
+                f"(ELBO {top['elbo']:,.1f}) left every claim near the class prior "
+                f"({top['information']:.3f} nats a claim) and was set aside"
+            )
+            return
+        runner = table.loc[~table["chosen"]].iloc[0]
+        gap = chosen["elbo"] - runner["elbo"]
+        self.choice_ = (
+            f"{name(chosen)}: the highest evidence lower bound of {len(table)} fits "
+            f"(ELBO {chosen['elbo']:,.1f}; next {name(runner)}, {gap:,.1f} nats lower)"
+        )
 
     def _set_fitted(
         self,
@@ -375,9 +716,20 @@ class TruthDiscovery:
         n_reports: np.ndarray,
     ) -> None:
         self.priors_ = priors
+        self.model_ = priors.model
+        self.copying_ = priors.copy is not None
         self.claims_ = pd.Index(reports.claims, name="claim")
         self.sources_ = pd.Index(reports.sources, name="source")
         self.classes_ = reports.classes
+        self.report_labels_ = (
+            reports.report_labels if reports.report_labels is not None else reports.classes
+        )
+        self.label_match_ = reports.label_match
+        self.kinds_ = reports.kinds if self.pooling else None
+        self.source_group_ = (
+            reports.kind if (self.pooling and reports.kind is not None)
+            else np.zeros(reports.n_sources, np.intp)
+        )
         self.n_candidates_ = reports.n_candidates
         self.candidate_values_ = reports.candidate_values
         self.positive_index_ = (
@@ -387,6 +739,9 @@ class TruthDiscovery:
         )
         self.claim_posterior_ = posterior
         self.source_params_ = result.source_params
+        self.source_prior_ = result.source_prior
+        self.copy_params_ = result.copy_params
+        self.copy_prior_ = result.copy_prior
         self.class_params_ = result.class_params
         self.class_prior_ = (
             None if result.class_params is None else result.class_params / result.class_params.sum()
@@ -402,18 +757,16 @@ class TruthDiscovery:
     def _reliability_table(self) -> pd.DataFrame:
         params = self.source_params_
         table = pd.DataFrame({"n_reports": self.n_reports_}, index=self.sources_)
-        if self.model == "one-coin":
-            table["accuracy"] = params[:, 0] / params.sum(axis=1)
-            table["a"], table["b"] = params[:, 0], params[:, 1]
-            return table
-        means = params / params.sum(axis=-1, keepdims=True)
-        if self.model == "two-coin":
-            p, n = self.positive_index_, 1 - self.positive_index_
-            table["sensitivity"] = means[:, p, p]
-            table["false_positive_rate"] = means[:, n, p]
-            return table
-        weights = self.class_prior_
-        table["accuracy"] = np.einsum("skk,k->s", means, weights)
+        columns = models.get(self.model_).table(params, self.positive_index_, self.class_prior_)
+        for name, values in columns.items():
+            table[name] = values
+        if params.ndim == 3 and params.shape[1] != params.shape[2]:
+            means = params / params.sum(axis=-1, keepdims=True)
+            for t, claim_label in enumerate(self.classes_):
+                for r, report_label in enumerate(self.report_labels_):
+                    table[f"P({report_label} | {claim_label})"] = means[:, t, r]
+        if self.copy_params_ is not None:
+            table["copy_propensity"] = self.copy_params_[:, 0] / self.copy_params_.sum(axis=1)
         return table
 
     def _check_fitted(self) -> None:
@@ -424,17 +777,36 @@ class TruthDiscovery:
 
     def _posterior_for(self, X: pd.DataFrame) -> tuple[np.ndarray, Reports]:
         """Claim posteriors for new reports, given the fitted source posteriors."""
-        reports = (
-            encode_reports(X, candidates=self.candidates, duplicates=self.duplicates)
-            if self.candidates == "per-claim"
-            else _encode_with_classes(X, self)
-        )
+        if self.candidates == "per-claim":
+            reports = encode_reports(X, candidates=self.candidates, duplicates=self.duplicates)
+        else:
+            coded = encode_against(X, self.report_labels_)
+            reports = Reports(
+                claims=coded.claims,
+                sources=coded.sources,
+                classes=self.classes_,
+                claim=coded.claim,
+                source=coded.source,
+                label=coded.label,
+                n_candidates=np.full(coded.n_claims, self.classes_.shape[0], np.intp),
+                candidate_values=None,
+                gold=coded.gold,
+                report_labels=None if self.report_labels_ is self.classes_ else self.report_labels_,
+                match=self.label_match_,
+                position=coded.position,
+            )
         known = self.sources_.get_indexer(reports.sources)
-        prior = self.priors_.source
+        seen = known >= 0
+        prior = self.source_prior_[0]  # a new source: the population's (first group's) prior
         params = np.broadcast_to(prior, (reports.n_sources, *prior.shape)).copy()
-        params[known >= 0] = self.source_params_[known[known >= 0]]
-        exp = expectations(self.model, params, self.class_params_)
-        return block_claim_posterior(_block(reports), exp), reports
+        params[seen] = self.source_params_[known[seen]]
+        copy = None
+        if self.copying_:
+            copy = np.broadcast_to(self.copy_prior_[0], (reports.n_sources, 2)).copy()
+            copy[seen] = self.copy_params_[known[seen]]
+        exp = expectations(self.model_, params, self.class_params_, copy)
+        block = block_of(reports, copying=self.copying_)
+        return block_claim_posterior(block, exp), reports
 
     def predict_proba(self, X: pd.DataFrame | None = None) -> pd.DataFrame:
         """Posterior probability of each label of each claim.
@@ -443,7 +815,8 @@ class TruthDiscovery:
         ----------
         X : pandas.DataFrame, optional
             New reports (any claims) to assess with the fitted reliabilities;
-            sources not seen in fitting get the prior. Default: the fitted claims.
+            sources not seen in fitting get the (pooled) prior. Default: the
+            fitted claims.
 
         Returns
         -------
@@ -529,56 +902,3 @@ class TruthDiscovery:
         pandas.DataFrame
         """
         return self.fit(X, y).predict_proba()
-
-
-def _block(reports: Reports) -> Block:
-    return make_block(
-        reports.claim,
-        reports.source,
-        reports.label,
-        n_claims=reports.n_claims,
-        n_sources=reports.n_sources,
-        n_classes=reports.n_classes,
-        gold=reports.gold,
-        n_candidates=reports.n_candidates if reports.per_claim else None,
-    )
-
-
-def _encode_with_classes(X: pd.DataFrame, model: TruthDiscovery) -> Reports:
-    """Code new reports against the fitted label set (which may have unseen labels)."""
-    from credence.discovery.table import (
-        COLUMNS,
-        _check_values,
-        _factorize,
-        _place,
-        _Problems,
-        normalise_columns,
-    )
-
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"X must be a pandas DataFrame, not {type(X).__name__}")
-    df = normalise_columns(X)
-    problems = _Problems(df.attrs.get("path"))
-    if len(df) == 0:
-        raise CaseError("the table has no reports", path=problems.path)
-    _check_values(df, COLUMNS, problems)
-    problems.check()
-    label = pd.Index(model.classes_).get_indexer(df["label"])
-    for i in np.flatnonzero(label < 0)[:1000]:
-        bad = df["label"].iloc[int(i)]
-        problems.add(f"label {_show(bad)} was not seen in fitting", **_place(df, int(i), "label"))
-    problems.check()
-    claim, claims = _factorize(df["claim"])
-    source, sources = _factorize(df["source"])
-    k = model.classes_.shape[0]
-    return Reports(
-        claims=claims,
-        sources=sources,
-        classes=model.classes_,
-        claim=claim,
-        source=source,
-        label=label.astype(np.intp),
-        n_candidates=np.full(claims.shape[0], k, np.intp),
-        candidate_values=None,
-        gold=np.full(claims.shape[0], -1, np.intp),
-    )

@@ -39,13 +39,20 @@ __all__ = [
     "MAX_CELLS",
     "Reports",
     "check_cells",
+    "encode_against",
     "encode_reports",
+    "per_claim_codes",
     "read_gold",
     "read_reports",
+    "show_value",
+    "validate_reports",
 ]
 
 #: The columns of a table of reports.
 COLUMNS = ("claim", "source", "label")
+#: Columns read when present: the report's time (its order among a claim's
+#: reports) and the source's kind (sources of one kind share a pooled prior).
+OPTIONAL = ("date", "kind")
 _ALIASES = {"task": "claim", "worker": "source", "item": "claim", "annotator": "source"}
 _GOLD_ALIASES = {"task": "claim", "item": "claim", "question": "claim", "truth": "label"}
 #: Largest number of cells of one dense array a fit may need: claims x labels
@@ -79,6 +86,20 @@ class Reports:
         values (padded with None), for per-claim candidate sets.
     gold : numpy.ndarray of intp
         Known label code of each claim, -1 where unknown.
+    report_labels : numpy.ndarray or None
+        The report labels when they are a different set from the claim
+        labels ``classes`` (stances); ``label`` then indexes them. None: the
+        same set.
+    match : numpy.ndarray of intp or None
+        With ``report_labels``: the claim label each report label names
+        (equal values), -1 for none (a neutral stance).
+    position : numpy.ndarray of int64 or None
+        Each report's rank in time order (``date``, then table order); None
+        for table order.
+    kind : numpy.ndarray of intp or None
+        Each source's kind code (into ``kinds``); None without a ``kind`` column.
+    kinds : numpy.ndarray or None
+        The distinct kinds, sorted.
     """
 
     claims: np.ndarray
@@ -90,6 +111,32 @@ class Reports:
     n_candidates: np.ndarray
     candidate_values: np.ndarray | None
     gold: np.ndarray
+    report_labels: np.ndarray | None = None
+    match: np.ndarray | None = None
+    position: np.ndarray | None = None
+    kind: np.ndarray | None = None
+    kinds: np.ndarray | None = None
+
+    @property
+    def n_labels(self) -> int:
+        """Number of report labels (R)."""
+        if self.report_labels is not None:
+            return int(self.report_labels.shape[0])
+        return self.n_classes
+
+    @property
+    def label_match(self) -> np.ndarray:
+        """The claim label each report label names (the identity without stances)."""
+        if self.match is not None:
+            return self.match
+        return np.arange(self.n_labels, dtype=np.intp)
+
+    @property
+    def order(self) -> np.ndarray:
+        """Each report's rank in time order."""
+        if self.position is not None:
+            return self.position
+        return np.arange(self.n_reports, dtype=np.int64)
 
     @property
     def n_reports(self) -> int:
@@ -230,8 +277,9 @@ def _header(
     aliases: Mapping[str, str],
     problems: _Problems,
     line: int | None,
+    optional: Sequence[str] = (),
 ) -> dict[str, int]:
-    """Position of each required column in a header; problems for the rest."""
+    """Position of each required (and present optional) column; problems for the rest."""
     normal = [aliases.get(str(n).strip().lower(), str(n).strip().lower()) for n in names]
     seen: dict[str, int] = {}
     position: dict[str, int] = {}
@@ -250,13 +298,13 @@ def _header(
             problems.add(what, "header", line)
             continue
         seen[name] = i
-        if name in required:
+        if name in required or name in optional:
             position[name] = i
     missing = [c for c in required if c not in seen]
     if missing:
         accepted = [*required, *(a for a, c in aliases.items() if c in required)]
         for i, name in enumerate(normal):
-            if name and name not in required:
+            if name and name not in required and name not in optional:
                 close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
                 hint = f"; did you mean {shown(close[0])}?" if close else ""
                 problems.add(f"unknown column {shown(str(names[i]))}{hint}", "header", line)
@@ -283,6 +331,7 @@ def _csv_frame(
     required: Sequence[str],
     aliases: Mapping[str, str],
     name: str,
+    optional: Sequence[str] = (),
 ) -> pd.DataFrame:
     """A table of text from CSV, indexed by each row's line; every problem reported."""
     problems = _Problems(name)
@@ -293,8 +342,9 @@ def _csv_frame(
         raise CaseError("no header line", path=name)
     header, header_line = rows[0], int(starts[0])
     rows, starts = rows[1:], starts[1:]
-    position = _header(header, required, aliases, problems, header_line)
+    position = _header(header, required, aliases, problems, header_line, optional)
     problems.check()
+    required = [*required, *(c for c in optional if c in position)]
     width = len(header)
     lens = np.fromiter(map(len, rows), np.intp, len(rows))
     wrong = lens != width
@@ -358,7 +408,9 @@ def _open_regular(name: str) -> Any:
     return os.fdopen(fd, "rb")
 
 
-def _parquet_frame(name: str, required: Sequence[str], aliases: Mapping[str, str]) -> pd.DataFrame:
+def _parquet_frame(
+    name: str, required: Sequence[str], aliases: Mapping[str, str], optional: Sequence[str] = ()
+) -> pd.DataFrame:
     """A table from Parquet, indexed by row number from 1; every problem reported."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -376,8 +428,9 @@ def _parquet_frame(name: str, required: Sequence[str], aliases: Mapping[str, str
                     path=name,
                 )
             names = parquet.schema_arrow.names
-            position = _header(names, required, aliases, problems, None)
+            position = _header(names, required, aliases, problems, None, optional)
             problems.check()
+            required = [*required, *(c for c in optional if c in position)]
             table = parquet.read(columns=[names[position[c]] for c in required])
         except (OSError, ValueError, pa.ArrowException) as err:
             if isinstance(err, CaseError):
@@ -394,15 +447,18 @@ def _parquet_frame(name: str, required: Sequence[str], aliases: Mapping[str, str
 
 
 def _read_table(
-    path: str | os.PathLike[str], required: Sequence[str], aliases: Mapping[str, str]
+    path: str | os.PathLike[str],
+    required: Sequence[str],
+    aliases: Mapping[str, str],
+    optional: Sequence[str] = (),
 ) -> pd.DataFrame:
     name = os.fsdecode(os.fspath(path))
     suffix = Path(name).suffix.lower()
     if suffix == ".parquet":
-        return _parquet_frame(name, required, aliases)
+        return _parquet_frame(name, required, aliases, optional)
     text = read_text(name, max_bytes=MAX_TABLE_BYTES, what="table")
     sep = "\t" if suffix in {".tsv", ".tab"} else ","
-    return _csv_frame(text, sep, required, aliases, name)
+    return _csv_frame(text, sep, required, aliases, name, optional)
 
 
 @strict_options
@@ -414,17 +470,20 @@ def read_reports(path: str | os.PathLike[str]) -> pd.DataFrame:
     path : str or path-like
         A ``.csv``, ``.tsv`` / ``.tab`` or ``.parquet`` file of at most
         :data:`credence.files.MAX_TABLE_BYTES` bytes, with columns ``claim,
-        source, label`` (or ``task, worker, label``). Other columns are
-        ignored. Every CSV or TSV value is text (``NA``, ``null`` and ``007``
-        included); blank lines are skipped.
+        source, label`` (or ``task, worker, label``), and optionally ``date``
+        (an ISO date or date-time: the reports on a claim are taken in this
+        order, then in file order) and ``kind`` (the source's kind: sources of
+        one kind share a learned prior). Other columns are ignored. Every CSV
+        or TSV value is text (``NA``, ``null`` and ``007`` included); blank
+        lines are skipped.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``claim, source, label``. From CSV or TSV the index is the
-        line each row starts on (``line``); from Parquet the row number from 1
-        (``row``). ``attrs["path"]`` names the file, so later errors can name
-        the file and line.
+        Columns ``claim, source, label`` (and ``date``, ``kind`` when present).
+        From CSV or TSV the index is the line each row starts on (``line``);
+        from Parquet the row number from 1 (``row``). ``attrs["path"]`` names
+        the file, so later errors can name the file and line.
 
     Raises
     ------
@@ -433,7 +492,7 @@ def read_reports(path: str | os.PathLike[str]) -> pd.DataFrame:
         valid CSV; a column is missing or named twice; a row has the wrong
         number of fields or an empty value. Every problem is listed.
     """
-    return _read_table(path, COLUMNS, _ALIASES)
+    return _read_table(path, COLUMNS, _ALIASES, OPTIONAL)
 
 
 @strict_options
@@ -493,7 +552,7 @@ def _where(df: pd.DataFrame, position: int) -> str:
 
 
 def normalise_columns(df: pd.DataFrame, path: str | None = None) -> pd.DataFrame:
-    """Rename crowd-kit's columns and keep ``claim, source, label``.
+    """Rename crowd-kit's columns and keep ``claim, source, label`` (and ``date``, ``kind``).
 
     Parameters
     ----------
@@ -514,13 +573,14 @@ def normalise_columns(df: pd.DataFrame, path: str | None = None) -> pd.DataFrame
     """
     problems = _Problems(path if path is not None else df.attrs.get("path"))
     names = [str(c) for c in df.columns]
-    position = _header(names, COLUMNS, _ALIASES, problems, None)
+    position = _header(names, COLUMNS, _ALIASES, problems, None, OPTIONAL)
     problems.check()
-    out = df.iloc[:, [position[c] for c in COLUMNS]]
-    out.columns = list(COLUMNS)
+    kept = [*COLUMNS, *(c for c in OPTIONAL if c in position)]
+    out = df.iloc[:, [position[c] for c in kept]]
+    out.columns = kept
     out.attrs = dict(df.attrs)
     if "columns" not in out.attrs:
-        out.attrs["columns"] = {c: names[position[c]] for c in COLUMNS}
+        out.attrs["columns"] = {c: names[position[c]] for c in kept}
     return out
 
 
@@ -563,6 +623,8 @@ def _check_values(df: pd.DataFrame, columns: Sequence[str], problems: _Problems)
 
 def _check_repeats(df: pd.DataFrame, columns: list[str], problems: _Problems, what) -> None:
     """A problem for each row repeating an earlier row's ``columns``."""
+    if len(df) == 0:
+        return
     codes = [pd.factorize(df[c])[0].astype(np.int64) for c in columns]
     key = codes[0]
     for more in codes[1:]:
@@ -596,6 +658,7 @@ def encode_reports(
     candidates: Candidates = "global",
     duplicates: Literal["error", "first"] = "error",
     path: str | None = None,
+    claim_labels: Sequence[Any] | None = None,
 ) -> Reports:
     """Validate a table of reports and code it as integer arrays.
 
@@ -615,6 +678,13 @@ def encode_reports(
         first report.
     path : str, optional
         The file the table came from, for messages.
+    claim_labels : sequence, optional
+        The claims' labels when reports use a different set (stances). Without
+        it, the claim labels are the report labels, unless the ``gold``
+        labels share none with the reports (a different vocabulary, such as
+        true / false against for / against / observing): the claim labels are
+        then the gold labels.
+        A report label equal to a claim label names it.
 
     Returns
     -------
@@ -642,7 +712,9 @@ def encode_reports(
     problems = _Problems(path)
     if len(df) == 0:
         raise CaseError("the table has no reports", path=path)
-    ok = _check_values(df, COLUMNS, problems)
+    present = [c for c in (*COLUMNS, *OPTIONAL) if c in df.columns]
+    ok = _check_values(df, present, problems)
+    when = _dates(df, ok, problems) if "date" in df.columns else None
     if duplicates == "error":
         complete = df if ok.all() else df.loc[ok]
         _check_repeats(
@@ -654,10 +726,21 @@ def encode_reports(
                 f"{_show(complete['claim'].iloc[i])} twice"
             ),
         )
+    if "kind" in df.columns:
+        complete = df if ok.all() else df.loc[ok]
+        _check_kinds(complete, problems)
     problems.check()
     claim, claims = _factorize(df["claim"])
     source, sources = _factorize(df["source"])
     label, values = _factorize(df["label"])
+    kind = kinds = None
+    if "kind" in df.columns:
+        kind_of_row, kinds = _factorize(df["kind"])
+        kind = np.zeros(sources.shape[0], np.intp)
+        kind[source] = kind_of_row
+    position = np.arange(len(df), dtype=np.int64)
+    if when is not None:
+        position = np.lexsort((position, when)).argsort().astype(np.int64)
     if values.shape[0] < 2:
         raise CaseError(
             f"every report has the label {_show(values[0])}: need at least two label classes "
@@ -670,7 +753,14 @@ def encode_reports(
         keep = ~pd.Series(key).duplicated(keep="first").to_numpy()
         if not keep.all():
             claim, source, label = claim[keep], source[keep], label[keep]
+            position = position[keep]
     n_claims = claims.shape[0]
+    report_labels = match = None
+    if claim_labels is not None or gold is not None:
+        chosen = _claim_labels(claim_labels, gold, values, candidates)
+        if chosen is not None:
+            report_labels, values = values, chosen
+            match = pd.Index(values).get_indexer(report_labels).astype(np.intp)
     if candidates == "global":
         check_cells(
             f"claims x labels = {n_claims:,} x {values.shape[0]:,}",
@@ -683,7 +773,7 @@ def encode_reports(
         candidate_values = None
     else:
         classes = None
-        label, n_candidates, candidate_values = _per_claim(claim, label, values, n_claims)
+        label, n_candidates, candidate_values = per_claim_codes(claim, label, values, n_claims)
     gold_codes = _gold_codes(gold, claims, classes, candidate_values)
     return Reports(
         claims=claims,
@@ -695,13 +785,120 @@ def encode_reports(
         n_candidates=n_candidates,
         candidate_values=candidate_values,
         gold=gold_codes,
+        report_labels=report_labels,
+        match=match,
+        position=position,
+        kind=kind,
+        kinds=kinds,
     )
 
 
-def _per_claim(
+_ISO = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+
+
+def _dates(df: pd.DataFrame, ok: np.ndarray, problems: _Problems) -> np.ndarray:
+    """Each row's date as nanoseconds since the epoch (UTC); problems for bad ones."""
+    values = df["date"]
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        stamps = pd.to_datetime(values, utc=True)
+        return stamps.to_numpy("datetime64[ns]").astype(np.int64)
+    text = values.where(pd.Series(ok, index=values.index), "2000-01-01")
+    is_text = text.map(lambda v: isinstance(v, str)).to_numpy(bool)
+    form = np.zeros(len(df), bool)
+    form[is_text] = text[is_text].astype(str).str.strip().str.fullmatch(_ISO).to_numpy(bool)
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    if form.any():
+        parsed[form] = pd.to_datetime(
+            text[form].astype(str).str.strip(), format="ISO8601", errors="coerce", utc=True
+        )
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    for i in bad[:_KEEP]:
+        value = values.iloc[int(i)]
+        what = "a number is not a date" if not isinstance(value, str) else "not a date"
+        problems.add(
+            f"{what}: {_show(value)} (give an ISO date, YYYY-MM-DD, or date-time)",
+            **_place(df, int(i), "date"),
+        )
+    problems.more(max(0, bad.size - _KEEP))
+    return parsed.fillna(pd.Timestamp(0, tz="UTC")).to_numpy("datetime64[ns]").astype(np.int64)
+
+
+def _check_kinds(df: pd.DataFrame, problems: _Problems) -> None:
+    """A problem for each source given two kinds."""
+    first = df.drop_duplicates("source")
+    kind_of = pd.Series(first["kind"].to_numpy(), index=first["source"].to_numpy())
+    differs = df["kind"].to_numpy() != kind_of.reindex(df["source"].to_numpy()).to_numpy()
+    for i in np.flatnonzero(differs)[:_KEEP]:
+        src = df["source"].iloc[int(i)]
+        problems.add(
+            f"source {_show(src)} has kind {_show(df['kind'].iloc[int(i)])} here but "
+            f"{_show(kind_of[src])} before: a source has one kind",
+            **_place(df, int(i), "kind"),
+        )
+    problems.more(max(0, int(differs.sum()) - _KEEP))
+
+
+def _claim_labels(
+    given: Sequence[Any] | None, gold: Any, values: np.ndarray, candidates: str
+) -> np.ndarray | None:
+    """The claim labels when they differ from the report labels ``values``, else None."""
+    if given is not None:
+        if isinstance(given, str | bytes):
+            raise ValueError("claim_labels must be a sequence of labels, not one string")
+        labels = list(given)
+        if candidates != "global":
+            raise ValueError("claim_labels needs candidates='global'")
+        if len(set(labels)) != len(labels) or len(labels) < 2:
+            raise CaseError(
+                f"claim labels must be at least two distinct labels, not {shown(labels)}",
+                "--claim-labels",
+            )
+    else:
+        if candidates != "global":
+            return None
+        frame = _gold_frame(gold)
+        found = frame["label"][~_blank(frame["label"])].unique()
+        try:
+            shared = pd.Index(found).intersection(pd.Index(values))
+        except TypeError:
+            return None
+        if not shared.empty:  # one vocabulary: a gold label no report uses is an error
+            return None
+        labels = list(found)
+        if len(labels) < 2:
+            return None
+    try:
+        chosen = np.asarray(sorted(labels), dtype=object)
+    except TypeError:
+        chosen = np.asarray(labels, dtype=object)
+    if chosen.shape[0] and all(isinstance(v, type(values[0])) for v in chosen):
+        chosen = np.asarray(chosen.tolist())
+    if np.array_equal(chosen, values):
+        return None
+    return chosen
+
+
+def per_claim_codes(
     claim: np.ndarray, label: np.ndarray, values: np.ndarray, n_claims: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Recode global value codes as indices into each claim's candidate set."""
+    """Recode global value codes as indices into each claim's candidate set.
+
+    Parameters
+    ----------
+    claim, label : numpy.ndarray of int
+        Claim codes and global value codes per report.
+    values : numpy.ndarray
+        The distinct values.
+    n_claims : int
+
+    Returns
+    -------
+    label : numpy.ndarray of intp
+        Each report's index into its claim's candidates.
+    n_candidates : numpy.ndarray of intp
+    candidate_values : numpy.ndarray
+        ``(n_claims, most candidates)`` object array, padded with None.
+    """
     n_values = np.intp(values.shape[0])
     pairs = np.unique(claim * n_values + label)  # sorted by claim, then value
     pair_claim = pairs // n_values
@@ -776,3 +973,131 @@ def _gold_codes(
         codes[i] = match[0]
     problems.check()
     return codes
+
+
+def show_value(value: Any) -> str:
+    """An id or label quoted for a message, bounded, without NumPy's scalar wrapper.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    str
+    """
+    return _show(value)
+
+
+@strict_options
+def encode_against(df: pd.DataFrame, labels: np.ndarray, *, path: str | None = None) -> Reports:
+    """Validate new reports and code them against a fitted set of report labels.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns ``claim, source, label`` (and optionally ``date``, ``kind``).
+    labels : numpy.ndarray
+        The report labels a fit saw; ``label`` codes index it.
+    path : str, optional
+        The file the table came from, for messages.
+
+    Returns
+    -------
+    Reports
+        ``classes`` is ``labels``; no gold.
+
+    Raises
+    ------
+    CaseError
+        Missing columns or values, or a label the fit did not see.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"X must be a pandas DataFrame, not {type(df).__name__}")
+    df = normalise_columns(df, path)
+    problems = _Problems(path if path is not None else df.attrs.get("path"))
+    if len(df) == 0:
+        raise CaseError("the table has no reports", path=problems.path)
+    present = [c for c in (*COLUMNS, *OPTIONAL) if c in df.columns]
+    ok = _check_values(df, present, problems)
+    when = _dates(df, ok, problems) if "date" in df.columns else None
+    problems.check()
+    label = pd.Index(labels).get_indexer(df["label"])
+    for i in np.flatnonzero(label < 0)[:_KEEP]:
+        bad = df["label"].iloc[int(i)]
+        problems.add(f"label {_show(bad)} was not seen in fitting", **_place(df, int(i), "label"))
+    problems.check()
+    claim, claims = _factorize(df["claim"])
+    source, sources = _factorize(df["source"])
+    position = np.arange(len(df), dtype=np.int64)
+    if when is not None:
+        position = np.lexsort((position, when)).argsort().astype(np.int64)
+    k = labels.shape[0]
+    return Reports(
+        claims=claims,
+        sources=sources,
+        classes=labels,
+        claim=claim,
+        source=source,
+        label=label.astype(np.intp),
+        n_candidates=np.full(claims.shape[0], k, np.intp),
+        candidate_values=None,
+        gold=np.full(claims.shape[0], -1, np.intp),
+        position=position,
+    )
+
+
+@strict_options
+def validate_reports(
+    df: pd.DataFrame,
+    *,
+    duplicates: Literal["error", "first"] = "error",
+    path: str | None = None,
+) -> pd.DataFrame:
+    """Check a table (or one piece of it) of reports as :func:`encode_reports` does.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns ``claim, source, label`` (or crowd-kit's names), optionally
+        ``date`` and ``kind``; other columns are dropped.
+    duplicates : {"error", "first"}, default "error"
+    path : str, optional
+        The file the table came from, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with its columns named ``claim, source, label`` (and
+        ``date``, ``kind``).
+
+    Raises
+    ------
+    CaseError
+        Missing columns or values, mixed types, a source given two kinds, a
+        bad date, or (with ``duplicates="error"``) a source reporting twice on
+        a claim; every problem listed, each located.
+    """
+    df = normalise_columns(df, path)
+    problems = _Problems(path if path is not None else df.attrs.get("path"))
+    if len(df) == 0:
+        raise CaseError("the table has no reports", path=problems.path)
+    present = [c for c in (*COLUMNS, *OPTIONAL) if c in df.columns]
+    ok = _check_values(df, present, problems)
+    if "date" in df.columns:
+        _dates(df, ok, problems)
+    complete = df if ok.all() else df.loc[ok]
+    if "kind" in df.columns:
+        _check_kinds(complete, problems)
+    if duplicates == "error":
+        _check_repeats(
+            complete,
+            ["claim", "source"],
+            problems,
+            lambda i: (
+                f"source {_show(complete['source'].iloc[i])} reports on claim "
+                f"{_show(complete['claim'].iloc[i])} twice"
+            ),
+        )
+    problems.check()
+    return df

@@ -14,7 +14,12 @@ the source's reliability :math:`\theta_j`:
   each Beta.
 
 The true labels have a Dirichlet class prior (or, with per-claim candidate
-sets, a uniform prior over each claim's candidates).
+sets, a uniform prior over each claim's candidates). Report labels may be a
+different set from claim labels (a confusion channel ``(K, R)``). With pooling,
+the sources' prior is learned (:mod:`credence.discovery.pooling`); with
+copying, each later report on a claim may repeat an earlier one
+(:mod:`credence.discovery.copying`). Each source model lives in its own module
+of :mod:`credence.discovery.models`; this module holds what they share.
 
 The approximation :math:`q(T)\,q(\theta)\,q(\pi)` is fitted by coordinate
 ascent. Every quantity a step needs from the reports is a sum over reports
@@ -35,11 +40,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import gammaln
 
+from credence.discovery import models
+from credence.discovery.copying import earlier_matches
+from credence.discovery.models.base import PriorSettings
+from credence.discovery.pooling import expected_log, pooled_prior
 from credence.options import strict_options
 
 __all__ = [
@@ -60,28 +68,43 @@ __all__ = [
     "sum_stats",
 ]
 
-Model = Literal["one-coin", "two-coin", "dawid-skene"]
 #: The source models.
-MODELS: tuple[str, ...] = ("one-coin", "two-coin", "dawid-skene")
+MODELS: tuple[str, ...] = tuple(models.MODELS)
+#: With pooling, the priors are learned once the fit with the starting priors has
+#: settled to this relative ELBO change: learning them from the first, majority-vote
+#: counts can settle on the fixed point where every source is uninformative (the
+#: claims' posteriors are their prior, so every source's counts look alike, so the
+#: learned prior is one uninformative channel), most readily with copying, which
+#: can explain agreement without any informative source.
+POOLING_START = 1e-4
+#: Default prior of a copy propensity (DESIGN.md: we do not know how much copying there was).
+COPY_PRIOR = (1.0, 1.0)
 
 
 @dataclass(frozen=True, eq=False)
 class Priors:
-    """Prior parameters of a fit.
+    """Prior parameters of a fit (the starting values of learned ones).
 
     Attributes
     ----------
     model : {"one-coin", "two-coin", "dawid-skene"}
     source : numpy.ndarray
-        One-coin: ``[a, b]`` of the Beta prior of the accuracy. Two-coin and
-        Dawid–Skene: ``(K, K)`` Dirichlet parameters, one row per true label.
+        One source's prior: one-coin ``[a, b]`` of the accuracy's Beta;
+        otherwise ``(K, R)`` Dirichlet rows, one per claim label.
     classes : numpy.ndarray or None
         Dirichlet parameters of the class prior; None for per-claim candidates.
+    copy : numpy.ndarray or None
+        ``[a, b]`` of the copy propensity's Beta; None when reports are
+        independent.
+    pooling : bool
+        Learn ``source`` and ``copy`` from the data (per group of sources).
     """
 
     model: str
     source: np.ndarray
     classes: np.ndarray | None
+    copy: np.ndarray | None = None
+    pooling: bool = False
 
 
 @strict_options
@@ -96,6 +119,10 @@ def make_priors(
     confusion: tuple[float, float] = (1.0, 0.1),
     class_prior: float = 1.0,
     positive: int = 1,
+    n_labels: int | None = None,
+    match: np.ndarray | None = None,
+    copy: tuple[float, float] | None = None,
+    pooling: bool = False,
 ) -> Priors:
     """Build the prior of a model.
 
@@ -103,7 +130,7 @@ def make_priors(
     ----------
     model : {"one-coin", "two-coin", "dawid-skene"}
     n_classes : int
-        K, the number of labels.
+        K, the number of claim labels.
     per_claim : bool, default False
         Per-claim candidate sets (one-coin only; uniform prior over candidates).
     reliability : (a, b)
@@ -112,51 +139,64 @@ def make_priors(
         Two-coin priors; ``positive`` is the index of the positive label.
     confusion : (diagonal, off-diagonal), default (1, 0.1)
         Dawid–Skene: each row of the confusion matrix is Dirichlet with
-        ``diagonal`` on the correct label and ``off-diagonal`` elsewhere.
-        The default favours the diagonal (prior mean 1 / (1 + 0.1 (K - 1))
-        on it) with a small total pseudo-count (1 + 0.1 (K - 1)), so the
-        rows of a source with a handful of reports follow its reports rather
-        than being pulled towards a uniform row; with one report the
-        posterior is still a wide Dirichlet, never a point.
+        ``diagonal`` on the report label naming the row's claim label and
+        ``off-diagonal`` elsewhere. The default favours the diagonal with a
+        small total pseudo-count, so the rows of a source with a handful of
+        reports follow its reports rather than a uniform row; with one report
+        the posterior is still a wide Dirichlet, never a point.
     class_prior : float
         Symmetric Dirichlet parameter of the class prior.
     positive : int, default 1
+    n_labels : int, optional
+        R, the number of report labels (default K).
+    match : numpy.ndarray, optional
+        ``(R,)`` claim label each report label names, -1 for none (default
+        the identity).
+    copy : (a, b), optional
+        Beta prior of the copy propensities; None: reports are independent.
+    pooling : bool, default False
+        Learn the priors from the data (empirical Bayes).
 
     Returns
     -------
     Priors
     """
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
-    if per_claim and model != "one-coin":
-        raise ValueError(f"per-claim candidate sets need the one-coin model, not {model}")
-    if model == "two-coin" and n_classes != 2:
-        raise ValueError(f"the two-coin model needs two labels, not {n_classes}")
+    source_model = models.get(model)
+    n_labels = n_classes if n_labels is None else int(n_labels)
+    match = np.arange(n_labels) if match is None else np.asarray(match, np.intp)
     if model == "dawid-skene" and n_classes > 4_000:
         raise ValueError(f"a Dawid-Skene prior of {n_classes:,} labels is too large (most 4,000)")
-    for name, pair in (
-        ("reliability", reliability),
-        ("sensitivity", sensitivity),
-        ("false_positive_rate", false_positive_rate),
-        ("confusion", confusion),
-    ):
+    why = source_model.check(n_classes, n_labels, match, per_claim)
+    if why:
+        raise ValueError(why)
+    pairs = {
+        "reliability": reliability,
+        "sensitivity": sensitivity,
+        "false_positive_rate": false_positive_rate,
+        "confusion": confusion,
+    }
+    if copy is not None:
+        pairs["copy"] = copy
+    for name, pair in pairs.items():
         if len(pair) != 2 or not all(np.isfinite(pair)) or min(pair) <= 0:
             raise ValueError(f"{name} prior must be two positive numbers, not {pair!r}")
     if not (np.isfinite(class_prior) and class_prior > 0):
         raise ValueError(f"class_prior must be positive, not {class_prior!r}")
-    if model == "one-coin":
-        source = np.asarray(reliability, dtype=float)
-    elif model == "two-coin":
-        negative = 1 - positive
-        source = np.empty((2, 2))
-        source[positive, positive], source[positive, negative] = sensitivity
-        source[negative, positive], source[negative, negative] = false_positive_rate
-    else:
-        diagonal, off = confusion
-        source = np.full((n_classes, n_classes), float(off))
-        np.fill_diagonal(source, float(diagonal))
+    settings = PriorSettings(
+        reliability=tuple(reliability),
+        sensitivity=tuple(sensitivity),
+        false_positive_rate=tuple(false_positive_rate),
+        confusion=tuple(confusion),
+    )
+    source = source_model.prior(n_classes, n_labels, match, settings, positive)
     classes = None if per_claim else np.full(n_classes, float(class_prior))
-    return Priors(model=model, source=source, classes=classes)
+    return Priors(
+        model=model,
+        source=source,
+        classes=classes,
+        copy=None if copy is None else np.asarray(copy, dtype=float),
+        pooling=bool(pooling),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,6 +219,10 @@ class Block:
     source_label: np.ndarray
     log_others: np.ndarray | float
     source_total: np.ndarray
+    n_labels: int = 0
+    named: np.ndarray | None = None
+    earlier: np.ndarray | None = None
+    log_match: np.ndarray | None = None
 
 
 def make_block(
@@ -191,6 +235,9 @@ def make_block(
     n_classes: int,
     gold: np.ndarray | None = None,
     n_candidates: np.ndarray | None = None,
+    n_labels: int | None = None,
+    match: np.ndarray | None = None,
+    position: np.ndarray | None = None,
 ) -> Block:
     """Code a block of reports for the fitting steps.
 
@@ -198,7 +245,7 @@ def make_block(
     ----------
     claim, source, label : array of int
         Codes per report; ``claim`` in ``[0, n_claims)``, ``source`` in
-        ``[0, n_sources)``, ``label`` in ``[0, n_classes)`` (or below the
+        ``[0, n_sources)``, ``label`` in ``[0, n_labels)`` (or below the
         claim's number of candidates).
     n_claims, n_sources, n_classes : int
     gold : array of int, optional
@@ -206,6 +253,13 @@ def make_block(
     n_candidates : array of int, optional
         Per-claim candidate-set sizes; None when every claim has all
         ``n_classes`` labels.
+    n_labels : int, optional
+        R, the number of report labels (default ``n_classes``).
+    match : array of int, optional
+        Claim label each report label names, -1 for none (default identity).
+    position : array, optional
+        The reports' time order (ranks); given, the block carries what the
+        copying model needs (:func:`~credence.discovery.copying.earlier_matches`).
 
     Returns
     -------
@@ -214,13 +268,18 @@ def make_block(
     claim = np.asarray(claim, dtype=np.intp)
     source = np.asarray(source, dtype=np.intp)
     label = np.asarray(label, dtype=np.intp)
+    n_labels = int(n_classes if n_labels is None else n_labels)
     gold = np.full(n_claims, -1, np.intp) if gold is None else np.asarray(gold, np.intp)
     if n_candidates is None:
-        log_others: np.ndarray | float = float(np.log(n_classes - 1))
+        log_others: np.ndarray | float = float(np.log(max(n_classes - 1, 1)))
     else:
         n_candidates = np.asarray(n_candidates, dtype=np.intp)
         # A claim with one candidate has no "other" label; its value never matters.
         log_others = np.log(np.maximum(n_candidates - 1, 1).astype(float))[claim]
+    named = label if match is None else np.asarray(match, np.intp)[label]
+    earlier = log_match = None
+    if position is not None:
+        earlier, log_match = earlier_matches(claim, label, position)
     return Block(
         claim=claim,
         source=source,
@@ -230,10 +289,14 @@ def make_block(
         n_classes=int(n_classes),
         gold=gold,
         n_candidates=n_candidates,
-        claim_label=claim * n_classes + label,
-        source_label=source * n_classes + label,
+        claim_label=claim * n_classes + np.maximum(named, 0),
+        source_label=source * n_labels + label,
         log_others=log_others,
         source_total=np.bincount(source, minlength=n_sources).astype(float),
+        n_labels=n_labels,
+        named=named,
+        earlier=earlier,
+        log_match=log_match,
     )
 
 
@@ -246,22 +309,24 @@ class Expectations:
     model : str
     source : numpy.ndarray
         One-coin: ``(S, 2)`` of ``E[log r], E[log(1 - r)]``; otherwise
-        ``(S, K, K)`` of ``E[log Theta[t, l]]``.
+        ``(S, K, R)`` of ``E[log Theta[t, l]]``.
     classes : numpy.ndarray or None
         ``E[log pi]``.
+    copy : numpy.ndarray or None
+        ``(S, 2)`` of ``E[log c], E[log(1 - c)]``; None without copying.
     """
 
     model: str
     source: np.ndarray
     classes: np.ndarray | None
-
-
-def _expected_log(alpha: np.ndarray) -> np.ndarray:
-    return digamma(alpha) - digamma(alpha.sum(axis=-1, keepdims=True))
+    copy: np.ndarray | None = None
 
 
 def expectations(
-    model: str, source_params: np.ndarray, class_params: np.ndarray | None
+    model: str,
+    source_params: np.ndarray,
+    class_params: np.ndarray | None,
+    copy_params: np.ndarray | None = None,
 ) -> Expectations:
     """Expected log parameters of Beta / Dirichlet posteriors.
 
@@ -269,42 +334,50 @@ def expectations(
     ----------
     model : str
     source_params : numpy.ndarray
-        ``(S, 2)`` Beta parameters (one-coin) or ``(S, K, K)`` Dirichlet rows.
+        ``(S, 2)`` Beta parameters (one-coin) or ``(S, K, R)`` Dirichlet rows.
     class_params : numpy.ndarray or None
+    copy_params : numpy.ndarray or None
+        ``(S, 2)`` Beta parameters of the copy propensities.
 
     Returns
     -------
     Expectations
     """
-    classes = None if class_params is None else _expected_log(class_params)
-    return Expectations(model=model, source=_expected_log(source_params), classes=classes)
+    classes = None if class_params is None else expected_log(class_params)
+    copy = None if copy_params is None else expected_log(copy_params)
+    return Expectations(model=model, source=expected_log(source_params), classes=classes, copy=copy)
 
 
-def _scores(block: Block, exp: Expectations) -> np.ndarray:
-    """Unnormalised log q(T_i = t), shape ``(n_claims, K)``."""
-    n, k = block.n_claims, block.n_classes
-    if exp.model == "one-coin":
-        # per-source values first, then one gather each (sources can be many)
-        log_wrong = np.ascontiguousarray(exp.source[:, 1])
-        gain = (exp.source[:, 0] - log_wrong)[block.source] + block.log_others
-        scores = np.bincount(block.claim_label, gain, minlength=n * k).reshape(n, k)
-        wrong = np.bincount(block.claim, log_wrong[block.source], minlength=n)
-        if np.ndim(block.log_others):
-            wrong -= np.bincount(block.claim, block.log_others, minlength=n)
-        else:
-            wrong -= block.log_others * np.bincount(block.claim, minlength=n)
-        scores += wrong[:, None]
-    else:
-        scores = np.empty((n, k))
-        flat = exp.source.transpose(1, 0, 2).reshape(k, -1)
-        for t in range(k):
-            scores[:, t] = np.bincount(block.claim, flat[t][block.source_label], minlength=n)
+def _finish(block: Block, scores: np.ndarray, exp: Expectations) -> np.ndarray:
+    """Add the class prior and mask labels outside each claim's candidates."""
     if exp.classes is not None:
         scores += exp.classes
     if block.n_candidates is not None:
+        k = block.n_classes
         scores -= np.log(block.n_candidates)[:, None]
         scores[np.arange(k) >= block.n_candidates[:, None]] = -np.inf
     return scores
+
+
+def _copying(block: Block, exp: Expectations) -> bool:
+    return exp.copy is not None and block.earlier is not None
+
+
+def _copy_terms(block: Block, exp: Expectations) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Claim scores with copying, and per claim label each report's P(own report | t)."""
+    source_model = models.get(exp.model)
+    n, k = block.n_claims, block.n_classes
+    later = block.earlier > 0
+    log_copy = np.where(later, block.log_match + exp.copy[:, 0][block.source], -np.inf)
+    log_own = np.where(later, exp.copy[:, 1][block.source], 0.0)
+    scores = np.empty((n, k))
+    own: list[np.ndarray] = []
+    for t in range(k):
+        term = source_model.term(block, exp.source, t) + log_own
+        mixed = np.logaddexp(log_copy, term)
+        scores[:, t] = np.bincount(block.claim, mixed, minlength=n)
+        own.append(np.exp(term - mixed))
+    return scores, own
 
 
 def _normalise(block: Block, scores: np.ndarray) -> tuple[np.ndarray, float]:
@@ -323,23 +396,42 @@ def _normalise(block: Block, scores: np.ndarray) -> tuple[np.ndarray, float]:
     return q, float(log_z.sum())
 
 
-def _stats(block: Block, model: str, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Expected counts per source and per class under q(T)."""
-    s, k = block.n_sources, block.n_classes
-    if model == "one-coin":
-        correct = np.bincount(block.source, q.ravel()[block.claim_label], minlength=s)
-        source = np.stack([correct, block.source_total - correct], axis=1)
+def _posterior(block: Block, exp: Expectations) -> tuple[np.ndarray, float, list | None]:
+    if _copying(block, exp):
+        scores, own = _copy_terms(block, exp)
     else:
-        source = np.empty((s, k, k))
-        for t in range(k):
-            source[:, t, :] = np.bincount(
-                block.source_label, q[:, t][block.claim], minlength=s * k
-            ).reshape(s, k)
-    return source, q.sum(axis=0)
+        scores, own = models.get(exp.model).scores(block, exp.source), None
+    q, log_z = _normalise(block, _finish(block, scores, exp))
+    return q, log_z, own
 
 
-def block_init_stats(block: Block, model: str) -> tuple[np.ndarray, np.ndarray]:
+def _stats(
+    block: Block, model: str, q: np.ndarray, own: list[np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected counts per source, per class, and of copies / own reports per source."""
+    source_model = models.get(model)
+    copies = np.zeros((block.n_sources, 2))
+    if own is None:
+        return source_model.stats(block, q), q.sum(axis=0), copies
+    source = source_model.empty_stats(block)
+    later = block.earlier > 0
+    s = block.n_sources
+    for t in range(block.n_classes):
+        weight = q[:, t][block.claim]
+        independent = weight * own[t]
+        source_model.accumulate(block, t, independent, source)
+        copies[:, 0] += np.bincount(
+            block.source, np.where(later, weight - independent, 0.0), minlength=s
+        )
+        copies[:, 1] += np.bincount(block.source, np.where(later, independent, 0.0), minlength=s)
+    return source, q.sum(axis=0), copies
+
+
+def block_init_stats(block: Block, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Counts under the (soft) majority vote, the starting point.
+
+    Reports whose label names no claim label do not vote; a claim without a
+    vote starts uniform over its labels.
 
     Parameters
     ----------
@@ -348,22 +440,25 @@ def block_init_stats(block: Block, model: str) -> tuple[np.ndarray, np.ndarray]:
 
     Returns
     -------
-    source_stats, class_stats : numpy.ndarray
+    source_stats, class_stats, copy_stats : numpy.ndarray
     """
     n, k = block.n_claims, block.n_classes
-    votes = np.bincount(block.claim_label, minlength=n * k).reshape(n, k).astype(float)
+    voting = block.named >= 0
+    votes = np.bincount(block.claim_label[voting], minlength=n * k).reshape(n, k).astype(float)
     empty = votes.sum(axis=1) == 0
-    if empty.any():  # a claim without reports starts uniform over its labels
+    if empty.any():
         width = np.full(n, k) if block.n_candidates is None else block.n_candidates
         votes[empty] = (np.arange(k) < width[empty, None]) / width[empty, None]
     q = votes / votes.sum(axis=1, keepdims=True)
     known = np.flatnonzero(block.gold >= 0)
     q[known] = 0.0
     q[known, block.gold[known]] = 1.0
-    return _stats(block, model, q)
+    return _stats(block, model, q, None)
 
 
-def block_step(block: Block, exp: Expectations) -> tuple[np.ndarray, np.ndarray, float]:
+def block_step(
+    block: Block, exp: Expectations
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """One E-step on a block and the counts the next M-step needs.
 
     Parameters
@@ -373,14 +468,15 @@ def block_step(block: Block, exp: Expectations) -> tuple[np.ndarray, np.ndarray,
 
     Returns
     -------
-    source_stats, class_stats : numpy.ndarray
-        Expected counts of this block's reports.
+    source_stats, class_stats, copy_stats : numpy.ndarray
+        Expected counts of this block's reports (``copy_stats``: per source,
+        expected copies and own reports among its later reports).
     log_z : float
         Sum over the block's claims of the log normaliser of q(T_i).
     """
-    q, log_z = _normalise(block, _scores(block, exp))
-    source, classes = _stats(block, exp.model, q)
-    return source, classes, log_z
+    q, log_z, own = _posterior(block, exp)
+    source, classes, copies = _stats(block, exp.model, q, own)
+    return source, classes, copies, log_z
 
 
 def block_claim_posterior(block: Block, exp: Expectations) -> np.ndarray:
@@ -395,7 +491,26 @@ def block_claim_posterior(block: Block, exp: Expectations) -> np.ndarray:
     -------
     numpy.ndarray
     """
-    return _normalise(block, _scores(block, exp))[0]
+    return _posterior(block, exp)[0]
+
+
+def block_copy_posterior(block: Block, exp: Expectations) -> np.ndarray:
+    """Posterior probability that each report is a copy, ``(N,)`` (0 without copying).
+
+    Parameters
+    ----------
+    block : Block
+    exp : Expectations
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    q, _, own = _posterior(block, exp)
+    if own is None:
+        return np.zeros(block.claim.shape[0])
+    independent = sum(q[:, t][block.claim] * own[t] for t in range(block.n_classes))
+    return 1.0 - independent
 
 
 def kl_dirichlet(alpha: np.ndarray, alpha0: np.ndarray) -> float:
@@ -417,7 +532,7 @@ def kl_dirichlet(alpha: np.ndarray, alpha0: np.ndarray) -> float:
         - gammaln(alpha).sum(-1)
         - gammaln(total0)
         + gammaln(alpha0).sum(-1)
-        + ((alpha - alpha0) * (digamma(alpha) - digamma(total)[..., None])).sum(-1)
+        + ((alpha - alpha0) * expected_log(alpha)).sum(-1)
     )
     return float(kl.sum())
 
@@ -452,13 +567,19 @@ class VBResult:
     Attributes
     ----------
     source_params : numpy.ndarray
-        Beta ``(S, 2)`` or Dirichlet ``(S, K, K)`` posterior parameters.
+        Beta ``(S, 2)`` or Dirichlet ``(S, K, R)`` posterior parameters.
     class_params : numpy.ndarray or None
         Dirichlet posterior of the class prior.
     expectations : Expectations
         Expected logs under the final posteriors (for claim posteriors).
     history : tuple of IterationInfo
     converged : bool
+    source_prior : numpy.ndarray or None
+        ``(G, ...)`` prior of each group of sources (learned with pooling).
+    copy_params : numpy.ndarray or None
+        ``(S, 2)`` Beta posterior of each source's copy propensity.
+    copy_prior : numpy.ndarray or None
+        ``(G, 2)`` Beta prior of copy propensities per group.
     """
 
     source_params: np.ndarray
@@ -466,23 +587,26 @@ class VBResult:
     expectations: Expectations
     history: tuple[IterationInfo, ...]
     converged: bool
+    source_prior: np.ndarray | None = None
+    copy_params: np.ndarray | None = None
+    copy_prior: np.ndarray | None = None
 
 
-Step = Callable[[Expectations], tuple[np.ndarray, np.ndarray, float]]
+Step = Callable[[Expectations], tuple[np.ndarray, np.ndarray, np.ndarray, float]]
 
 
-def _means(source: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
-    parts = [(source / source.sum(-1, keepdims=True)).ravel()]
-    if classes is not None:
-        parts.append(classes / classes.sum())
-    return np.concatenate(parts)
+def _means(*arrays: np.ndarray | None) -> np.ndarray:
+    return np.concatenate(
+        [(a / a.sum(-1, keepdims=True)).ravel() for a in arrays if a is not None]
+    )
 
 
 def run_vb(
     priors: Priors,
-    init: tuple[np.ndarray, np.ndarray],
+    init: tuple[np.ndarray, ...],
     step: Step,
     *,
+    group: np.ndarray | None = None,
     max_iter: int = 500,
     tol: float = 1e-6,
     callback: Callable[[IterationInfo], None] | None = None,
@@ -492,11 +616,13 @@ def run_vb(
     Parameters
     ----------
     priors : Priors
-    init : (source_stats, class_stats)
+    init : (source_stats, class_stats, copy_stats)
         Starting counts, e.g. summed :func:`block_init_stats`.
     step : callable
-        ``step(expectations) -> (source_stats, class_stats, log_z)`` summed
-        over all blocks, e.g. :func:`block_step` on one block.
+        ``step(expectations) -> (source_stats, class_stats, copy_stats, log_z)``
+        summed over all blocks, e.g. :func:`block_step` on one block.
+    group : numpy.ndarray of int, optional
+        Group (kind) code of each source; pooled priors are learned per group.
     max_iter : int, default 500
     tol : float, default 1e-6
         Stop when an iteration raises the ELBO by no more than ``tol`` times
@@ -512,26 +638,54 @@ def run_vb(
     Returns
     -------
     VBResult
+
+    Notes
+    -----
+    Each iteration: the claims' posterior given the sources' (E-step); the
+    sources' posteriors given the claims'; then, with pooling, each group's
+    prior given the sources' expected counts
+    (:func:`~credence.discovery.pooling.pooled_prior`), from the iteration the
+    fit with the starting priors has settled (:data:`POOLING_START`). Without
+    pooling each step raises the ELBO, so the sequence of bounds is
+    non-decreasing; the pooled prior's step maximises the counts' evidence
+    instead, which usually but not provably raises it.
     """
-    source_stats, class_stats = init
-    source = priors.source + source_stats
+    source_stats, class_stats, copy_stats = init
+    n_sources = source_stats.shape[0]
+    code = np.zeros(n_sources, np.intp) if group is None else np.asarray(group, np.intp)
+    n_groups = int(code.max(initial=0)) + 1
+    hyper = np.broadcast_to(priors.source, (n_groups, *priors.source.shape)).astype(float)
+    copying = priors.copy is not None
+    copy_hyper = np.broadcast_to(priors.copy, (n_groups, 2)).astype(float) if copying else None
+    source = hyper[code] + source_stats
     classes = None if priors.classes is None else priors.classes + class_stats
-    previous = _means(source, classes)
+    copy = copy_hyper[code] + copy_stats if copying else None
+    previous = _means(source, classes, copy)
     previous_elbo = -np.inf
     history: list[IterationInfo] = []
     converged = False
+    pooling = False
     for iteration in range(1, max_iter + 1):
-        exp = expectations(priors.model, source, classes)
-        source_stats, class_stats, log_z = step(exp)
-        elbo = log_z - kl_dirichlet(source, priors.source)
+        exp = expectations(priors.model, source, classes, copy)
+        source_stats, class_stats, copy_stats, log_z = step(exp)
+        elbo = log_z - kl_dirichlet(source, hyper[code])
         if classes is not None:
             elbo -= kl_dirichlet(classes, priors.classes)
-        source = priors.source + source_stats
+        if copying:
+            elbo -= kl_dirichlet(copy, copy_hyper[code])
+        source = hyper[code] + source_stats
         if classes is not None:
             classes = priors.classes + class_stats
-        current = _means(source, classes)
-        elbo = float(elbo)
+        if copying:
+            copy = copy_hyper[code] + copy_stats
         relative = (elbo - previous_elbo) / abs(elbo) if iteration > 1 else np.inf
+        pooling = pooling or (priors.pooling and abs(relative) <= POOLING_START)
+        if pooling:
+            hyper = pooled_prior(source_stats, code, n_groups, hyper)
+            if copying:
+                copy_hyper = pooled_prior(copy_stats, code, n_groups, copy_hyper)
+        current = _means(source, classes, copy)
+        elbo = float(elbo)
         info = IterationInfo(
             iteration, elbo, float(np.abs(current - previous).max()), float(relative)
         )
@@ -539,15 +693,18 @@ def run_vb(
         history.append(info)
         if callback is not None:
             callback(info)
-        if abs(relative) <= tol:
+        if abs(relative) <= tol and pooling == priors.pooling:
             converged = True
             break
     return VBResult(
         source_params=source,
         class_params=classes,
-        expectations=expectations(priors.model, source, classes),
+        expectations=expectations(priors.model, source, classes, copy),
         history=tuple(history),
         converged=converged,
+        source_prior=hyper,
+        copy_params=copy,
+        copy_prior=copy_hyper,
     )
 
 
@@ -559,7 +716,7 @@ def sum_stats(
     Parameters
     ----------
     parts : sequence of tuples
-        Per-block ``(source_stats, class_stats[, log_z])``.
+        Per-block ``(source_stats, class_stats, copy_stats[, log_z])``.
 
     Returns
     -------

@@ -1,0 +1,126 @@
+"""Dawid–Skene: a confusion matrix per source, P(report label | claim label).
+
+Row ``t`` of source ``j``'s matrix is Dirichlet over the R report labels. The
+report labels may be a different set from the claim labels (stances such as
+for / against / observing about claims that are true or false): the prior puts
+``diagonal`` on the report label that names the row's claim label and
+``off-diagonal`` elsewhere, so a report naming a claim label is taken to
+support it unless the data say otherwise; a label naming no claim label (a
+neutral stance) starts symmetric and carries what the fit finds it carries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from credence.discovery.models.base import PriorSettings, SourceModel
+
+__all__ = ["Confusion"]
+
+
+class Confusion(SourceModel):
+    """A confusion matrix per source; parameters ``(K, R)`` Dirichlet rows."""
+
+    name = "dawid-skene"
+    #: The PyMC variable holding the parameters.
+    variable = "confusion"
+
+    def check(self, n_classes: int, n_labels: int, match: np.ndarray, per_claim: bool) -> str:
+        """See :meth:`SourceModel.check`."""
+        if per_claim:
+            return (
+                "per-claim candidate sets need model='one-coin': a confusion matrix needs "
+                "one label set"
+            )
+        return ""
+
+    def prior(
+        self, n_classes: int, n_labels: int, match: np.ndarray, settings: PriorSettings,
+        positive: int,
+    ) -> np.ndarray:
+        """See :meth:`SourceModel.prior`."""
+        diagonal, off = settings.confusion
+        alpha = np.full((n_classes, n_labels), float(off))
+        named = np.flatnonzero(match >= 0)
+        alpha[match[named], named] = float(diagonal)
+        return alpha
+
+    def term(self, block: Any, elog: np.ndarray, t: int) -> np.ndarray:
+        """See :meth:`SourceModel.term`."""
+        return np.ascontiguousarray(elog[:, t, :]).ravel()[block.source_label]
+
+    def empty_stats(self, block: Any) -> np.ndarray:
+        """See :meth:`SourceModel.empty_stats`."""
+        return np.zeros((block.n_sources, block.n_classes, block.n_labels))
+
+    def accumulate(self, block: Any, t: int, weight: np.ndarray, out: np.ndarray) -> None:
+        """See :meth:`SourceModel.accumulate`."""
+        s, r = block.n_sources, block.n_labels
+        out[:, t, :] += np.bincount(block.source_label, weight, minlength=s * r).reshape(s, r)
+
+    def table(self, params: np.ndarray, positive: int | None, weights: np.ndarray | None) -> dict:
+        """See :meth:`SourceModel.table` (accuracy when report labels are claim labels)."""
+        means = params / params.sum(axis=-1, keepdims=True)
+        if params.shape[1] != params.shape[2] or weights is None:
+            return {}
+        return {"accuracy": np.einsum("skk,k->s", means, weights)}
+
+    def exportable(self, n_classes: int, n_labels: int) -> str:
+        """See :meth:`SourceModel.exportable`."""
+        if n_classes != 2:
+            return (
+                f"a Dawid-Skene fit with {n_classes} labels has no case-file reliability; "
+                "fit model='one-coin' (or two labels) to export sources"
+            )
+        return ""
+
+    def export(self, params: np.ndarray, positive: int | None, digits: int, *, says=None) -> Any:
+        """A source's channel as case-file sensitivity and false-positive rate.
+
+        A case-file report either supports or refutes the claim. Given that a
+        source's report is one of those two (``says = (supports, refutes)``
+        report labels), the probability it supports is
+        ``theta[t, supports] / (theta[t, supports] + theta[t, refutes])``,
+        which under a Dirichlet row is exactly Beta(alpha[t, supports],
+        alpha[t, refutes]) (the Dirichlet's aggregation property).
+
+        Parameters
+        ----------
+        params : numpy.ndarray
+            ``(2, R)`` posterior rows.
+        positive : int
+        digits : int
+        says : (int, int), optional
+            Report labels meaning supports and refutes; default the labels
+            at ``positive`` and the other claim label.
+
+        Returns
+        -------
+        credence.case.TwoCoin
+        """
+        from credence.case import Beta, TwoCoin
+
+        p, n = positive, 1 - positive
+        yes, no = (p, n) if says is None else says
+
+        def beta(a: float, b: float) -> Beta:
+            return Beta(float(np.round(a, digits)), float(np.round(b, digits)))
+
+        return TwoCoin(
+            sensitivity=beta(params[p, yes], params[p, no]),
+            false_positive_rate=beta(params[n, yes], params[n, no]),
+        )
+
+    def pymc_parameters(self, prior: np.ndarray, n_sources: int):
+        """See :meth:`SourceModel.pymc_parameters`."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        theta = pm.Dirichlet(self.variable, a=prior, dims=("source", "truth", "label"))
+        return pt.log(theta)
+
+    def pymc_term(self, block: Any, log_params: Any, t: int):
+        """See :meth:`SourceModel.pymc_term`."""
+        return log_params[:, t, :][block.source, block.label]

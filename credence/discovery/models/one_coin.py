@@ -1,0 +1,113 @@
+"""One-coin: one accuracy per source.
+
+P(report = claim's label) = r; otherwise one of the claim's other labels at
+random, P = (1 - r) / (K_i - 1). The accuracy is Beta(a, b); its posterior
+parameters are ``[a + correct, b + wrong]`` in expected counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from credence.discovery.models.base import PriorSettings, SourceModel
+
+__all__ = ["OneCoin"]
+
+
+class OneCoin(SourceModel):
+    """One accuracy per source; parameters ``(2,)``: Beta ``[a, b]``."""
+
+    name = "one-coin"
+
+    def check(self, n_classes: int, n_labels: int, match: np.ndarray, per_claim: bool) -> str:
+        """See :meth:`SourceModel.check`."""
+        if n_labels != n_classes or not np.array_equal(match, np.arange(n_labels)):
+            return "one-coin needs the report labels to be the claim labels; use dawid-skene"
+        return ""
+
+    def prior(
+        self, n_classes: int, n_labels: int, match: np.ndarray, settings: PriorSettings,
+        positive: int,
+    ) -> np.ndarray:
+        """See :meth:`SourceModel.prior`."""
+        return np.asarray(settings.reliability, dtype=float)
+
+    def scores(self, block: Any, elog: np.ndarray) -> np.ndarray:
+        """See :meth:`SourceModel.scores` (per-source values first, one gather each)."""
+        n, k = block.n_claims, block.n_classes
+        log_wrong = np.ascontiguousarray(elog[:, 1])
+        gain = (elog[:, 0] - log_wrong)[block.source] + block.log_others
+        scores = np.bincount(block.claim_label, gain, minlength=n * k).reshape(n, k)
+        wrong = np.bincount(block.claim, log_wrong[block.source], minlength=n)
+        if np.ndim(block.log_others):
+            wrong -= np.bincount(block.claim, block.log_others, minlength=n)
+        else:
+            wrong -= block.log_others * np.bincount(block.claim, minlength=n)
+        scores += wrong[:, None]
+        return scores
+
+    def term(self, block: Any, elog: np.ndarray, t: int) -> np.ndarray:
+        """See :meth:`SourceModel.term`."""
+        right = elog[:, 0][block.source]
+        wrong = elog[:, 1][block.source] - block.log_others
+        return np.where(block.label == t, right, wrong)
+
+    def stats(self, block: Any, q: np.ndarray) -> np.ndarray:
+        """See :meth:`SourceModel.stats`."""
+        s = block.n_sources
+        correct = np.bincount(block.source, q.ravel()[block.claim_label], minlength=s)
+        return np.stack([correct, block.source_total - correct], axis=1)
+
+    def empty_stats(self, block: Any) -> np.ndarray:
+        """See :meth:`SourceModel.empty_stats`."""
+        return np.zeros((block.n_sources, 2))
+
+    def accumulate(self, block: Any, t: int, weight: np.ndarray, out: np.ndarray) -> None:
+        """See :meth:`SourceModel.accumulate`."""
+        s = block.n_sources
+        hit = block.label == t
+        out[:, 0] += np.bincount(block.source, np.where(hit, weight, 0.0), minlength=s)
+        out[:, 1] += np.bincount(block.source, np.where(hit, 0.0, weight), minlength=s)
+
+    def table(self, params: np.ndarray, positive: int | None, weights: np.ndarray | None) -> dict:
+        """See :meth:`SourceModel.table`."""
+        return {"accuracy": params[:, 0] / params.sum(axis=1), "a": params[:, 0], "b": params[:, 1]}
+
+    def export(self, params: np.ndarray, positive: int | None, digits: int) -> Any:
+        """See :meth:`SourceModel.export`."""
+        from credence.case import Beta
+
+        return Beta(float(np.round(params[0], digits)), float(np.round(params[1], digits)))
+
+    def pymc_parameters(self, prior: np.ndarray, n_sources: int):
+        """See :meth:`SourceModel.pymc_parameters`."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        r = pm.Beta("reliability", alpha=prior[:, 0], beta=prior[:, 1], dims="source")
+        return pt.stack([pt.log(r), pt.log1p(-r)], axis=1)
+
+    def pymc_term(self, block: Any, log_params: Any, t: int):
+        """See :meth:`SourceModel.pymc_term`."""
+        import pytensor.tensor as pt
+
+        right = log_params[:, 0][block.source]
+        wrong = log_params[:, 1][block.source] - block.log_others
+        return pt.switch(pt.eq(block.label, t), right, wrong)
+
+    #: The PyMC variable holding the parameters.
+    variable = "reliability"
+
+    def dense_cells(self, n_sources: int, n_classes: int, n_labels: int) -> int:
+        """See :meth:`SourceModel.dense_cells` (none: one accuracy per source)."""
+        return 0
+
+    def start_values(self, means: np.ndarray) -> np.ndarray:
+        """See :meth:`SourceModel.start_values` (the accuracy)."""
+        return means[:, 0]
+
+    def draws_to_log_params(self, draws: np.ndarray) -> np.ndarray:
+        """See :meth:`SourceModel.draws_to_log_params`."""
+        return np.stack([np.log(draws), np.log1p(-draws)], axis=-1)
