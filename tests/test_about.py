@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from oracle import dependence_log_evidence, uncertain_variables
-from strategies import beta, dependence_cases, light_reliabilities, prob
+from strategies import beta, compiled_or_skip, dependence_cases, light_reliabilities, prob
 
 from credence import Beta, Case, CaseError, Channel, Evidence, Hypothesis, Source, TwoCoin, assess
 from credence.case import validate_case
@@ -27,22 +27,6 @@ from credence.io import case_from_dict
 
 # Properties that compare two exact runs: half the profile's examples (time).
 PROPERTY_EXAMPLES = max(1, settings.default.max_examples // 2)
-
-REFUSED_TWO_UNCERTAIN = "both have an uncertain copy probability"
-
-
-def compiled_or_skip(data):
-    """(case, compiled), skipping what a random case may make impossible (see test_groups)."""
-    case = case_from_dict(data)
-    try:
-        compiled = compile_case(case)
-        exact_log_evidence(compiled)
-    except CaseError as err:
-        expected = (REFUSED_TWO_UNCERTAIN, "copy_probability 1", "a pure copy")
-        if any(text in err.message for text in expected):
-            assume(False)
-        raise
-    return case, compiled
 
 
 def posterior(data) -> np.ndarray:

@@ -33,7 +33,13 @@ from oracle import (
     uncertain_variables,
 )
 from scipy import integrate, stats
-from strategies import copy_probabilities, dependence_cases, light_reliabilities, prob
+from strategies import (
+    compiled_or_skip,
+    copy_probabilities,
+    dependence_cases,
+    light_reliabilities,
+    prob,
+)
 
 from credence import Beta, Case, CaseError, Claim, Evidence, Group, Source, assess
 from credence.case import validate_case
@@ -45,28 +51,6 @@ TEST_FAILURE_RATE = 1e-4
 
 # Properties that compare two exact runs: half the profile's examples (time).
 PROPERTY_EXAMPLES = max(1, settings.default.max_examples // 2)
-
-# The exact engine integrates one uncertain c per set of groups tied by a shared
-# reliability parameter and refuses more, naming the PyMC engine (exact_groups.components).
-REFUSED_TWO_UNCERTAIN = "both have an uncertain copy probability"
-
-
-def compiled_or_skip(data):
-    """(case, compiled), skipping cases the semantics make impossible.
-
-    Only two refusals are expected of a random case: a pure copy (c = 1) that disagrees
-    with every parent or earlier member, and two uncertain groups tied by a reliability.
-    """
-    case = case_from_dict(data)
-    try:
-        compiled = compile_case(case)
-        exact_log_evidence(compiled)
-    except CaseError as err:
-        expected = (REFUSED_TWO_UNCERTAIN, "copy_probability 1", "a pure copy")
-        if any(text in err.message for text in expected):
-            assume(False)
-        raise
-    return case, compiled
 
 
 def small(case: Case) -> None:
