@@ -33,6 +33,7 @@ case and names the PyMC engine.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -222,9 +223,21 @@ def _parameter_polynomial(compiled, terms, comp, p, members, roles, others) -> n
             elif role == 2:
                 grown = np.logaddexp(grown, state + np.log(copy))
         state = grown
-    r_, f_ = np.arange(n_rise + 1)[:, None], np.arange(n_fall + 1)[None, :]
-    expect = log_expectation(weights, a, b, (N1 + r_)[..., None], (N0 + f_)[..., None])
+    expect = _moments(tuple(weights), float(a), float(b), N1, N0, n_rise, n_fall)
     return const + logsumexp(state + expect, axis=(-2, -1))
+
+
+@functools.lru_cache(maxsize=4096)
+def _moments(weights: tuple, a: float, b: float, N1: int, N0: int, R: int, F: int) -> np.ndarray:
+    """Log E[theta^(N1 + r) (1 - theta)^(N0 + f) (mixtures)] under Beta(a, b), (R + 1, F + 1).
+
+    Cached: the ledger and the explanations evaluate the same parameter's
+    moments for many subsets of the other reports.
+    """
+    r, f = np.arange(R + 1)[:, None], np.arange(F + 1)[None, :]
+    out = log_expectation(np.array(weights), a, b, (N1 + r)[..., None], (N0 + f)[..., None])
+    out.setflags(write=False)
+    return out
 
 
 def _polynomial(compiled, terms, comp: Component, kept: np.ndarray) -> np.ndarray:
@@ -263,11 +276,19 @@ def _copy_expectation(compiled: CompiledCase, groups: tuple[int, ...], shape) ->
     """Log E[prod_g c_g^k_g (1 - c_g)^(D_g - k_g)] under the groups' Betas, over the k grid."""
     out = np.zeros(shape)
     for u, (g, n) in enumerate(zip(groups, shape, strict=True)):
-        k = np.arange(n)
-        values = log_beta_ratio(
-            compiled.group_copy_alpha[g], compiled.group_copy_beta[g], k, n - 1 - k
+        values = _bernstein_moments(
+            float(compiled.group_copy_alpha[g]), float(compiled.group_copy_beta[g]), n - 1
         )
         out = out + values.reshape([n if v == u else 1 for v in range(len(shape))])
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _bernstein_moments(a: float, b: float, D: int) -> np.ndarray:
+    """Log E[c^k (1 - c)^(D - k)], k = 0..D, under Beta(a, b) (cached)."""
+    k = np.arange(D + 1)
+    out = log_beta_ratio(a, b, k, D - k)
+    out.setflags(write=False)
     return out
 
 
