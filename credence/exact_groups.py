@@ -421,8 +421,9 @@ def _beta_nodes(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     if n > _EIGH_NODES:
         from scipy.special import roots_jacobi
 
-        x, w = roots_jacobi(n, b - 1.0, a - 1.0)
-        with np.errstate(divide="ignore"):
+        # scipy divides 0 by 0 on the way when a + b is within rounding of 1; the result is right
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x, w = roots_jacobi(n, b - 1.0, a - 1.0)
             return (1.0 + x) / 2.0, np.log(w / w.sum())
     # Jacobi polynomials with alpha = b - 1, beta = a - 1 on [-1, 1], mapped to c = (1 + x) / 2
     al, be = b - 1.0, a - 1.0

@@ -285,7 +285,9 @@ def _gauss_beta(prior: Beta, n: int) -> tuple[np.ndarray, np.ndarray]:
     Beta(a, b): Jacobi weight (1 - x)^(b - 1) (1 + x)^(a - 1) on [-1, 1], t = (1 + x) / 2."""
     from scipy.special import roots_jacobi
 
-    x, w = roots_jacobi(n, prior.b - 1, prior.a - 1)
+    # scipy divides 0 by 0 on the way when a + b is within rounding of 1; the result is right
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x, w = roots_jacobi(n, prior.b - 1, prior.a - 1)
     return (1 + x) / 2, w / w.sum()
 
 

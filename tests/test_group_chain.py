@@ -100,6 +100,7 @@ def test_chain_draws_have_the_posterior_as_their_mean():
         (17, 2.0, 2.0),
         (300, 1.0, 1.0),
         (60, 40.0, 3.0),
+        (20, 0.5, 0.5000000000000001),
     ],
 )
 def test_beta_quadrature_integrates_polynomials_exactly(n, a, b):
