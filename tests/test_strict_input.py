@@ -58,6 +58,9 @@ EXPECTED = {
     "two-documents.yaml": ("more than one YAML document", ":3:1:"),
     "deep.yaml": ("nested more than 64 levels deep", ":2:"),
     "overflow-beta.yaml": ("beta[0]: Input should be greater than 0", ":4:34:"),
+    "group-members-text.yaml": ("groups[0] (id g).members: Input should be a valid list", ":8:22:"),
+    "group-copy-text.yaml": ("copy_probability: expected a probability", ":8:48:"),
+    "about-typo.yaml": ("unknown key 'hypothesis' (did you mean 'hypotheses'?)", ":7:9:"),
 }
 
 
