@@ -61,8 +61,8 @@ import numpy as np
 from credence.bernstein import Mixture, log_binomial, log_expectation, mixtures_of
 from credence.compile import CLAIM_PRIOR_NAME, CompiledCase, refuse_pymc_only
 from credence.errors import CaseError
+from credence.exact_chain import Chain
 from credence.exact_groups import (
-    Chain,
     Component,
     component_log_evidence,
     components,

@@ -1,4 +1,4 @@
-"""The fast ledger of large groups (exact_groups.Chain) against the direct path."""
+"""The fast ledger of large groups (exact_chain.Chain) against the direct path."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import credence.exact_groups as exact_groups
+import credence.exact_chain as exact_chain
 from credence import Beta, Case, Claim, Evidence, Group, Hypothesis, Source
 from credence.compile import compile_case
 from credence.exact import exact_assess, robustness_draws
-from credence.exact_groups import _EIGH_NODES, _beta_nodes
+from credence.exact_chain import _EIGH_NODES, _beta_nodes
 
 #: Chance that a correct engine fails one of this file's Monte Carlo checks.
 TEST_FAILURE_RATE = 1e-4
@@ -65,12 +65,12 @@ copies = st.one_of(
 def test_chain_ledger_equals_the_direct_path(seed, n, multi, copy):
     compiled = compile_case(chain_case(seed, n, multi, copy))
     fast = exact_assess(compiled)
-    saved = exact_groups.CHAIN_MIN_REPORTS
-    exact_groups.CHAIN_MIN_REPORTS = 10**9
+    saved = exact_chain.CHAIN_MIN_REPORTS
+    exact_chain.CHAIN_MIN_REPORTS = 10**9
     try:
         direct = exact_assess(compiled)
     finally:
-        exact_groups.CHAIN_MIN_REPORTS = saved
+        exact_chain.CHAIN_MIN_REPORTS = saved
     np.testing.assert_allclose(fast.log_evidence, direct.log_evidence, rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(fast.in_order, direct.in_order, atol=1e-9)
     np.testing.assert_allclose(fast.leave_one_out, direct.leave_one_out, atol=1e-9)
