@@ -31,7 +31,8 @@ def _assert_same(a, b):
     assert (a.sources_ == b.sources_).all()
     assert a.n_iter_ == b.n_iter_
     np.testing.assert_allclose(b.claim_posterior_, a.claim_posterior_, rtol=0, atol=1e-8)
-    np.testing.assert_allclose(b.source_params_, a.source_params_, rtol=1e-10, atol=1e-8)
+    # the 1e-8: an accelerated fit amplifies summation-order rounding a little
+    np.testing.assert_allclose(b.source_params_, a.source_params_, rtol=1e-8, atol=1e-8)
 
 
 @pytest.mark.parametrize("model", ["one-coin", "two-coin", "dawid-skene"])
@@ -107,9 +108,9 @@ def test_dask_equals_in_process_with_copying_and_pooling():
         dd.from_pandas(df, npartitions=3)
     )
     _assert_same(local, distributed)
-    np.testing.assert_allclose(distributed.copy_params_, local.copy_params_, rtol=1e-10,
+    np.testing.assert_allclose(distributed.copy_params_, local.copy_params_, rtol=1e-8,
                                atol=1e-8)
-    np.testing.assert_allclose(distributed.source_prior_, local.source_prior_, rtol=1e-10)
+    np.testing.assert_allclose(distributed.source_prior_, local.source_prior_, rtol=1e-8)
 
 
 def test_dask_model_choice_equals_in_process():

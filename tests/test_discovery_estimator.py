@@ -144,3 +144,25 @@ def test_evaluate_full_distribution(tmp_path, capsys):
     assert scores["brier"] == pytest.approx(((0.3**2 + 0.3**2) + (0.6**2 + 0.6**2)) / 2)
     assert scores["log_loss"] == pytest.approx(-(np.log(0.7) + np.log(0.4)) / 2)
     assert scores["accuracy"] == 0.5
+
+
+def test_blocks_of_claims_give_the_one_block_answer():
+    # a large table is stepped in blocks of whole claims on threads; the counts are
+    # sums over reports, so any split gives the same fit up to rounding
+    import credence.discovery.estimator as estimator
+    from credence.discovery.simulate import copy_cascades
+
+    sim = copy_cascades(600, 40, seed=5, heavy_tail=True)
+    reports = sim.reports[["claim", "source", "label"]]
+    one = TruthDiscovery("one-coin").fit(reports)
+    original = estimator.BLOCK_REPORTS
+    estimator.BLOCK_REPORTS = 300
+    try:
+        split = estimator.Blocks(estimator.encode_reports(reports), True)
+        assert len(split.blocks) > 4
+        many = TruthDiscovery("one-coin").fit(reports)
+    finally:
+        estimator.BLOCK_REPORTS = original
+    assert many.choice_ == one.choice_
+    np.testing.assert_allclose(many.claim_posterior_, one.claim_posterior_, atol=1e-8)
+    np.testing.assert_allclose(many.source_params_, one.source_params_, rtol=1e-8)

@@ -45,6 +45,7 @@ from credence.discovery.vb import (
     block_claim_posterior,
     block_init_stats,
     block_step,
+    join_fits,
     make_block,
     run_vb,
     sum_stats,
@@ -284,7 +285,8 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
         )
         tried = []
 
-        def fit_one(model: str, copying: bool, pooling: bool) -> None:
+        def fit_one(model: str, copying: bool, pooling: bool, start: int | None = None,
+                    max_iter: int | None = None, extend: bool = False) -> bool:
             priors = self.priors_for(meta, model, copying, pooling=pooling)
             first = dask.compute(*[dask.delayed(_init)(p, model, per_claim) for p in parts])
             init = sum_stats(first)[:3]
@@ -293,20 +295,27 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
                 tasks = [dask.delayed(_step)(p, exp, per_claim) for p in parts]
                 return sum_stats(dask.compute(*tasks))
 
+            cap = int(self.max_iter) - (len(tried[start][3].history) if extend else 0)
+            if cap <= 0:
+                return False
             result = run_vb(
                 priors,
                 init,
                 step,
-                max_iter=int(self.max_iter),
+                max_iter=cap if max_iter is None else min(max_iter, cap),
                 tol=float(self.tol),
                 callback=callback,
+                start=None if start is None else tried[start][3],
             )
+            if extend:
+                result = join_fits(tried.pop(start)[3], result)
             parts_info = dask.compute(
                 *[dask.delayed(_information)(p, result.expectations, result.class_params)
                   for p in parts]
             )
             kl, count = sum_stats(parts_info)
             tried.append((model, copying, priors, result, kl / max(count, 1)))
+            return result.converged
 
         search(candidate_fits(meta, self.model, self.copying), self.copying,
                bool(self.pooling), fit_one, lambda: (tried[-1][3].history[-1].elbo, tried[-1][4]))

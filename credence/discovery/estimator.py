@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -29,15 +30,19 @@ from credence.discovery.vb import (
     block_init_stats,
     block_step,
     expectations,
+    join_fits,
     make_block,
     make_priors,
     run_vb,
+    sum_stats,
 )
 from credence.errors import CaseError, shown
 from credence.options import MAX_ITER, unknown_options, whole_number
 
 __all__ = [
+    "BLOCK_REPORTS",
     "MAX_ITER",
+    "Blocks",
     "MIN_INFORMATION",
     "TruthDiscovery",
     "block_of",
@@ -125,6 +130,81 @@ def block_of(reports: Reports, *, copying: bool = False) -> Block:
         match=reports.label_match,
         position=reports.order if copying else None,
     )
+
+
+#: Reports per block of an in-process fit: a large table is split into blocks of whole
+#: claims, each small enough for the processor's cache, stepped on threads (NumPy
+#: releases the GIL in its loops) and their counts added, as on Dask.
+BLOCK_REPORTS = 1 << 17
+
+
+class Blocks:
+    """The coded reports as blocks of whole claims, stepped in turn or on threads.
+
+    Parameters
+    ----------
+    reports : Reports
+    copying : bool
+        Carry the time order the copying model needs.
+    size : int, optional
+        Reports per block (about; a claim is never split); default
+        :data:`BLOCK_REPORTS`, or 16 per source when that is more (each block
+        keeps counts for every source).
+    """
+
+    def __init__(self, reports: Reports, copying: bool, size: int | None = None):
+        # a block's counts are per source: with many sources, fewer, larger blocks
+        size = max(BLOCK_REPORTS, 16 * reports.n_sources) if size is None else int(size)
+        n = reports.n_claims
+        if reports.n_reports <= 2 * size or n < 2:
+            self.blocks = [block_of(reports, copying=copying)]
+            self.edges = np.array([0, n])
+            return
+        counts = np.bincount(reports.claim, minlength=n)
+        ends = np.cumsum(counts)
+        n_blocks = int(np.ceil(reports.n_reports / size))
+        targets = np.arange(1, n_blocks) * (reports.n_reports / n_blocks)
+        edges = np.unique(np.concatenate([[0], np.searchsorted(ends, targets) + 1, [n]]))
+        edges = edges[edges <= n]
+        order = np.argsort(reports.claim, kind="stable")
+        starts = np.concatenate([[0], ends])[edges]
+        self.edges = edges
+        self.blocks = []
+        for lo, hi, a, b in zip(edges[:-1], edges[1:], starts[:-1], starts[1:], strict=True):
+            rows = order[a:b]
+            self.blocks.append(make_block(
+                reports.claim[rows] - lo,
+                reports.source[rows],
+                reports.label[rows],
+                n_claims=int(hi - lo),
+                n_sources=reports.n_sources,
+                n_classes=reports.n_classes,
+                gold=reports.gold[lo:hi],
+                n_candidates=reports.n_candidates[lo:hi] if reports.per_claim else None,
+                n_labels=reports.n_labels,
+                match=reports.label_match,
+                position=reports.order[rows] if copying else None,
+            ))
+
+    def _map(self, fn: Callable[[Block], Any]) -> list:
+        if len(self.blocks) == 1:
+            return [fn(self.blocks[0])]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(len(self.blocks), os.cpu_count() or 1)) as pool:
+            return list(pool.map(fn, self.blocks))
+
+    def init_stats(self, model: str) -> tuple[np.ndarray, ...]:
+        """Summed :func:`~credence.discovery.vb.block_init_stats`."""
+        return sum_stats(self._map(lambda b: block_init_stats(b, model)))
+
+    def step(self, exp: Any) -> tuple[np.ndarray, ...]:
+        """Summed :func:`~credence.discovery.vb.block_step`."""
+        return sum_stats(self._map(lambda b: block_step(b, exp)))
+
+    def posterior(self, exp: Any) -> np.ndarray:
+        """The claims' posterior, ``(n_claims, K)``."""
+        return np.concatenate(self._map(lambda b: block_claim_posterior(b, exp)))
 
 
 def candidate_fits(reports: Reports, model: str | None, copying: bool | None) -> list[tuple]:
@@ -217,21 +297,33 @@ def choose(elbos: list[float], info: list[float]) -> tuple[int, bool]:
     return int(order[0]), False
 
 
+#: Iterations a stage of the copying fit's screen runs, and the most the screen runs.
+#: After each stage a copying fit with more ELBO than the independent fit is run on to
+#: convergence; one that, at its last stage's pace, would not make up what it lacks
+#: within the screen is set aside unfinished (a fit that creeps towards no copying
+#: would otherwise take hundreds of iterations to settle at a bound below it).
+SCREEN_ITER = (10, 60)
+
+
 def search(
     pairs: list[tuple],
     copying: bool | None,
     pooling: bool,
-    run: Callable[[str, bool, bool], Any],
+    run: Callable[..., Any],
     last: Callable[[], tuple[float, float]],
 ) -> None:
     """Run the candidate fits in the order model choice uses.
 
     Every source model without copying first; then, when ``copying`` is None,
-    the best of them with copying. Forced choices run as given. A pooled fit
-    with copying that learned nothing about the claims (see :func:`choose`) is
-    followed by the same fit with the starting priors kept fixed: with few
-    reports per source, pooling and copying together can settle where every
-    source is uninformative.
+    the best of them with copying, screened: after
+    each stage of :data:`SCREEN_ITER` iterations a copying fit whose ELBO
+    does not exceed the independent fit's, and at the last stage's pace would
+    not make up the difference within the screen, is left there (it cannot be
+    chosen); one that exceeds it is run on to convergence. Forced choices run
+    as given. A pooled fit with copying that learned nothing about the claims
+    (see :func:`choose`) is followed by the same fit with the starting priors
+    kept fixed: with few reports per source, pooling and copying together can
+    settle where every source is uninformative.
 
     Parameters
     ----------
@@ -240,21 +332,37 @@ def search(
     copying : bool or None
     pooling : bool
     run : callable
-        ``run(model, copying, pooling)`` fits one candidate.
+        ``run(model, copying, pooling, start=None, max_iter=None, extend=False)``
+        fits one candidate: ``start`` the index of an earlier fit to warm-start
+        from, ``max_iter`` a cap below the estimator's, ``extend`` to continue
+        fit ``start`` (replacing its entry) rather than add one.
     last : callable
         The ELBO and the information per claim of the fit ``run`` made last.
     """
-    best, best_elbo = None, -np.inf
+    best, best_elbo, count = None, -np.inf, 0
     for model, flag in pairs:
         if copying is None and flag:
             continue
         run(model, flag, pooling)
+        count += 1
         if flag and pooling and last()[1] < MIN_INFORMATION:
             run(model, flag, False)
+            count += 1
         if last()[0] > best_elbo:
             best, best_elbo = model, last()[0]
     if copying is None:
-        run(best, True, pooling)
+        stage, most = SCREEN_ITER
+        converged = run(best, True, pooling, max_iter=stage)
+        done, before = stage, -np.inf
+        while not converged and last()[0] <= best_elbo and done < most:
+            gain, lack = last()[0] - before, best_elbo - last()[0]
+            if gain * (most - done) / stage < lack:  # at this pace, not within the screen
+                return
+            before = last()[0]
+            converged = run(best, True, pooling, start=count, max_iter=stage, extend=True)
+            done += stage
+        if last()[0] > best_elbo and not converged:
+            run(best, True, pooling, start=count, extend=True)
         if pooling and last()[1] < MIN_INFORMATION:
             run(best, True, False)
 
@@ -637,28 +745,39 @@ class TruthDiscovery:
         self._check_params()
         reports = self._encode(X, y)
         tried = []
+        blocks: dict[bool, Blocks] = {}
 
-        def run(model: str, copying: bool, pooling: bool) -> None:
+        def run(model: str, copying: bool, pooling: bool, start: int | None = None,
+                max_iter: int | None = None, extend: bool = False) -> bool:
             priors = self.priors_for(reports, model, copying, pooling=pooling)
-            block = block_of(reports, copying=copying)
+            if copying not in blocks:
+                blocks[copying] = Blocks(reports, copying)
+            block = blocks[copying]
+            cap = int(self.max_iter) - (len(tried[start][4].history) if extend else 0)
+            if cap <= 0:
+                return False
             result = run_vb(
                 priors,
-                block_init_stats(block, model),
-                lambda exp: block_step(block, exp),
+                block.init_stats(model),
+                block.step,
                 group=self._groups(reports),
-                max_iter=int(self.max_iter),
+                max_iter=cap if max_iter is None else min(max_iter, cap),
                 tol=float(self.tol),
                 callback=callback,
+                start=None if start is None else tried[start][4],
             )
-            posterior = block_claim_posterior(block, result.expectations)
+            if extend:
+                result = join_fits(tried.pop(start)[4], result)
+            posterior = block.posterior(result.expectations)
             kl, count = information(posterior, result.class_params, reports.gold)
             tried.append((model, copying, priors, block, result, kl / max(count, 1)))
+            return result.converged
 
         search(candidate_fits(reports, self.model, self.copying), self.copying,
                bool(self.pooling), run, lambda: (tried[-1][4].history[-1].elbo, tried[-1][5]))
         index, set_aside = choose([t[4].history[-1].elbo for t in tried], [t[5] for t in tried])
         model, copying, priors, block, result, _ = tried[index]
-        posterior = block_claim_posterior(block, result.expectations)
+        posterior = block.posterior(result.expectations)
         n_reports = np.bincount(reports.source, minlength=reports.n_sources)
         self._set_fitted(reports, priors, result, posterior, n_reports)
         self._set_selection([(t[0], t[1], t[4], t[5], t[2].pooling) for t in tried], index,

@@ -56,14 +56,15 @@ def expected_log(alpha: np.ndarray) -> np.ndarray:
     return digamma(alpha) - digamma(alpha.sum(axis=-1, keepdims=True))
 
 
-def inverse_digamma(y: np.ndarray, steps: int = 4) -> np.ndarray:
+def inverse_digamma(y: np.ndarray, steps: int = 5) -> np.ndarray:
     """The x > 0 with digamma(x) = y, by Newton's method from Minka's start.
 
     Parameters
     ----------
     y : numpy.ndarray
-    steps : int, default 4
-        Newton steps (four give about 1e-12 relative error from this start).
+    steps : int, default 5
+        Newton steps (five give about 1e-15 relative error from this start on
+        x in [1e-3, 50]; four leave up to 3e-9 near x = 0.45).
 
     Returns
     -------

@@ -39,7 +39,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import gammaln
@@ -47,7 +47,7 @@ from scipy.special import gammaln
 from credence.discovery import models
 from credence.discovery.copying import earlier_matches
 from credence.discovery.models.base import PriorSettings
-from credence.discovery.pooling import expected_log, pooled_prior
+from credence.discovery.pooling import MAX_CONCENTRATION, MIN_ALPHA, expected_log, pooled_prior
 from credence.options import strict_options
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "block_init_stats",
     "block_step",
     "expectations",
+    "join_fits",
     "kl_dirichlet",
     "make_block",
     "make_priors",
@@ -223,6 +224,8 @@ class Block:
     named: np.ndarray | None = None
     earlier: np.ndarray | None = None
     log_match: np.ndarray | None = None
+    match_fraction: np.ndarray | None = None
+    source_later: np.ndarray | None = None
 
 
 def make_block(
@@ -277,9 +280,12 @@ def make_block(
         # A claim with one candidate has no "other" label; its value never matters.
         log_others = np.log(np.maximum(n_candidates - 1, 1).astype(float))[claim]
     named = label if match is None else np.asarray(match, np.intp)[label]
-    earlier = log_match = None
+    earlier = log_match = fraction = source_later = None
     if position is not None:
         earlier, log_match = earlier_matches(claim, label, position)
+        with np.errstate(under="ignore"):
+            fraction = np.exp(log_match)
+        source_later = source * 2 + (earlier > 0)
     return Block(
         claim=claim,
         source=source,
@@ -297,6 +303,8 @@ def make_block(
         named=named,
         earlier=earlier,
         log_match=log_match,
+        match_fraction=fraction,
+        source_later=source_later,
     )
 
 
@@ -363,21 +371,74 @@ def _copying(block: Block, exp: Expectations) -> bool:
     return exp.copy is not None and block.earlier is not None
 
 
-def _copy_terms(block: Block, exp: Expectations) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Claim scores with copying, and per claim label each report's P(own report | t)."""
+class _Own:
+    """Per claim label t, each report's probability of being its source's own (not a copy).
+
+    One-coin keeps two arrays (the report names t or not); other models one per t.
+    """
+
+    def __init__(self, arrays: list[np.ndarray], label: np.ndarray | None = None):
+        self.arrays = arrays
+        self.label = label
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        if self.label is None:
+            return self.arrays[t]
+        return np.where(self.label == t, self.arrays[0], self.arrays[1])
+
+
+def _copy_terms(block: Block, exp: Expectations) -> tuple[np.ndarray, _Own]:
+    """Claim scores with copying, and per claim label each report's P(own report | t).
+
+    Each report's factor is ``c m + (1 - c) P(l | t)`` with ``c, 1 - c, P`` the
+    exponentiated expected logs (the first report on a claim: ``P(l | t)``);
+    computed in probability space, one pass per distinct factor.
+    """
     source_model = models.get(exp.model)
     n, k = block.n_claims, block.n_classes
-    later = block.earlier > 0
-    log_copy = np.where(later, block.log_match + exp.copy[:, 0][block.source], -np.inf)
-    log_own = np.where(later, exp.copy[:, 1][block.source], 0.0)
+    copy_weight = np.exp(exp.copy)  # (S, 2): exp E log c, exp E log(1 - c)
+    copied = block.match_fraction * copy_weight[:, 0][block.source]
+    # own_weight by (source, later): 1 for a claim's first report, exp E log(1 - c) after
+    own_weight = np.stack([np.ones(block.n_sources), copy_weight[:, 1]], axis=1)
+    if exp.model == "one-coin":
+        per_source = np.exp(exp.source)  # (S, 2)
+        table = own_weight[:, None, :] * per_source[:, :, None]  # (S, right/wrong, later)
+        if not np.ndim(block.log_others):
+            table[:, 1] /= np.exp(block.log_others)
+        right = table[:, 0].ravel()[block.source_later]
+        wrong = table[:, 1].ravel()[block.source_later]
+        if np.ndim(block.log_others):
+            wrong /= np.exp(block.log_others)
+        mixed_right = copied + right
+        mixed_wrong = copied + wrong
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_right, log_wrong = np.log(mixed_right), np.log(mixed_wrong)
+            own_right = right / mixed_right
+            own_wrong = wrong / mixed_wrong
+        if np.isfinite(log_wrong).all():
+            gain = log_right - log_wrong
+            scores = np.bincount(block.claim_label, gain, minlength=n * k).reshape(n, k)
+            scores += np.bincount(block.claim, log_wrong, minlength=n)[:, None]
+        else:  # a report impossible under some label: sum per label
+            scores = np.empty((n, k))
+            for t in range(k):
+                values = np.where(block.label == t, log_right, log_wrong)
+                scores[:, t] = np.bincount(block.claim, values, minlength=n)
+        return scores, _Own([own_right, own_wrong], block.label)
     scores = np.empty((n, k))
     own: list[np.ndarray] = []
+    own_weight = own_weight.ravel()[block.source_later]
+    # a confusion model's term is a gather of (S, K, R) values: exponentiate those once
+    gather = exp.source.ndim == 3
+    per_source = np.exp(exp.source) if gather else exp.source
     for t in range(k):
-        term = source_model.term(block, exp.source, t) + log_own
-        mixed = np.logaddexp(log_copy, term)
-        scores[:, t] = np.bincount(block.claim, mixed, minlength=n)
-        own.append(np.exp(term - mixed))
-    return scores, own
+        term = source_model.term(block, per_source, t)
+        term = own_weight * (term if gather else np.exp(term))
+        mixed = copied + term
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores[:, t] = np.bincount(block.claim, np.log(mixed), minlength=n)
+            own.append(term / mixed)
+    return scores, _Own(own)
 
 
 def _normalise(block: Block, scores: np.ndarray) -> tuple[np.ndarray, float]:
@@ -406,7 +467,7 @@ def _posterior(block: Block, exp: Expectations) -> tuple[np.ndarray, float, list
 
 
 def _stats(
-    block: Block, model: str, q: np.ndarray, own: list[np.ndarray] | None
+    block: Block, model: str, q: np.ndarray, own: _Own | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Expected counts per source, per class, and of copies / own reports per source."""
     source_model = models.get(model)
@@ -416,14 +477,22 @@ def _stats(
     source = source_model.empty_stats(block)
     later = block.earlier > 0
     s = block.n_sources
-    for t in range(block.n_classes):
-        weight = q[:, t][block.claim]
-        independent = weight * own[t]
-        source_model.accumulate(block, t, independent, source)
-        copies[:, 0] += np.bincount(
-            block.source, np.where(later, weight - independent, 0.0), minlength=s
-        )
-        copies[:, 1] += np.bincount(block.source, np.where(later, independent, 0.0), minlength=s)
+    if own.label is not None:  # one-coin: the report names t, or another label
+        named = q.ravel()[block.claim_label]
+        right = named * own.arrays[0]
+        wrong = (1.0 - named) * own.arrays[1]
+        source[:, 0] += np.bincount(block.source, right, minlength=s)
+        source[:, 1] += np.bincount(block.source, wrong, minlength=s)
+        independent = right + wrong
+    else:
+        independent = np.zeros(block.claim.shape[0])
+        for t in range(block.n_classes):
+            part = q[:, t][block.claim] * own.arrays[t]
+            source_model.accumulate(block, t, part, source)
+            independent += part
+    own_later = np.bincount(block.source, np.where(later, independent, 0.0), minlength=s)
+    copies[:, 0] = np.bincount(block.source, later, minlength=s) - own_later
+    copies[:, 1] = own_later
     return source, q.sum(axis=0), copies
 
 
@@ -580,6 +649,8 @@ class VBResult:
         ``(S, 2)`` Beta posterior of each source's copy propensity.
     copy_prior : numpy.ndarray or None
         ``(G, 2)`` Beta prior of copy propensities per group.
+    pooled : bool
+        Whether the last iteration learned the priors (pooling had started).
     """
 
     source_params: np.ndarray
@@ -590,6 +661,7 @@ class VBResult:
     source_prior: np.ndarray | None = None
     copy_params: np.ndarray | None = None
     copy_prior: np.ndarray | None = None
+    pooled: bool = False
 
 
 Step = Callable[[Expectations], tuple[np.ndarray, np.ndarray, np.ndarray, float]]
@@ -601,6 +673,61 @@ def _means(*arrays: np.ndarray | None) -> np.ndarray:
     )
 
 
+#: SQUAREM's largest extrapolation step to start with, and its growth when a full step is
+#: accepted (Varadhan and Roland 2008, scheme S3; a growth of 2 rather than their 4 keeps
+#: fits that creep towards a boundary, such as no copying, reproducible across summation
+#: orders, e.g. in-process and on Dask).
+SQUAREM_STEP = (4.0, 2.0)
+
+
+def _kl_terms(state: tuple, priors: Priors, code: np.ndarray) -> float:
+    source, classes, copy, hyper, copy_hyper = state
+    kl = kl_dirichlet(source, hyper[code])
+    if classes is not None:
+        kl += kl_dirichlet(classes, priors.classes)
+    if copy is not None:
+        kl += kl_dirichlet(copy, copy_hyper[code])
+    return kl
+
+
+def _extrapolate(x0: tuple, x1: tuple, x2: tuple, max_step: float) -> tuple[tuple, float]:
+    """SQUAREM's step from three successive states, in log parameters (stays positive)."""
+    logs = [[None if a is None else np.log(a) for a in x] for x in (x0, x1, x2)]
+    r2 = v2 = 0.0
+    same = [a is b is c for a, b, c in zip(x0, x1, x2, strict=True)]
+    for a0, a1, a2, fixed in zip(*logs, same, strict=True):
+        if a0 is None or fixed:
+            continue
+        r = a1 - a0
+        v = a2 - 2 * a1 + a0
+        r2 += float((r * r).sum())
+        v2 += float((v * v).sum())
+    if not (v2 > 0 and np.isfinite(r2) and np.isfinite(v2)):
+        return x2, -1.0
+    alpha = max(-max_step, min(-1.0, -np.sqrt(r2 / v2)))
+    out = []
+    for a0, a1, a2, fixed, plain in zip(*logs, same, x2, strict=True):
+        if a0 is None or fixed:
+            out.append(plain)
+            continue
+        value = a0 - 2 * alpha * (a1 - a0) + alpha**2 * (a2 - 2 * a1 + a0)
+        out.append(np.exp(np.clip(value, -700.0, 700.0)))
+    return tuple(out), alpha
+
+
+def _clip_hyper(state: tuple) -> tuple:
+    """Keep extrapolated pooled priors within the range the pooled step keeps them."""
+    source, classes, copy, hyper, copy_hyper = state
+
+    def clip(alpha: np.ndarray | None) -> np.ndarray | None:
+        if alpha is None:
+            return None
+        alpha = np.clip(alpha, MIN_ALPHA, None)
+        return alpha * np.minimum(1.0, MAX_CONCENTRATION / alpha.sum(axis=-1, keepdims=True))
+
+    return source, classes, copy, clip(hyper), clip(copy_hyper)
+
+
 def run_vb(
     priors: Priors,
     init: tuple[np.ndarray, ...],
@@ -610,6 +737,8 @@ def run_vb(
     max_iter: int = 500,
     tol: float = 1e-6,
     callback: Callable[[IterationInfo], None] | None = None,
+    start: VBResult | None = None,
+    accelerate: bool = True,
 ) -> VBResult:
     """Coordinate ascent from initial counts until the evidence bound settles.
 
@@ -634,6 +763,18 @@ def run_vb(
         posteriors barely affect the claims.
     callback : callable, optional
         Called with each :class:`IterationInfo`.
+    start : VBResult, optional
+        A fit to continue (warm start): its source, class and copy posteriors
+        and priors replace ``init``'s, and the priors are learned from the
+        first iteration if they were in ``start``'s last (else, as from a cold
+        start, once the fit has settled: learning the copy prior from
+        propensities not yet fitted can settle where every agreement is
+        copying and no source is informative).
+    accelerate : bool, default True
+        SQUAREM [3]_: after every two iterations, a step along the squared
+        extrapolation of the parameters (in logs), kept only when the
+        iteration from it has an ELBO at least the last one recorded (else
+        the plain iteration is taken; rejected trials are not recorded).
 
     Returns
     -------
@@ -646,9 +787,16 @@ def run_vb(
     prior given the sources' expected counts
     (:func:`~credence.discovery.pooling.pooled_prior`), from the iteration the
     fit with the starting priors has settled (:data:`POOLING_START`). Without
-    pooling each step raises the ELBO, so the sequence of bounds is
-    non-decreasing; the pooled prior's step maximises the counts' evidence
-    instead, which usually but not provably raises it.
+    pooling each step raises the ELBO, and an extrapolated step is kept only
+    when it does too, so the recorded bounds are non-decreasing; the pooled
+    prior's step maximises the counts' evidence instead, which usually but
+    not provably raises it.
+
+    References
+    ----------
+    .. [3] Varadhan, R. and Roland, C. (2008). Simple and globally convergent
+       methods for accelerating the convergence of any EM algorithm.
+       *Scandinavian Journal of Statistics* 35(2).
     """
     source_stats, class_stats, copy_stats = init
     n_sources = source_stats.shape[0]
@@ -660,32 +808,69 @@ def run_vb(
     source = hyper[code] + source_stats
     classes = None if priors.classes is None else priors.classes + class_stats
     copy = copy_hyper[code] + copy_stats if copying else None
-    previous = _means(source, classes, copy)
-    previous_elbo = -np.inf
-    history: list[IterationInfo] = []
-    converged = False
     pooling = False
-    for iteration in range(1, max_iter + 1):
+    if start is not None:
+        source = start.source_params.copy()
+        if start.source_prior is not None and priors.pooling:
+            hyper = start.source_prior.copy()
+        if classes is not None and start.class_params is not None:
+            classes = start.class_params.copy()
+        if copying and start.copy_params is not None:
+            copy = start.copy_params.copy()
+            if start.copy_prior is not None and priors.pooling:
+                copy_hyper = start.copy_prior.copy()
+        pooling = priors.pooling and start.pooled
+    state = (source, classes, copy, hyper, copy_hyper)
+
+    def update(state: tuple, pooling: bool) -> tuple[tuple, float, tuple]:
+        source, classes, copy, hyper, copy_hyper = state
         exp = expectations(priors.model, source, classes, copy)
         source_stats, class_stats, copy_stats, log_z = step(exp)
-        elbo = log_z - kl_dirichlet(source, hyper[code])
-        if classes is not None:
-            elbo -= kl_dirichlet(classes, priors.classes)
-        if copying:
-            elbo -= kl_dirichlet(copy, copy_hyper[code])
+        elbo = float(log_z - _kl_terms(state, priors, code))
         source = hyper[code] + source_stats
         if classes is not None:
             classes = priors.classes + class_stats
         if copying:
             copy = copy_hyper[code] + copy_stats
+        stats = (source_stats, copy_stats)
+        return (source, classes, copy, hyper, copy_hyper), elbo, stats
+
+    def pool(state: tuple, stats: tuple) -> tuple:
+        source, classes, copy, hyper, copy_hyper = state
+        hyper = pooled_prior(stats[0], code, n_groups, hyper)
+        if copying:
+            copy_hyper = pooled_prior(stats[1], code, n_groups, copy_hyper)
+        return source, classes, copy, hyper, copy_hyper
+
+    previous = _means(source, classes, copy)
+    previous_elbo = -np.inf
+    history: list[IterationInfo] = []
+    converged = False
+    max_step = SQUAREM_STEP[0]
+    cycle: list[tuple] = [state]  # states since the last extrapolation
+    trial: tuple | None = None  # an extrapolated state to try
+    evaluations = 0
+    while len(history) < max_iter and evaluations < 2 * max_iter:
+        evaluations += 1
+        extrapolated = trial is not None
+        if extrapolated:
+            new, elbo, stats = update(trial, pooling)
+            if not elbo >= previous_elbo:  # rejected (or not finite): the plain iteration
+                trial = None
+                max_step = SQUAREM_STEP[0]
+                cycle = [state]
+                continue
+            trial = None
+        else:
+            new, elbo, stats = update(state, pooling)
+        iteration = len(history) + 1
         relative = (elbo - previous_elbo) / abs(elbo) if iteration > 1 else np.inf
+        was_pooling = pooling
         pooling = pooling or (priors.pooling and abs(relative) <= POOLING_START)
         if pooling:
-            hyper = pooled_prior(source_stats, code, n_groups, hyper)
-            if copying:
-                copy_hyper = pooled_prior(copy_stats, code, n_groups, copy_hyper)
+            new = pool(new, stats)
+        source, classes, copy = new[:3]
         current = _means(source, classes, copy)
-        elbo = float(elbo)
         info = IterationInfo(
             iteration, elbo, float(np.abs(current - previous).max()), float(relative)
         )
@@ -693,9 +878,27 @@ def run_vb(
         history.append(info)
         if callback is not None:
             callback(info)
-        if abs(relative) <= tol and pooling == priors.pooling:
+        state = new
+        # an extrapolated step's small gain says nothing of the plain iteration's; and
+        # the fit has not settled until an iteration has run with the learned priors
+        settled = pooling == priors.pooling and was_pooling == priors.pooling
+        if abs(relative) <= tol and settled and not extrapolated:
             converged = True
             break
+        if not accelerate or pooling != was_pooling:
+            cycle = [state]
+            continue
+        cycle.append(state)
+        if len(cycle) == 3:
+            trial, alpha = _extrapolate(*cycle, max_step)
+            if pooling:
+                trial = _clip_hyper(trial)
+            if alpha == -max_step:
+                max_step *= SQUAREM_STEP[1]
+            if alpha == -1.0:
+                trial = None
+            cycle = [state] if trial is None else []
+    source, classes, copy, hyper, copy_hyper = state
     return VBResult(
         source_params=source,
         class_params=classes,
@@ -705,7 +908,27 @@ def run_vb(
         source_prior=hyper,
         copy_params=copy,
         copy_prior=copy_hyper,
+        pooled=bool(pooling),
     )
+
+
+def join_fits(first: VBResult, then: VBResult) -> VBResult:
+    """A fit continued from another (``then`` warm-started from ``first``) as one fit.
+
+    Parameters
+    ----------
+    first, then : VBResult
+
+    Returns
+    -------
+    VBResult
+        ``then`` with ``first``'s iterations before its own.
+    """
+    offset = len(first.history)
+    history = first.history + tuple(
+        replace(info, iteration=info.iteration + offset) for info in then.history
+    )
+    return replace(then, history=history)
 
 
 def sum_stats(
