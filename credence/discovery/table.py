@@ -712,23 +712,7 @@ def encode_reports(
     problems = _Problems(path)
     if len(df) == 0:
         raise CaseError("the table has no reports", path=path)
-    present = [c for c in (*COLUMNS, *OPTIONAL) if c in df.columns]
-    ok = _check_values(df, present, problems)
-    when = _dates(df, ok, problems) if "date" in df.columns else None
-    if duplicates == "error":
-        complete = df if ok.all() else df.loc[ok]
-        _check_repeats(
-            complete,
-            ["claim", "source"],
-            problems,
-            lambda i: (
-                f"source {_show(complete['source'].iloc[i])} reports on claim "
-                f"{_show(complete['claim'].iloc[i])} twice"
-            ),
-        )
-    if "kind" in df.columns:
-        complete = df if ok.all() else df.loc[ok]
-        _check_kinds(complete, problems)
+    when = _check_rows(df, duplicates, problems)
     problems.check()
     claim, claims = _factorize(df["claim"])
     source, sources = _factorize(df["source"])
@@ -1048,6 +1032,31 @@ def encode_against(df: pd.DataFrame, labels: np.ndarray, *, path: str | None = N
 
 
 @strict_options
+def _check_rows(df: pd.DataFrame, duplicates: str, problems: _Problems):
+    """Every row problem of a reports table; returns its dates (None without a date column).
+
+    Values, dates, a source given two kinds, and (``duplicates="error"``) a
+    source reporting twice on a claim.
+    """
+    present = [c for c in (*COLUMNS, *OPTIONAL) if c in df.columns]
+    ok = _check_values(df, present, problems)
+    when = _dates(df, ok, problems) if "date" in df.columns else None
+    complete = df if ok.all() else df.loc[ok]
+    if duplicates == "error":
+        _check_repeats(
+            complete,
+            ["claim", "source"],
+            problems,
+            lambda i: (
+                f"source {_show(complete['source'].iloc[i])} reports on claim "
+                f"{_show(complete['claim'].iloc[i])} twice"
+            ),
+        )
+    if "kind" in df.columns:
+        _check_kinds(complete, problems)
+    return when
+
+
 def validate_reports(
     df: pd.DataFrame,
     *,
@@ -1082,22 +1091,6 @@ def validate_reports(
     problems = _Problems(path if path is not None else df.attrs.get("path"))
     if len(df) == 0:
         raise CaseError("the table has no reports", path=problems.path)
-    present = [c for c in (*COLUMNS, *OPTIONAL) if c in df.columns]
-    ok = _check_values(df, present, problems)
-    if "date" in df.columns:
-        _dates(df, ok, problems)
-    complete = df if ok.all() else df.loc[ok]
-    if "kind" in df.columns:
-        _check_kinds(complete, problems)
-    if duplicates == "error":
-        _check_repeats(
-            complete,
-            ["claim", "source"],
-            problems,
-            lambda i: (
-                f"source {_show(complete['source'].iloc[i])} reports on claim "
-                f"{_show(complete['claim'].iloc[i])} twice"
-            ),
-        )
+    _check_rows(df, duplicates, problems)
     problems.check()
     return df
