@@ -35,15 +35,20 @@ def _beta_nodes(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
 
     Nodes and log weights. Up to ``_EIGH_NODES`` nodes, from the eigenvalues
     of the Jacobi matrix of the Beta's orthogonal polynomials (Golub-Welsch,
-    O(n^3)); beyond, from :func:`scipy.special.roots_jacobi`.
+    O(n^3)); beyond, from :func:`scipy.special.roots_jacobi` where it succeeds.
     """
     if n > _EIGH_NODES:
         from scipy.special import roots_jacobi
 
-        # scipy divides 0 by 0 on the way when a + b is within rounding of 1; the result is right
+        # scipy divides 0 by 0 on the way when a + b is within rounding of 1 (the result is
+        # right) and fails near a = b = 1/2; eigh below covers what it cannot
         with np.errstate(divide="ignore", invalid="ignore"):
-            x, w = roots_jacobi(n, b - 1.0, a - 1.0)
-            return (1.0 + x) / 2.0, np.log(w / w.sum())
+            try:
+                x, w = roots_jacobi(n, b - 1.0, a - 1.0)
+            except ValueError:
+                x = w = np.full(n, np.nan)
+            if np.isfinite(x).all() and np.isfinite(w).all():
+                return (1.0 + x) / 2.0, np.log(w / w.sum())
     # Jacobi polynomials with alpha = b - 1, beta = a - 1 on [-1, 1], mapped to c = (1 + x) / 2
     al, be = b - 1.0, a - 1.0
     k = np.arange(n, dtype=float)

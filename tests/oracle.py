@@ -285,9 +285,14 @@ def _gauss_beta(prior: Beta, n: int) -> tuple[np.ndarray, np.ndarray]:
     Beta(a, b): Jacobi weight (1 - x)^(b - 1) (1 + x)^(a - 1) on [-1, 1], t = (1 + x) / 2."""
     from scipy.special import roots_jacobi
 
-    # scipy divides 0 by 0 on the way when a + b is within rounding of 1; the result is right
+    alpha, beta = prior.b - 1, prior.a - 1
+    # scipy divides 0 by 0 on the way when a + b is within rounding of 1 (the result is
+    # right), and fails for alpha = beta within rounding of -1/2: take the Chebyshev rule
+    # there (the weights differ by rounding)
+    if alpha == beta and abs(alpha + 0.5) < 1e-12:
+        alpha = beta = -0.5
     with np.errstate(divide="ignore", invalid="ignore"):
-        x, w = roots_jacobi(n, prior.b - 1, prior.a - 1)
+        x, w = roots_jacobi(n, alpha, beta)
     return (1 + x) / 2, w / w.sum()
 
 

@@ -101,6 +101,7 @@ def test_chain_draws_have_the_posterior_as_their_mean():
         (300, 1.0, 1.0),
         (60, 40.0, 3.0),
         (20, 0.5, 0.5000000000000001),
+        (20, 0.5000000000000001, 0.5000000000000001),
     ],
 )
 def test_beta_quadrature_integrates_polynomials_exactly(n, a, b):
