@@ -448,13 +448,18 @@ def _explain_sections(assessment: Assessment, seed: int | None, pd) -> list[Sect
 def _assumptions_section(assessment: Assessment) -> Section:
     case = assessment.case
     derived = sum(e.derived_from is not None for e in case.evidence)
+    channels = sum(len(s.about or ()) for s in case.sources)
+    members = sum(len(g.members) for g in case.groups)
     paragraphs = [
         "Each sourced item is a yes/no report about a set of hypotheses; its source answers "
-        "with the reliability given in the case, the same for all of that source's reports.",
+        "with the reliability given in the case, the same for all of that source's reports "
+        "about other sets than those it has a separate channel for (about: "
+        f"{_count(channels, 'channel')} here).",
         "Reports are independent of each other given the truth, except where the case "
-        f"declares that one repeats another (derived_from: {derived} item"
-        f"{'s' * (derived != 1)} here). Undeclared common origins are not modelled: reports "
-        "that share one briefing count as separate evidence.",
+        f"declares that one repeats another (derived_from: {_count(derived, 'item')} here) "
+        f"or that reports may share an origin nobody names (groups: {_count(members, 'report')} "
+        f"in {_count(len(case.groups), 'group')} here). Reports outside those, sharing one "
+        "briefing, count as separate evidence.",
         "An uncertain reliability (a Beta or an Admiralty grade) is integrated out; the "
         "robustness interval shows how much the verdict rests on it.",
         "Admiralty grades map to one-coin accuracy priors: A Beta(19, 1), B Beta(16, 4), "
@@ -463,6 +468,10 @@ def _assumptions_section(assessment: Assessment) -> Section:
         "Direct evidence (likelihoods, likelihood ratios) enters as the analyst gave it.",
     ]
     return Section("Assumptions", "What does the model take for granted?", tuple(paragraphs))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _case_section(assessment: Assessment) -> Section:
