@@ -138,25 +138,7 @@ def without(case: Case, evidence_id: str, *, orphans: Literal["drop", "keep"] = 
         gone.update(dropped_with(case, evidence_id))
     else:
         _find([{"id": e.id} for e in case.evidence], "evidence id", evidence_id)
-    data = case.to_dict()
-    kept = []
-    for item in data.get("evidence", []):
-        if item["id"] in gone:
-            continue
-        if "derived_from" in item:
-            item["derived_from"] = [p for p in item["derived_from"] if p not in gone]
-            if not item["derived_from"]:
-                del item["derived_from"]
-                item.pop("copy_probability", None)
-        kept.append(item)
-    data["evidence"] = kept
-    if data.get("groups"):  # groups of common origin (format v1 addition)
-        for group in data["groups"]:
-            group["members"] = [m for m in group.get("members", []) if m not in gone]
-        data["groups"] = [g for g in data["groups"] if len(g["members"]) >= 2]
-        if not data["groups"]:
-            del data["groups"]
-    return validate_case(data)
+    return keeping(case, [item for item in case.evidence if item.id not in gone])
 
 
 def keeping(case: Case, items: list[Evidence]) -> Case:
