@@ -188,17 +188,26 @@ def _member_polynomial(role: int, m: float, c, p: float, axes: int):
         return None, float(np.log(copy + independent * p))
 
 
+def _other_factors(terms, others: np.ndarray, h: int) -> tuple[float, int, int, np.ndarray]:
+    """The factors of a parameter's reports that are not members, under h.
+
+    Split as in :mod:`credence.exact`: (log constant, theta count,
+    1 - theta count, log weights of the mixtures).
+    """
+    log_u, log_v = terms.log_u[others, h], terms.log_v[others, h]
+    rises = log_u == -np.inf
+    falls = (log_v == -np.inf) & ~rises
+    mixes = ~rises & ~falls & (log_u != log_v)
+    const = float(np.where(rises, log_v, log_u).sum())
+    weights = mixtures_of((log_v - log_u)[mixes]).weights if mixes.any() else np.zeros(1)
+    return const, int(rises.sum()), int(falls.sum()), weights
+
+
 def _parameter_polynomial(compiled, terms, comp, p, members, roles, others) -> np.ndarray:
     """Log weights over k (copies in the uncertain group) of E[all factors of parameter p]."""
     h = comp.h
     a, b = compiled.param_alpha[p], compiled.param_beta[p]
-    log_u, log_v = terms.log_u[others, h], terms.log_v[others, h]
-    rises_o = log_u == -np.inf
-    falls_o = (log_v == -np.inf) & ~rises_o
-    mixes = ~rises_o & ~falls_o & (log_u != log_v)
-    const = float(np.where(rises_o, log_v, log_u).sum())
-    N1, N0 = int(rises_o.sum()), int(falls_o.sum())
-    weights = mixtures_of((log_v - log_u)[mixes]).weights if mixes.any() else np.zeros(1)
+    const, N1, N0, weights = _other_factors(terms, others, h)
 
     U = len(comp.uncertain)
     n_copy = [sum(roles[r][0] == 1 and roles[r][2] == u for r in members) for u in range(U)]
@@ -371,12 +380,7 @@ def draw_component(
     for p in comp.params:
         on_p = comp.reports[params == p]
         others = np.array([r for r in on_p if int(r) not in roles], dtype=int)
-        log_u, log_v = terms.log_u[others, h], terms.log_v[others, h]
-        rises_o = log_u == -np.inf
-        falls_o = (log_v == -np.inf) & ~rises_o
-        mixes = ~rises_o & ~falls_o & (log_u != log_v)
-        N1, N0 = int(rises_o.sum()), int(falls_o.sum())
-        weights = mixtures_of((log_v - log_u)[mixes]).weights if mixes.any() else np.zeros(1)
+        _, N1, N0, weights = _other_factors(terms, others, h)
         W = np.zeros((size, 1))
         for r in (int(r) for r in on_p if int(r) in roles):
             role, m, fixed_c = roles[r]
