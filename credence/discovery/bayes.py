@@ -1,7 +1,7 @@
 """Full Bayes for truth discovery on PyMC, for small data (up to ~50k reports).
 
 The same model as :mod:`credence.discovery.vb` — any source model, stance
-channels, copying — sampled with NUTS. With pooling, the sources' priors are
+channels, copying, a shared error — sampled with NUTS. With pooling, the sources' priors are
 the ones the variational fit learned (empirical Bayes: the same model, its
 hyperparameters set from the data), so the two fits answer the same question. The true
 labels are discrete, so they are summed out of the likelihood (``logsumexp``
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery import models
+from credence.discovery import models, shared_error
 from credence.discovery.estimator import TruthDiscovery, block_of
 from credence.discovery.table import Reports
 from credence.discovery.vb import Expectations, block_claim_posterior
@@ -62,6 +62,7 @@ def build_model(
     source_prior: np.ndarray,
     class_prior: np.ndarray,
     copy_prior: np.ndarray | None = None,
+    fidelity_prior: np.ndarray | None = None,
 ):
     """The PyMC model of coded reports, with the truths summed out.
 
@@ -77,6 +78,10 @@ def build_model(
     copy_prior : numpy.ndarray, optional
         ``(S, 2)`` Beta prior of every source's copy propensity; None: the
         reports are independent.
+    fidelity_prior : numpy.ndarray, optional
+        ``(2,)`` Beta prior of the fidelity of claims' reports
+        (:mod:`credence.discovery.shared_error`); None: no shared error
+        (true and apparent labels are one).
 
     Returns
     -------
@@ -99,8 +104,9 @@ def build_model(
         pi = pm.Dirichlet("class_prior", a=class_prior, dims="truth")
         log_params = source_model.pymc_parameters(source_prior, s)
         if copy_prior is not None:
-            c = pm.Beta("copy_propensity", alpha=copy_prior[:, 0], beta=copy_prior[:, 1],
-                        dims="source")
+            c = pm.Beta(
+                "copy_propensity", alpha=copy_prior[:, 0], beta=copy_prior[:, 1], dims="source"
+            )
             later = block.earlier > 0
             matched = later & np.isfinite(block.log_match)
             log_match = np.where(matched, block.log_match, 0.0)
@@ -113,7 +119,17 @@ def build_model(
                 own = term + log_own
                 term = pt.switch(matched, pt.logaddexp(log_copy, own), own)
             columns.append(pt.zeros(n)[block.claim].inc(term))
-        scores = pt.stack(columns, axis=1) + pt.log(pi)[None, :]
+        scores = pt.stack(columns, axis=1)
+        if fidelity_prior is not None:
+            rho = pm.Beta("fidelity", alpha=fidelity_prior[0], beta=fidelity_prior[1])
+            same, other = shared_error.transition(
+                pt.stack([pt.log(rho), pt.log1p(-rho)]), np.array([k]), xp=pt
+            )
+            step = pt.where(np.eye(k, dtype=bool), same[0], other[0])  # (truth, apparent)
+            # log P(reports | T = t): the apparent label summed out
+            scores = pm.math.logsumexp(scores[:, None, :] + step[None, :, :], axis=2)
+            scores = scores.reshape((n, k))
+        scores = scores + pt.log(pi)[None, :]
         known = reports.gold >= 0
         free = np.flatnonzero(~known)
         fixed = np.flatnonzero(known)
@@ -136,11 +152,16 @@ def _conditional(
         if copying:
             c = draws["copy_propensity"][d]
             copy = np.stack([np.log(c), np.log1p(-c)], axis=1)
+        fidelity = None
+        if "fidelity" in draws:
+            rho = draws["fidelity"][d]
+            fidelity = np.array([np.log(rho), np.log1p(-rho)])
         exp = Expectations(
             model=model,
             source=source_model.draws_to_log_params(draws[source_model.variable][d]),
             classes=np.log(draws["class_prior"][d]),
             copy=copy,
+            fidelity=fidelity,
         )
         out[d] = block_claim_posterior(block, exp)
     return out
@@ -205,13 +226,17 @@ def sample_posterior(
     group = vb.source_group_
     source_prior = vb.source_prior_[group]
     copy_prior = vb.copy_prior_[group] if copying else None
-    pm_model = build_model(reports, model, source_prior, vb.priors_.classes, copy_prior)
+    pm_model = build_model(
+        reports, model, source_prior, vb.priors_.classes, copy_prior, vb.priors_.fidelity
+    )
     means = vb.source_params_ / vb.source_params_.sum(-1, keepdims=True)
     source_model = models.get(model)
     start = {"class_prior": vb.class_prior_}
     start[source_model.variable] = source_model.start_values(means)
     if copying:
         start["copy_propensity"] = vb.copy_params_[:, 0] / vb.copy_params_.sum(axis=1)
+    if vb.shared_error_:
+        start["fidelity"] = vb.fidelity_params_[0] / vb.fidelity_params_.sum()
     with pm_model:
         idata = pm.sample(
             draws=draws,
@@ -225,6 +250,7 @@ def sample_posterior(
             initvals=start,
         )
     names = ["class_prior", source_model.variable] + (["copy_propensity"] if copying else [])
+    names += ["fidelity"] if vb.shared_error_ else []
     arrays = {name: np.asarray(idata.posterior[name].values) for name in names}
     flat = {name: a.reshape(-1, *a.shape[2:]) for name, a in arrays.items()}
     conditional = _conditional(reports, model, flat, copying)

@@ -28,7 +28,7 @@ import pandas as pd
 from credence.discovery.estimator import (
     TruthDiscovery,
     candidate_fits,
-    choose,
+    choose_final,
     information,
     search,
 )
@@ -126,13 +126,14 @@ def _code_partition(
 
 
 def _init(part: _Part, model: str, per_claim: bool) -> tuple[np.ndarray, ...]:
-    source, classes, copies = block_init_stats(part.block, model)
-    return source, (np.zeros(0) if per_claim else classes), copies, part.block.source_total
+    source, classes, copies, fidelity = block_init_stats(part.block, model)
+    classes = np.zeros(0) if per_claim else classes
+    return source, classes, copies, fidelity, part.block.source_total
 
 
 def _step(part: _Part, exp: Any, per_claim: bool) -> tuple[np.ndarray, ...]:
-    source, classes, copies, log_z = block_step(part.block, exp)
-    return source, (np.zeros(0) if per_claim else classes), copies, log_z
+    source, classes, copies, fidelity, log_z = block_step(part.block, exp)
+    return source, (np.zeros(0) if per_claim else classes), copies, fidelity, log_z
 
 
 def _information(part: _Part, exp: Any, class_params: Any) -> tuple[float, int]:
@@ -266,7 +267,7 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
         ]
         parts = dask.persist(*coded)
         first = dask.compute(*[dask.delayed(_init)(p, "one-coin", per_claim) for p in parts])
-        n_reports = sum_stats(first)[3]
+        n_reports = sum_stats(first)[4]
         k = (
             int(max(p.block.n_classes for p in dask.compute(*parts)))
             if per_claim
@@ -286,10 +287,11 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
         tried = []
 
         def fit_one(model: str, copying: bool, pooling: bool, start: int | None = None,
-                    max_iter: int | None = None, extend: bool = False) -> bool:
-            priors = self.priors_for(meta, model, copying, pooling=pooling)
+                    max_iter: int | None = None, extend: bool = False,
+                    shared: bool = False) -> bool:
+            priors = self.priors_for(meta, model, copying, pooling=pooling, shared=shared)
             first = dask.compute(*[dask.delayed(_init)(p, model, per_claim) for p in parts])
-            init = sum_stats(first)[:3]
+            init = sum_stats(first)[:4]
 
             def step(exp: Any) -> tuple[np.ndarray, ...]:
                 tasks = [dask.delayed(_step)(p, exp, per_claim) for p in parts]
@@ -319,7 +321,13 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
 
         search(candidate_fits(meta, self.model, self.copying), self.copying,
                bool(self.pooling), fit_one, lambda: (tried[-1][3].history[-1].elbo, tried[-1][4]))
-        index, set_aside = choose([t[3].history[-1].elbo for t in tried], [t[4] for t in tried])
+        index, set_aside = choose_final(
+            fit_one,
+            lambda: ([t[3].history[-1].elbo for t in tried], [t[4] for t in tried]),
+            lambda i: (tried[i][0], tried[i][1], tried[i][2].pooling),
+            self.shared_error,
+            bool(gold),
+        )
         model, copying, priors, result, _ = tried[index]
         outputs = dask.compute(*[dask.delayed(_posterior)(p, result.expectations) for p in parts])
         claims, posterior, values = _assemble(outputs, k)
@@ -335,8 +343,11 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
             gold=meta.gold,
         )
         self._set_fitted(meta, priors, result, posterior, n_reports)
-        self._set_selection([(t[0], t[1], t[3], t[4], t[2].pooling) for t in tried], index,
-                            set_aside)
+        self._set_selection(
+            [(t[0], t[1], t[3], t[4], t[2].pooling, t[2].fidelity is not None) for t in tried],
+            index,
+            set_aside,
+        )
         return self
 
 

@@ -367,6 +367,48 @@ def search(
             run(best, True, False)
 
 
+def choose_final(
+    run: Callable[..., Any],
+    scores: Callable[[], tuple[list[float], list[float]]],
+    settings: Callable[[int], tuple[str, bool, bool]],
+    shared_error: bool | None,
+    has_gold: bool,
+) -> tuple[int, bool]:
+    """Choose among the fits :func:`search` ran, then try the choice with a shared error.
+
+    Parameters
+    ----------
+    run : callable
+        As for :func:`search`, with ``shared=True`` for a shared error.
+    scores : callable
+        The ELBOs and the information per claim of the fits so far.
+    settings : callable
+        ``settings(i) -> (model, copying, pooling)`` of fit ``i``.
+    shared_error : bool or None
+        True: fit the chosen model again with a shared error, warm-started
+        from it (a shared error from the start of a fit tends to settle at a
+        worse optimum), and return that fit. None: the same when some claims'
+        labels are known (only they teach the fidelity), keeping whichever
+        fit has the higher ELBO. False: no shared error.
+    has_gold : bool
+        Whether some claims' labels are known.
+
+    Returns
+    -------
+    index : int
+    set_aside : bool
+        As :func:`choose`.
+    """
+    index, set_aside = choose(*scores())
+    if shared_error or (shared_error is None and has_gold):
+        model, copying, pooling = settings(index)
+        run(model, copying, pooling, start=index, shared=True)
+        if shared_error:
+            return len(scores()[0]) - 1, False
+        index, set_aside = choose(*scores())
+    return index, set_aside
+
+
 class TruthDiscovery:
     """Learn claims' truths and sources' reliabilities jointly from many reports.
 
@@ -423,6 +465,14 @@ class TruthDiscovery:
     claim_labels : sequence, optional
         The claims' labels when reports use a different set (stances); see
         :func:`~credence.discovery.table.encode_reports`.
+    shared_error : bool or None, default None
+        The reports on a claim may share one error (they describe the
+        claim's apparent label, true with a learned probability, the
+        fidelity; :mod:`credence.discovery.shared_error`): True, False, or
+        None to choose by the ELBO when some claims' labels are known (only
+        they can teach the fidelity).
+    fidelity_prior : (a, b), default (2, 1)
+        Beta prior of the fidelity.
 
     Attributes
     ----------
@@ -436,8 +486,12 @@ class TruthDiscovery:
         The source model fitted (chosen, or forced by ``model``).
     copying_ : bool
         Whether the fit models copying.
+    shared_error_ : bool
+        Whether the fit models an error shared by a claim's reports.
+    fidelity_params_ : numpy.ndarray or None
+        ``(2,)`` Beta posterior of the fidelity, with a shared error.
     selection_ : pandas.DataFrame
-        Every (model, copying) pair tried, with its ELBO and iterations,
+        Every (model, copying, shared error) fit tried, with its ELBO and iterations,
         best first.
     choice_ : str
         The chosen fit and why, in a sentence.
@@ -517,6 +571,8 @@ class TruthDiscovery:
         copying: bool | None = None,
         copy_prior: tuple[float, float] = COPY_PRIOR,
         claim_labels: Any = None,
+        shared_error: bool | None = None,
+        fidelity_prior: tuple[float, float] = (2.0, 1.0),
     ):
         self.model = model
         self.candidates = candidates
@@ -533,6 +589,8 @@ class TruthDiscovery:
         self.copying = copying
         self.copy_prior = copy_prior
         self.claim_labels = claim_labels
+        self.shared_error = shared_error
+        self.fidelity_prior = fidelity_prior
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Hyperparameters, as scikit-learn's ``get_params``.
@@ -602,6 +660,7 @@ class TruthDiscovery:
             "false_positive_prior",
             "confusion_prior",
             "copy_prior",
+            "fidelity_prior",
         ):
             _positive_pair(name, getattr(self, name))
         if _real("class_prior", self.class_prior) <= 0:
@@ -613,6 +672,7 @@ class TruthDiscovery:
             raise ValueError("claim_labels needs candidates='global'")
         _flag("pooling", self.pooling, allow_none=False)
         _flag("copying", self.copying, allow_none=True)
+        _flag("shared_error", self.shared_error, allow_none=True)
 
     def _encode(self, X: pd.DataFrame | Reports, y: Any) -> Reports:
         if isinstance(X, Reports):
@@ -630,7 +690,13 @@ class TruthDiscovery:
         )
 
     def priors_for(
-        self, reports: Reports, model: str, copying: bool, *, pooling: bool | None = None
+        self,
+        reports: Reports,
+        model: str,
+        copying: bool,
+        *,
+        pooling: bool | None = None,
+        shared: bool = False,
     ) -> Priors:
         """The priors of one candidate fit of these reports.
 
@@ -641,6 +707,8 @@ class TruthDiscovery:
         copying : bool
         pooling : bool, optional
             Learn the priors (default: the estimator's ``pooling``).
+        shared : bool, default False
+            Model an error shared by each claim's reports.
 
         Returns
         -------
@@ -680,6 +748,13 @@ class TruthDiscovery:
                 "fit with copying=False",
                 "column 'label'",
             )
+        if shared:
+            check_cells(
+                f"a shared error needs claims x labels^2 = {reports.n_claims:,} x {k:,}^2",
+                reports.n_claims * k * k,
+                "fit with shared_error=False",
+                "column 'label'",
+            )
         return make_priors(
             model,
             k,
@@ -694,6 +769,7 @@ class TruthDiscovery:
             match=reports.label_match,
             copy=tuple(self.copy_prior) if copying else None,
             pooling=bool(self.pooling if pooling is None else pooling),
+            fidelity=tuple(self.fidelity_prior) if shared else None,
         )
 
     def _positive_index(self, classes: np.ndarray) -> int:
@@ -748,8 +824,9 @@ class TruthDiscovery:
         blocks: dict[bool, Blocks] = {}
 
         def run(model: str, copying: bool, pooling: bool, start: int | None = None,
-                max_iter: int | None = None, extend: bool = False) -> bool:
-            priors = self.priors_for(reports, model, copying, pooling=pooling)
+                max_iter: int | None = None, extend: bool = False,
+                shared: bool = False) -> bool:
+            priors = self.priors_for(reports, model, copying, pooling=pooling, shared=shared)
             if copying not in blocks:
                 blocks[copying] = Blocks(reports, copying)
             block = blocks[copying]
@@ -775,13 +852,22 @@ class TruthDiscovery:
 
         search(candidate_fits(reports, self.model, self.copying), self.copying,
                bool(self.pooling), run, lambda: (tried[-1][4].history[-1].elbo, tried[-1][5]))
-        index, set_aside = choose([t[4].history[-1].elbo for t in tried], [t[5] for t in tried])
+        index, set_aside = choose_final(
+            run,
+            lambda: ([t[4].history[-1].elbo for t in tried], [t[5] for t in tried]),
+            lambda i: (tried[i][0], tried[i][1], tried[i][2].pooling),
+            self.shared_error,
+            bool((reports.gold >= 0).any()),
+        )
         model, copying, priors, block, result, _ = tried[index]
         posterior = block.posterior(result.expectations)
         n_reports = np.bincount(reports.source, minlength=reports.n_sources)
         self._set_fitted(reports, priors, result, posterior, n_reports)
-        self._set_selection([(t[0], t[1], t[4], t[5], t[2].pooling) for t in tried], index,
-                            set_aside)
+        self._set_selection(
+            [(t[0], t[1], t[4], t[5], t[2].pooling, t[2].fidelity is not None) for t in tried],
+            index,
+            set_aside,
+        )
         return self
 
     def _set_selection(self, tried: list[tuple], index: int, set_aside: bool) -> None:
@@ -790,6 +876,7 @@ class TruthDiscovery:
             {
                 "model": [t[0] for t in tried],
                 "copying": [t[1] for t in tried],
+                "shared_error": [t[5] for t in tried],
                 "pooled": [t[4] for t in tried],
                 "elbo": [t[2].history[-1].elbo for t in tried],
                 "information": [t[3] for t in tried],
@@ -804,7 +891,9 @@ class TruthDiscovery:
 
         def name(row: Any) -> str:
             fixed = "" if row["pooled"] or not self.pooling else ", fixed priors"
-            return f"{row['model']} {'with' if row['copying'] else 'without'} copying{fixed}"
+            shared = ", shared error" if row["shared_error"] else ""
+            copying = "with" if row["copying"] else "without"
+            return f"{row['model']} {copying} copying{shared}{fixed}"
 
         if len(table) == 1:
             self.choice_ = f"{name(chosen)} (as asked; ELBO {chosen['elbo']:,.1f})"
@@ -837,6 +926,8 @@ class TruthDiscovery:
         self.priors_ = priors
         self.model_ = priors.model
         self.copying_ = priors.copy is not None
+        self.shared_error_ = priors.fidelity is not None
+        self.fidelity_params_ = result.fidelity_params
         self.claims_ = pd.Index(reports.claims, name="claim")
         self.sources_ = pd.Index(reports.sources, name="source")
         self.classes_ = reports.classes
@@ -923,7 +1014,7 @@ class TruthDiscovery:
         if self.copying_:
             copy = np.broadcast_to(self.copy_prior_[0], (reports.n_sources, 2)).copy()
             copy[seen] = self.copy_params_[known[seen]]
-        exp = expectations(self.model_, params, self.class_params_, copy)
+        exp = expectations(self.model_, params, self.class_params_, copy, self.fidelity_params_)
         block = block_of(reports, copying=self.copying_)
         return block_claim_posterior(block, exp), reports
 

@@ -4,6 +4,9 @@
 :mod:`credence.discovery.copying`: each claim's reports arrive in order; each
 later one repeats an earlier one (chosen uniformly) with its source's copy
 propensity, and is otherwise the source's own report through its channel.
+With ``fidelity`` below 1, the reports on a claim describe its apparent label,
+the truth with that probability and otherwise the other label
+(:mod:`credence.discovery.shared_error`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class Simulated:
         Each source's copy propensity.
     copied : numpy.ndarray of bool
         Whether each report was a copy.
+    apparent : pandas.Series
+        Each claim's apparent label, the one its reports describe.
     """
 
     reports: pd.DataFrame
@@ -41,6 +46,7 @@ class Simulated:
     accuracy: np.ndarray
     copy: np.ndarray
     copied: np.ndarray
+    apparent: pd.Series
 
 
 @strict_options
@@ -54,6 +60,7 @@ def copy_cascades(
     adversarial: float = 0.0,
     heavy_tail: bool = False,
     prevalence: float = 0.5,
+    fidelity: float = 1.0,
     seed: int = 0,
 ) -> Simulated:
     """Draw a table of binary reports with copy cascades.
@@ -74,6 +81,9 @@ def copy_cascades(
         Sources chosen with Zipf-like weights (most write one or two reports).
     prevalence : float, default 0.5
         P(claim is true).
+    fidelity : float, default 1
+        P(a claim's reports describe its true label); otherwise they describe
+        the other label (a shared error).
     seed : int, default 0
 
     Returns
@@ -88,11 +98,14 @@ def copy_cascades(
     weight = 1.0 / np.arange(1, n_sources + 1) ** 1.1 if heavy_tail else np.ones(n_sources)
     weight = weight / weight.sum()
     truth = (rng.random(n_claims) < prevalence).astype(int)
+    story = truth
+    if fidelity < 1:  # drawn only then, so that other tables keep their draws
+        story = np.where(rng.random(n_claims) < fidelity, truth, 1 - truth)
     per = min(reports_per_claim, n_sources)
     claim = np.repeat(np.arange(n_claims), per)
     source = np.concatenate([rng.choice(n_sources, per, replace=False, p=weight)
                              for _ in range(n_claims)])
-    own = np.where(rng.random(claim.size) < acc[source], truth[claim], 1 - truth[claim])
+    own = np.where(rng.random(claim.size) < acc[source], story[claim], 1 - story[claim])
     label = own.reshape(n_claims, per).copy()
     copied = np.zeros((n_claims, per), bool)
     rows = np.arange(n_claims)
@@ -109,6 +122,7 @@ def copy_cascades(
         "label": label,
         "kind": np.where(bad[source], "adversarial", "honest"),
     })
-    truth_series = pd.Series(truth, index=pd.Index([f"c{i:06d}" for i in range(n_claims)],
-                                                   name="claim"), name="label")
-    return Simulated(reports, truth_series, acc, propensity, copied)
+    index = pd.Index([f"c{i:06d}" for i in range(n_claims)], name="claim")
+    truth_series = pd.Series(truth, index=index, name="label")
+    apparent = pd.Series(story, index=index, name="label")
+    return Simulated(reports, truth_series, acc, propensity, copied, apparent)

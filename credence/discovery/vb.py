@@ -44,7 +44,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import gammaln
 
-from credence.discovery import models
+from credence.discovery import models, shared_error
 from credence.discovery.copying import earlier_matches
 from credence.discovery.models.base import PriorSettings
 from credence.discovery.pooling import MAX_CONCENTRATION, MIN_ALPHA, expected_log, pooled_prior
@@ -99,6 +99,10 @@ class Priors:
         independent.
     pooling : bool
         Learn ``source`` and ``copy`` from the data (per group of sources).
+    fidelity : numpy.ndarray or None
+        ``[a, b]`` of the Beta prior of the fidelity (the probability that a
+        claim's reports describe its true label, see :mod:`.shared_error`);
+        None when the reports on a claim share no error.
     """
 
     model: str
@@ -106,6 +110,7 @@ class Priors:
     classes: np.ndarray | None
     copy: np.ndarray | None = None
     pooling: bool = False
+    fidelity: np.ndarray | None = None
 
 
 @strict_options
@@ -124,6 +129,7 @@ def make_priors(
     match: np.ndarray | None = None,
     copy: tuple[float, float] | None = None,
     pooling: bool = False,
+    fidelity: tuple[float, float] | None = None,
 ) -> Priors:
     """Build the prior of a model.
 
@@ -157,6 +163,9 @@ def make_priors(
         Beta prior of the copy propensities; None: reports are independent.
     pooling : bool, default False
         Learn the priors from the data (empirical Bayes).
+    fidelity : (a, b), optional
+        Beta prior of the fidelity of a claim's reports; None: they share no
+        error (:mod:`credence.discovery.shared_error`).
 
     Returns
     -------
@@ -178,6 +187,8 @@ def make_priors(
     }
     if copy is not None:
         pairs["copy"] = copy
+    if fidelity is not None:
+        pairs["fidelity"] = fidelity
     for name, pair in pairs.items():
         if len(pair) != 2 or not all(np.isfinite(pair)) or min(pair) <= 0:
             raise ValueError(f"{name} prior must be two positive numbers, not {pair!r}")
@@ -197,6 +208,7 @@ def make_priors(
         classes=classes,
         copy=None if copy is None else np.asarray(copy, dtype=float),
         pooling=bool(pooling),
+        fidelity=None if fidelity is None else np.asarray(fidelity, dtype=float),
     )
 
 
@@ -322,12 +334,15 @@ class Expectations:
         ``E[log pi]``.
     copy : numpy.ndarray or None
         ``(S, 2)`` of ``E[log c], E[log(1 - c)]``; None without copying.
+    fidelity : numpy.ndarray or None
+        ``E[log rho], E[log(1 - rho)]``; None when reports share no error.
     """
 
     model: str
     source: np.ndarray
     classes: np.ndarray | None
     copy: np.ndarray | None = None
+    fidelity: np.ndarray | None = None
 
 
 def expectations(
@@ -335,6 +350,7 @@ def expectations(
     source_params: np.ndarray,
     class_params: np.ndarray | None,
     copy_params: np.ndarray | None = None,
+    fidelity_params: np.ndarray | None = None,
 ) -> Expectations:
     """Expected log parameters of Beta / Dirichlet posteriors.
 
@@ -346,25 +362,39 @@ def expectations(
     class_params : numpy.ndarray or None
     copy_params : numpy.ndarray or None
         ``(S, 2)`` Beta parameters of the copy propensities.
+    fidelity_params : numpy.ndarray or None
+        ``(2,)`` Beta parameters of the fidelity.
 
     Returns
     -------
     Expectations
     """
-    classes = None if class_params is None else expected_log(class_params)
-    copy = None if copy_params is None else expected_log(copy_params)
-    return Expectations(model=model, source=expected_log(source_params), classes=classes, copy=copy)
+
+    def logs(params: np.ndarray | None) -> np.ndarray | None:
+        return None if params is None else expected_log(params)
+
+    return Expectations(
+        model=model,
+        source=expected_log(source_params),
+        classes=logs(class_params),
+        copy=logs(copy_params),
+        fidelity=logs(fidelity_params),
+    )
+
+
+def _log_prior(block: Block, exp: Expectations) -> np.ndarray:
+    """``(n, K)`` log prior of each claim's label: the class prior, or uniform on its candidates."""
+    n, k = block.n_claims, block.n_classes
+    if block.n_candidates is None:
+        return np.broadcast_to(exp.classes, (n, k))
+    prior = np.broadcast_to(-np.log(block.n_candidates)[:, None], (n, k)).copy()
+    prior[np.arange(k) >= block.n_candidates[:, None]] = -np.inf
+    return prior
 
 
 def _finish(block: Block, scores: np.ndarray, exp: Expectations) -> np.ndarray:
-    """Add the class prior and mask labels outside each claim's candidates."""
-    if exp.classes is not None:
-        scores += exp.classes
-    if block.n_candidates is not None:
-        k = block.n_classes
-        scores -= np.log(block.n_candidates)[:, None]
-        scores[np.arange(k) >= block.n_candidates[:, None]] = -np.inf
-    return scores
+    """Add the log prior of each claim's label (-inf outside its candidates)."""
+    return scores + _log_prior(block, exp)
 
 
 def _copying(block: Block, exp: Expectations) -> bool:
@@ -457,23 +487,42 @@ def _normalise(block: Block, scores: np.ndarray) -> tuple[np.ndarray, float]:
     return q, float(log_z.sum())
 
 
-def _posterior(block: Block, exp: Expectations) -> tuple[np.ndarray, float, list | None]:
+def _posterior(block: Block, exp: Expectations) -> tuple:
+    """The claims' posteriors given the expected log parameters.
+
+    Returns q(T), q(A) (the label the reports describe; q(T) without a shared
+    error), the log normalisers' sum, per label each report's P(own report)
+    and the expected counts of true and untrue stories (:mod:`.shared_error`).
+    """
     if _copying(block, exp):
         scores, own = _copy_terms(block, exp)
     else:
         scores, own = models.get(exp.model).scores(block, exp.source), None
-    q, log_z = _normalise(block, _finish(block, scores, exp))
-    return q, log_z, own
+    if exp.fidelity is None:
+        q, log_z = _normalise(block, _finish(block, scores, exp))
+        return q, q, log_z, own, np.zeros(2)
+    if block.n_candidates is None:
+        n_candidates = np.full(block.n_claims, block.n_classes)
+    else:
+        n_candidates = block.n_candidates
+        scores[np.arange(block.n_classes) >= n_candidates[:, None]] = -np.inf
+    q_true, q_apparent, log_z, agree = shared_error.posterior(
+        scores, _log_prior(block, exp), exp.fidelity, n_candidates, block.gold
+    )
+    return q_true, q_apparent, log_z, own, agree
 
 
 def _stats(
     block: Block, model: str, q: np.ndarray, own: _Own | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Expected counts per source, per class, and of copies / own reports per source."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected counts per source, and of copies / own reports per source.
+
+    ``q`` is the posterior of the label the reports describe.
+    """
     source_model = models.get(model)
     copies = np.zeros((block.n_sources, 2))
     if own is None:
-        return source_model.stats(block, q), q.sum(axis=0), copies
+        return source_model.stats(block, q), copies
     source = source_model.empty_stats(block)
     later = block.earlier > 0
     s = block.n_sources
@@ -493,10 +542,10 @@ def _stats(
     own_later = np.bincount(block.source, np.where(later, independent, 0.0), minlength=s)
     copies[:, 0] = np.bincount(block.source, later, minlength=s) - own_later
     copies[:, 1] = own_later
-    return source, q.sum(axis=0), copies
+    return source, copies
 
 
-def block_init_stats(block: Block, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def block_init_stats(block: Block, model: str) -> tuple[np.ndarray, ...]:
     """Counts under the (soft) majority vote, the starting point.
 
     Reports whose label names no claim label do not vote; a claim without a
@@ -509,7 +558,7 @@ def block_init_stats(block: Block, model: str) -> tuple[np.ndarray, np.ndarray, 
 
     Returns
     -------
-    source_stats, class_stats, copy_stats : numpy.ndarray
+    source_stats, class_stats, copy_stats, fidelity_stats : numpy.ndarray
     """
     n, k = block.n_claims, block.n_classes
     voting = block.named >= 0
@@ -522,12 +571,11 @@ def block_init_stats(block: Block, model: str) -> tuple[np.ndarray, np.ndarray, 
     known = np.flatnonzero(block.gold >= 0)
     q[known] = 0.0
     q[known, block.gold[known]] = 1.0
-    return _stats(block, model, q, None)
+    source, copies = _stats(block, model, q, None)
+    return source, q.sum(axis=0), copies, np.zeros(2)
 
 
-def block_step(
-    block: Block, exp: Expectations
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def block_step(block: Block, exp: Expectations) -> tuple:
     """One E-step on a block and the counts the next M-step needs.
 
     Parameters
@@ -537,15 +585,17 @@ def block_step(
 
     Returns
     -------
-    source_stats, class_stats, copy_stats : numpy.ndarray
+    source_stats, class_stats, copy_stats, fidelity_stats : numpy.ndarray
         Expected counts of this block's reports (``copy_stats``: per source,
-        expected copies and own reports among its later reports).
+        expected copies and own reports among its later reports;
+        ``fidelity_stats``: claims whose reports tell the true label and
+        claims whose reports do not, zero without a shared error).
     log_z : float
-        Sum over the block's claims of the log normaliser of q(T_i).
+        Sum over the block's claims of the log normaliser of q.
     """
-    q, log_z, own = _posterior(block, exp)
-    source, classes, copies = _stats(block, exp.model, q, own)
-    return source, classes, copies, log_z
+    q_true, q_apparent, log_z, own, agree = _posterior(block, exp)
+    source, copies = _stats(block, exp.model, q_apparent, own)
+    return source, q_true.sum(axis=0), copies, agree, log_z
 
 
 def block_claim_posterior(block: Block, exp: Expectations) -> np.ndarray:
@@ -575,7 +625,7 @@ def block_copy_posterior(block: Block, exp: Expectations) -> np.ndarray:
     -------
     numpy.ndarray
     """
-    q, _, own = _posterior(block, exp)
+    _, q, _, own, _ = _posterior(block, exp)
     if own is None:
         return np.zeros(block.claim.shape[0])
     independent = sum(q[:, t][block.claim] * own[t] for t in range(block.n_classes))
@@ -651,6 +701,8 @@ class VBResult:
         ``(G, 2)`` Beta prior of copy propensities per group.
     pooled : bool
         Whether the last iteration learned the priors (pooling had started).
+    fidelity_params : numpy.ndarray or None
+        ``(2,)`` Beta posterior of the fidelity of claims' reports.
     """
 
     source_params: np.ndarray
@@ -662,9 +714,10 @@ class VBResult:
     copy_params: np.ndarray | None = None
     copy_prior: np.ndarray | None = None
     pooled: bool = False
+    fidelity_params: np.ndarray | None = None
 
 
-Step = Callable[[Expectations], tuple[np.ndarray, np.ndarray, np.ndarray, float]]
+Step = Callable[[Expectations], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]]
 
 
 def _means(*arrays: np.ndarray | None) -> np.ndarray:
@@ -681,12 +734,14 @@ SQUAREM_STEP = (4.0, 2.0)
 
 
 def _kl_terms(state: tuple, priors: Priors, code: np.ndarray) -> float:
-    source, classes, copy, hyper, copy_hyper = state
+    source, classes, copy, fidelity, hyper, copy_hyper = state
     kl = kl_dirichlet(source, hyper[code])
     if classes is not None:
         kl += kl_dirichlet(classes, priors.classes)
     if copy is not None:
         kl += kl_dirichlet(copy, copy_hyper[code])
+    if fidelity is not None:
+        kl += kl_dirichlet(fidelity, priors.fidelity)
     return kl
 
 
@@ -717,7 +772,7 @@ def _extrapolate(x0: tuple, x1: tuple, x2: tuple, max_step: float) -> tuple[tupl
 
 def _clip_hyper(state: tuple) -> tuple:
     """Keep extrapolated pooled priors within the range the pooled step keeps them."""
-    source, classes, copy, hyper, copy_hyper = state
+    source, classes, copy, fidelity, hyper, copy_hyper = state
 
     def clip(alpha: np.ndarray | None) -> np.ndarray | None:
         if alpha is None:
@@ -725,7 +780,7 @@ def _clip_hyper(state: tuple) -> tuple:
         alpha = np.clip(alpha, MIN_ALPHA, None)
         return alpha * np.minimum(1.0, MAX_CONCENTRATION / alpha.sum(axis=-1, keepdims=True))
 
-    return source, classes, copy, clip(hyper), clip(copy_hyper)
+    return source, classes, copy, fidelity, clip(hyper), clip(copy_hyper)
 
 
 def run_vb(
@@ -745,10 +800,11 @@ def run_vb(
     Parameters
     ----------
     priors : Priors
-    init : (source_stats, class_stats, copy_stats)
+    init : (source_stats, class_stats, copy_stats, fidelity_stats)
         Starting counts, e.g. summed :func:`block_init_stats`.
     step : callable
-        ``step(expectations) -> (source_stats, class_stats, copy_stats, log_z)``
+        ``step(expectations) -> (source_stats, class_stats, copy_stats,
+        fidelity_stats, log_z)``
         summed over all blocks, e.g. :func:`block_step` on one block.
     group : numpy.ndarray of int, optional
         Group (kind) code of each source; pooled priors are learned per group.
@@ -798,7 +854,7 @@ def run_vb(
        methods for accelerating the convergence of any EM algorithm.
        *Scandinavian Journal of Statistics* 35(2).
     """
-    source_stats, class_stats, copy_stats = init
+    source_stats, class_stats, copy_stats, fidelity_stats = init
     n_sources = source_stats.shape[0]
     code = np.zeros(n_sources, np.intp) if group is None else np.asarray(group, np.intp)
     n_groups = int(code.max(initial=0)) + 1
@@ -808,6 +864,7 @@ def run_vb(
     source = hyper[code] + source_stats
     classes = None if priors.classes is None else priors.classes + class_stats
     copy = copy_hyper[code] + copy_stats if copying else None
+    fidelity = None if priors.fidelity is None else priors.fidelity + fidelity_stats
     pooling = False
     if start is not None:
         source = start.source_params.copy()
@@ -820,29 +877,33 @@ def run_vb(
             if start.copy_prior is not None and priors.pooling:
                 copy_hyper = start.copy_prior.copy()
         pooling = priors.pooling and start.pooled
-    state = (source, classes, copy, hyper, copy_hyper)
+        if fidelity is not None and start.fidelity_params is not None:
+            fidelity = start.fidelity_params.copy()
+    state = (source, classes, copy, fidelity, hyper, copy_hyper)
 
     def update(state: tuple, pooling: bool) -> tuple[tuple, float, tuple]:
-        source, classes, copy, hyper, copy_hyper = state
-        exp = expectations(priors.model, source, classes, copy)
-        source_stats, class_stats, copy_stats, log_z = step(exp)
+        source, classes, copy, fidelity, hyper, copy_hyper = state
+        exp = expectations(priors.model, source, classes, copy, fidelity)
+        source_stats, class_stats, copy_stats, fidelity_stats, log_z = step(exp)
         elbo = float(log_z - _kl_terms(state, priors, code))
         source = hyper[code] + source_stats
         if classes is not None:
             classes = priors.classes + class_stats
         if copying:
             copy = copy_hyper[code] + copy_stats
+        if fidelity is not None:
+            fidelity = priors.fidelity + fidelity_stats
         stats = (source_stats, copy_stats)
-        return (source, classes, copy, hyper, copy_hyper), elbo, stats
+        return (source, classes, copy, fidelity, hyper, copy_hyper), elbo, stats
 
     def pool(state: tuple, stats: tuple) -> tuple:
-        source, classes, copy, hyper, copy_hyper = state
+        source, classes, copy, fidelity, hyper, copy_hyper = state
         hyper = pooled_prior(stats[0], code, n_groups, hyper)
         if copying:
             copy_hyper = pooled_prior(stats[1], code, n_groups, copy_hyper)
-        return source, classes, copy, hyper, copy_hyper
+        return source, classes, copy, fidelity, hyper, copy_hyper
 
-    previous = _means(source, classes, copy)
+    previous = _means(source, classes, copy, fidelity)
     previous_elbo = -np.inf
     history: list[IterationInfo] = []
     converged = False
@@ -869,8 +930,8 @@ def run_vb(
         pooling = pooling or (priors.pooling and abs(relative) <= POOLING_START)
         if pooling:
             new = pool(new, stats)
-        source, classes, copy = new[:3]
-        current = _means(source, classes, copy)
+        source, classes, copy, fidelity = new[:4]
+        current = _means(source, classes, copy, fidelity)
         info = IterationInfo(
             iteration, elbo, float(np.abs(current - previous).max()), float(relative)
         )
@@ -898,17 +959,18 @@ def run_vb(
             if alpha == -1.0:
                 trial = None
             cycle = [state] if trial is None else []
-    source, classes, copy, hyper, copy_hyper = state
+    source, classes, copy, fidelity, hyper, copy_hyper = state
     return VBResult(
         source_params=source,
         class_params=classes,
-        expectations=expectations(priors.model, source, classes, copy),
+        expectations=expectations(priors.model, source, classes, copy, fidelity),
         history=tuple(history),
         converged=converged,
         source_prior=hyper,
         copy_params=copy,
         copy_prior=copy_hyper,
         pooled=bool(pooling),
+        fidelity_params=fidelity,
     )
 
 
@@ -939,7 +1001,7 @@ def sum_stats(
     Parameters
     ----------
     parts : sequence of tuples
-        Per-block ``(source_stats, class_stats, copy_stats[, log_z])``.
+        Per-block ``(source_stats, class_stats, copy_stats, fidelity_stats[, log_z])``.
 
     Returns
     -------

@@ -1,0 +1,113 @@
+r"""Errors the reports on one claim share: the claim's apparent label.
+
+Sources reporting on one claim often hear the same story: a briefing, a
+viral post, a press release. When the story is wrong they are wrong together,
+however many of them there are. The model: claim :math:`i` has its true label
+:math:`T_i` and an *apparent* label :math:`A_i`, the one its story tells,
+
+.. math::
+
+    P(A_i = a \mid T_i = t) = \rho \text{ if } a = t, \text{ else }
+    (1 - \rho) / (K_i - 1),
+
+and the sources report on :math:`A_i` as they would on a true label (their
+channels, copying and all). The fidelity :math:`\rho \sim \mathrm{Beta}(a, b)`
+is shared by all claims. However many reports agree, the odds they give a
+claim's label stay within a factor :math:`\rho (K_i - 1) / (1 - \rho)` of its
+prior: they tell the story, and the story is true with probability
+:math:`\rho`.
+
+Without known labels :math:`\rho` is not identified (the reports' likelihood
+depends on it only through the apparent labels' prior); claims with known
+labels teach it, from how often their reports told another story.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["posterior", "transition"]
+
+
+def transition(fidelity: Any, n_candidates: np.ndarray, xp: Any = np) -> tuple[Any, Any]:
+    """Log P(A = T) and log P(A = a) for each other label a, per claim.
+
+    Parameters
+    ----------
+    fidelity : array
+        ``[log rho, log(1 - rho)]`` (their expectations under q, or a
+        PyTensor vector).
+    n_candidates : numpy.ndarray of int
+        Each claim's number of labels.
+    xp : module, default numpy
+        ``numpy`` or ``pytensor.tensor``.
+
+    Returns
+    -------
+    same, other : array
+        ``(n_claims,)`` each; a claim with one label keeps it (``same`` 0).
+    """
+    n_candidates = np.asarray(n_candidates)
+    single = n_candidates <= 1
+    spread = np.log(np.maximum(n_candidates - 1, 1)).astype(float)
+    same = xp.where(single, 0.0, fidelity[0])
+    other = xp.where(single, -np.inf, fidelity[1] - spread)
+    return same, other
+
+
+def posterior(
+    scores: np.ndarray,
+    prior: np.ndarray,
+    fidelity: np.ndarray,
+    n_candidates: np.ndarray,
+    gold: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Joint posterior of each claim's true and apparent labels.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(n, K)`` log probability of each claim's reports given its apparent
+        label (-inf outside the claim's labels).
+    prior : numpy.ndarray
+        ``(n, K)`` log prior of the true label (-inf outside the claim's labels).
+    fidelity : numpy.ndarray
+        ``[log rho, log(1 - rho)]`` or their expectations.
+    n_candidates : numpy.ndarray of int
+        ``(n,)`` each claim's number of labels.
+    gold : numpy.ndarray of int
+        ``(n,)`` known true label, -1 where unknown.
+
+    Returns
+    -------
+    q_true, q_apparent : numpy.ndarray
+        ``(n, K)`` marginal posteriors of the true and the apparent label.
+    log_z : float
+        Sum over claims of the log normaliser.
+    agree : numpy.ndarray
+        ``[expected claims whose story is true, expected claims whose story is
+        not]``, over claims with more than one label.
+    """
+    n, k = scores.shape
+    same, other = transition(fidelity, n_candidates)
+    step = np.broadcast_to(other[:, None, None], (n, k, k)).copy()
+    step[:, np.arange(k), np.arange(k)] = same[:, None]
+    joint = prior[:, :, None] + step + scores[:, None, :]
+    known = np.flatnonzero(gold >= 0)
+    if known.size:
+        keep = np.full((known.size, k), -np.inf)
+        keep[np.arange(known.size), gold[known]] = 0.0
+        joint[known] += keep[:, :, None]
+    flat = joint.reshape(n, k * k)
+    top = flat.max(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", under="ignore"):
+        weights = np.exp(flat - top)
+    total = weights.sum(axis=1, keepdims=True)
+    weights = (weights / total).reshape(n, k, k)
+    log_z = float((top[:, 0] + np.log(total[:, 0])).sum())
+    told = np.trace(weights, axis1=1, axis2=2)
+    counted = n_candidates > 1
+    agree = np.array([told[counted].sum(), (1.0 - told[counted]).sum()])
+    return weights.sum(axis=2), weights.sum(axis=1), log_z, agree
