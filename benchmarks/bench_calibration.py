@@ -9,11 +9,16 @@ report on its thread, in tweet time order (``date``); thread veracity is the
 claim label (true / false; unverified threads left out). Five-fold
 cross-validation over threads: the other folds' veracities are given as
 ``--truth``. Compared, on the same folds: credence's default (model chosen,
-pooled, copying chosen), credence with independent reports, majority stance
+pooled, copying and a shared error chosen), credence without a shared error,
+credence with independent reports (neither), majority stance
 (Laplace-smoothed share of "support" among support and deny), crowd-kit
 MajorityVote and DawidSkene on the support / deny reports, and the training
-folds' base rate. (b) Synthetic tables with copy cascades, heavy-tailed source
-activity and adversarial sources (credence.discovery.simulate).
+folds' base rate; and each method's log loss minus credence's default, with the
+standard error of that paired difference over threads. (b) Synthetic tables
+with copy cascades, heavy-tailed source activity and adversarial sources
+(credence.discovery.simulate), without known labels; and one whose claims' reports
+share errors (a story true with probability 0.85), half its claims' labels given
+and the other half scored.
 
 For each: accuracy, log loss, Brier, ECE (10 bins), the ECE a perfectly
 calibrated predictor would show on the same predictions (90th percentile of
@@ -107,8 +112,8 @@ def rumour_table(folds: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.nd
     claims = np.array(sorted(truth.index))
     y = (truth.loc[claims] == "true").to_numpy(int)
     fold = np.random.default_rng(seed).permutation(claims.size) % folds
-    methods = ["credence default", "credence independent", "majority stance",
-               "crowd-kit MV", "crowd-kit DS", "base rate"]
+    methods = ["credence default", "credence, no shared error", "credence independent",
+               "majority stance", "crowd-kit MV", "crowd-kit DS", "base rate"]
     p = {m: np.zeros(claims.size) for m in methods}
     seconds = {m: 0.0 for m in methods}
     choices = []
@@ -119,8 +124,10 @@ def rumour_table(folds: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.nd
         runs = {
             "credence default": lambda g=gold: TruthDiscovery(claim_labels=["false", "true"]).fit(
                 reports, g),
+            "credence, no shared error": lambda g=gold: TruthDiscovery(
+                claim_labels=["false", "true"], shared_error=False).fit(reports, g),
             "credence independent": lambda g=gold: TruthDiscovery(
-                claim_labels=["false", "true"], copying=False).fit(reports, g),
+                claim_labels=["false", "true"], copying=False, shared_error=False).fit(reports, g),
         }
         for name, run in runs.items():
             start = time.perf_counter()
@@ -137,8 +144,18 @@ def rumour_table(folds: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.nd
         p["crowd-kit DS"][test] = _crowd_kit(reports, claims, DawidSkene(n_iter=100), base)[test]
         seconds["crowd-kit DS"] += time.perf_counter() - start
         p["base rate"][test] = base
-    rows = [{"method": m, **_scores(y, p[m]), "seconds": seconds[m]} for m in methods]
+    ours = _per_claim_log_loss(y, p["credence default"])
+    rows = []
+    for m in methods:
+        gap = _per_claim_log_loss(y, p[m]) - ours
+        rows.append({"method": m, **_scores(y, p[m]), "vs default": gap.mean(),
+                     "se": gap.std(ddof=1) / np.sqrt(gap.size), "seconds": seconds[m]})
     return pd.DataFrame(rows), y, p["credence default"], choices[0]
+
+
+def _per_claim_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return -(y * np.log(p) + (1 - y) * np.log1p(-p))
 
 
 def synthetic_table(n_claims: int) -> tuple[pd.DataFrame, dict]:
@@ -185,6 +202,47 @@ def synthetic_table(n_claims: int) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(rows), diagrams
 
 
+def shared_error_table(n_claims: int) -> tuple[pd.DataFrame, object]:
+    """Reports sharing errors (fidelity 0.85), some copying; half the labels known."""
+    from crowdkit.aggregation import DawidSkene, MajorityVote
+
+    sim = copy_cascades(n_claims, 300, seed=12, copy=(2.0, 8.0), fidelity=0.85)
+    reports = sim.reports[["claim", "source", "label"]]
+    known = sim.truth.iloc[::2]
+    hidden = sim.truth.drop(known.index)
+    y = hidden.to_numpy()
+    rows, diagram = [], None
+    runs = {
+        "credence default": {},
+        "credence, no shared error": {"shared_error": False},
+        "credence independent": {"shared_error": False, "copying": False},
+    }
+    for method, options in runs.items():
+        start = time.perf_counter()
+        model = TruthDiscovery(**options).fit(reports, known)
+        elapsed = time.perf_counter() - start
+        p = model.predict_proba().loc[hidden.index, 1].to_numpy()
+        rows.append({"method": method, **_scores(y, p), "seconds": elapsed,
+                     "chosen": model.choice_.split(":")[0]})
+        if method == "credence default":
+            diagram = reliability_diagram(y, p)
+            a, b = model.fidelity_params_ if model.shared_error_ else (np.nan, np.nan)
+            rows[-1]["chosen"] += f" (fidelity {a / (a + b):.3f})"
+    kit = reports.rename(columns={"claim": "task", "source": "worker"})
+    for method, kit_model in (("crowd-kit MV", MajorityVote()),
+                              ("crowd-kit DS", DawidSkene(n_iter=100))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            proba = kit_model.fit(kit).probas_
+            elapsed = time.perf_counter() - start
+        p = proba.reindex(hidden.index)[1].fillna(0.5).to_numpy(float)
+        rows.append({"method": method, **_scores(y, p), "seconds": elapsed, "chosen": ""})
+    base = np.full(y.size, known.mean())
+    rows.append({"method": "base rate", **_scores(y, base), "seconds": 0.0, "chosen": ""})
+    return pd.DataFrame(rows), diagram
+
+
 def _diagram(title: str, diagram) -> None:
     print(f"\nreliability diagram, {title}:")
     print("  bin          n   mean p   frequency")
@@ -212,6 +270,10 @@ def main() -> int:
     print(synth.to_string(**fmt))
     for name, diagram in diagrams.items():
         _diagram(f"{name}, credence default", diagram)
+    print(f"\n(c) synthetic shared errors, {n:,} claims (half labelled), fidelity 0.85\n")
+    shared, diagram = shared_error_table(n)
+    print(shared.to_string(**fmt))
+    _diagram("shared errors, credence default", diagram)
     return 0
 
 

@@ -75,6 +75,7 @@ def _discover(args: argparse.Namespace) -> int:
         tol=args.tol,
         pooling=not args.no_pooling,
         copying={"auto": None, "yes": True, "no": False}[args.copying],
+        shared_error={"auto": None, "yes": True, "no": False}[args.shared_error],
         claim_labels=claim_labels,
     )
     progress = not args.quiet and len(reports) >= PROGRESS_THRESHOLD and sys.stderr.isatty()
@@ -252,6 +253,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="model reports on a claim repeating earlier ones (in date, then file order): "
         "chosen from the data (auto, default), always, or never",
+    )
+    p.add_argument(
+        "--shared-error",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="model the reports on a claim sharing one error (telling one story, true with "
+        "a probability learned from --truth): chosen from the data when --truth is given "
+        "(auto, default), always, or never",
     )
     p.add_argument(
         "--no-pooling",
