@@ -167,3 +167,22 @@ def test_cli_fuzz_exits_0_or_2(tmp_path_factory, capsys, body):
         assert [p.name for p in folder.iterdir()] == ["r.csv"]
     else:
         assert out_path.read_text().startswith("claim,label,probability\n")
+
+
+def test_predictions_are_read_strictly_with_every_problem_located(tmp_path, capsys):
+    from credence.discovery.table import read_predictions
+
+    tsv = tmp_path / "p.tsv"
+    tsv.write_text("claim\tlabel\tprobability\nc1\t1\t0.25\nc2\t0\t1\n")
+    assert read_predictions(tsv)["probability"].tolist() == [0.25, 1.0]
+    bad = tmp_path / "p.csv"
+    bad.write_text("claim,label,probability\nc1,1,1.5\nc2,0,x\nc1,1,0.5\nc3,1,nan\n")
+    truth = tmp_path / "t.csv"
+    truth.write_text("claim,label\nc1,1\n")
+    code, out, err = run(["evaluate", bad, "--truth", truth], capsys)
+    assert (code, out) == (2, "")
+    lines = err.strip().splitlines()
+    assert any(":2:" in line and "not '1.5'" in line for line in lines), err
+    assert any(":3:" in line and "not 'x'" in line for line in lines), err
+    assert any(":4:" in line and "label '1' twice" in line for line in lines), err
+    assert any(":5:" in line and "not 'nan'" in line for line in lines), err

@@ -103,53 +103,15 @@ def _discover(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_predictions(path: str) -> Any:
-    import numpy as np
-
-    from credence.discovery.table import _KEEP, _csv_frame, _Problems
-    from credence.errors import shown
-    from credence.files import MAX_TABLE_BYTES, read_text
-
-    columns = ("claim", "label", "probability")
-    text = read_text(path, max_bytes=MAX_TABLE_BYTES, what="table")
-    df = _csv_frame(text, ",", columns, {}, path)
-    problems = _Problems(path)
-    text_p = df["probability"]
-    p = np.full(len(df), np.nan)
-    for i, value in enumerate(text_p.to_numpy(object)):
-        try:
-            p[i] = float(value)
-        except ValueError:
-            pass
-    bad = ~((p >= 0) & (p <= 1))
-    for i in np.flatnonzero(bad)[:_KEEP]:
-        problems.add(
-            f"probability must be a number from 0 to 1, not {shown(text_p.iloc[i])}",
-            "column 'probability'",
-            int(df.index[i]),
-        )
-    problems.more(max(0, int(bad.sum()) - _KEEP))
-    repeated = df.duplicated(["claim", "label"]).to_numpy()
-    for i in np.flatnonzero(repeated)[:_KEEP]:
-        problems.add(
-            f"claim {shown(df['claim'].iloc[i])} has label {shown(df['label'].iloc[i])} twice",
-            "",
-            int(df.index[i]),
-        )
-    problems.more(max(0, int(repeated.sum()) - _KEEP))
-    problems.check()
-    return df.assign(probability=p)
-
-
 def _evaluate(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
     from credence.calibration import brier_score, expected_calibration_error, log_loss
-    from credence.discovery.table import read_gold
+    from credence.discovery.table import read_gold, read_predictions
     from credence.errors import CaseError, shown
 
-    predictions = _read_predictions(args.predictions)
+    predictions = read_predictions(args.predictions)
     truth = read_gold(args.truth)
     truth = pd.Series(truth["label"].to_numpy(), index=pd.Index(truth["claim"], name="claim"))
     top = predictions.sort_values("probability", ascending=False, kind="stable")

@@ -43,6 +43,7 @@ __all__ = [
     "encode_reports",
     "per_claim_codes",
     "read_gold",
+    "read_predictions",
     "read_reports",
     "show_value",
     "validate_reports",
@@ -528,6 +529,51 @@ def read_gold(path: str | os.PathLike[str]) -> pd.DataFrame:
     )
     problems.check()
     return df
+
+
+def read_predictions(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read claim probabilities from CSV, TSV or Parquet (``claim, label, probability``).
+
+    The ``-o`` output of ``credence discover`` (one row per claim, its top
+    label), or one row per (claim, label) for a whole distribution.
+
+    Parameters
+    ----------
+    path : str or path-like
+        As :func:`read_reports`; ``probability`` is a number from 0 to 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``claim, label`` (text) and ``probability`` (float).
+
+    Raises
+    ------
+    CaseError
+        As :func:`read_reports`, a probability that is not a number from 0 to
+        1, and a (claim, label) given twice. Errors name this file.
+    """
+    columns = ("claim", "label", "probability")
+    df = _read_table(path, columns, {})
+    problems = _Problems(df.attrs["path"])
+    text = df["probability"]
+    p = pd.to_numeric(text.astype(object), errors="coerce").to_numpy(float)
+    bad = ~((p >= 0) & (p <= 1))
+    for i in np.flatnonzero(bad)[:_KEEP]:
+        problems.add(
+            f"probability must be a number from 0 to 1, not {shown(text.iloc[i])}",
+            **_place(df, int(i), "probability"),
+        )
+    problems.more(max(0, int(bad.sum()) - _KEEP))
+    _check_repeats(
+        df,
+        ["claim", "label"],
+        problems,
+        lambda i: f"claim {_show(df['claim'].iloc[i])} has label {_show(df['label'].iloc[i])} "
+        "twice",
+    )
+    problems.check()
+    return df.assign(probability=p)
 
 
 # -- checking and coding ---------------------------------------------------------------
