@@ -166,3 +166,26 @@ def test_blocks_of_claims_give_the_one_block_answer():
     assert many.choice_ == one.choice_
     np.testing.assert_allclose(many.claim_posterior_, one.claim_posterior_, atol=1e-8)
     np.testing.assert_allclose(many.source_params_, one.source_params_, rtol=1e-8)
+
+
+def test_discover_output_with_a_shared_error_is_read_back_by_evaluate(tmp_path, capsys):
+    # Marginals of the joint (true, apparent) posterior are sums of weights; rounding
+    # once wrote probabilities of 1.0000000000000002, which evaluate rightly refused.
+    from credence.discovery.simulate import copy_cascades
+
+    sim = copy_cascades(600, 40, copy=(1.0, 9.0), fidelity=0.8, seed=3)
+    reports = tmp_path / "reports.csv"
+    sim.reports[["claim", "source", "label"]].to_csv(reports, index=False)
+    known = tmp_path / "known.csv"
+    sim.truth.iloc[::2].rename_axis("claim").rename("label").to_csv(known)
+    every = tmp_path / "every.csv"
+    sim.truth.rename_axis("claim").rename("label").to_csv(every)
+    claims = tmp_path / "claims.csv"
+    argv = ["discover", str(reports), "--truth", str(known), "--shared-error", "yes", "-o",
+            str(claims)]
+    assert main(argv) == 0
+    probability = pd.read_csv(claims)["probability"]
+    assert probability.between(0.0, 1.0).all()
+    capsys.readouterr()
+    assert main(["evaluate", str(claims), "--truth", str(every), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 600

@@ -110,4 +110,7 @@ def posterior(
     told = np.trace(weights, axis1=1, axis2=2)
     counted = n_candidates > 1
     agree = np.array([told[counted].sum(), (1.0 - told[counted]).sum()])
-    return weights.sum(axis=2), weights.sum(axis=1), log_z, agree
+    # a marginal is a sum of normalised weights: keep rounding from taking it past 1
+    q_true = np.minimum(weights.sum(axis=2), 1.0)
+    q_apparent = np.minimum(weights.sum(axis=1), 1.0)
+    return q_true, q_apparent, log_z, agree
