@@ -489,7 +489,10 @@ class TruthDiscovery:
     shared_error_ : bool
         Whether the fit models an error shared by a claim's reports.
     fidelity_params_ : numpy.ndarray or None
-        ``(2,)`` Beta posterior of the fidelity, with a shared error.
+        ``(2,)`` Beta posterior of the fidelity, with a shared error. Its mean
+        is learned from the resolved claims; its spread is too narrow (under
+        mean field each unresolved claim adds about one pseudo-count), so read
+        it as a point estimate.
     selection_ : pandas.DataFrame
         Every (model, copying, shared error) fit tried, with its ELBO and iterations,
         best first.
@@ -897,6 +900,16 @@ class TruthDiscovery:
 
         if len(table) == 1:
             self.choice_ = f"{name(chosen)} (as asked; ELBO {chosen['elbo']:,.1f})"
+            return
+        if self.shared_error is True:
+            plain = table.loc[~table["shared_error"]]
+            best = plain.iloc[0]
+            which = "the fit" if len(plain) == 1 else f"the best of {len(plain)} fits"
+            self.choice_ = (
+                f"{name(chosen)} (a shared error as asked; ELBO {chosen['elbo']:,.1f}, "
+                f"{chosen['elbo'] - best['elbo']:+,.1f} nats against {which} without one, "
+                f"{name(best)})"
+            )
             return
         if set_aside:
             top = table.iloc[0]
