@@ -18,8 +18,8 @@ Run it on a cluster by creating a client first; every computation here uses it::
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,10 +34,14 @@ from credence.discovery.estimator import (
 )
 from credence.discovery.table import (
     COLUMNS,
+    OPTIONAL,
     Reports,
+    check_kinds,
+    gold_codes,
+    label_sets,
     normalise_columns,
     per_claim_codes,
-    validate_reports,
+    validate_piece,
 )
 from credence.discovery.vb import (
     Block,
@@ -50,7 +54,7 @@ from credence.discovery.vb import (
     run_vb,
     sum_stats,
 )
-from credence.errors import CaseError
+from credence.errors import CaseError, shown
 from credence.options import whole_number
 
 __all__ = ["DaskTruthDiscovery"]
@@ -63,54 +67,70 @@ class _Part:
     block: Block
     claims: np.ndarray
     candidate_values: np.ndarray | None
+    kinds: pd.DataFrame | None  # (source, kind, _position) of each pair's first row
+
+
+@dataclass(frozen=True, eq=False)
+class _Labels:
+    """The label sets of the whole table, as :func:`~credence.discovery.table.label_sets` chose."""
+
+    values: np.ndarray  # the report labels, sorted: reports' label codes index them
+    classes: np.ndarray | None  # the claim labels; None for per-claim candidates
+    report_labels: np.ndarray | None
+    match: np.ndarray | None
+
+
+def _checked(df: pd.DataFrame, duplicates: str, attrs: dict[str, Any]) -> tuple:
+    """One partition in table order, checked by the table's own validator; its time ranks.
+
+    Every problem but a source given two kinds (the client checks that across
+    partitions: a source reports on claims of many).
+    """
+    df = df.sort_values("_position", kind="stable")
+    df.attrs = dict(attrs)  # the path and column names, for messages
+    return df, validate_piece(df, duplicates=duplicates)
+
+
+def _check_partition(df: pd.DataFrame, duplicates: str, attrs: dict[str, Any]) -> None:
+    _checked(df, duplicates, attrs)
 
 
 def _code_partition(
     df: pd.DataFrame,
     sources: np.ndarray,
-    classes: np.ndarray,
-    gold: Mapping[Any, Any] | None,
-    per_claim: bool,
+    labels: _Labels,
+    gold: Any,
     duplicates: str,
+    attrs: dict[str, Any],
 ) -> _Part:
-    df = df.sort_values("_position", kind="stable")
-    if len(df):
-        validate_reports(df[list(COLUMNS)], duplicates=duplicates)
+    """Check and code one partition, which holds every report of its claims.
+
+    Codes index the whole table's sources and labels; the reports on a claim
+    keep their time order (``date``, then table order) for copying.
+    """
+    df, order = _checked(df, duplicates, attrs)
     claim, claims = pd.factorize(df["claim"], sort=True)
     claim = claim.astype(np.intp)
     claims = np.asarray(claims)
     source = np.searchsorted(sources, df["source"].to_numpy()).astype(np.intp)
-    label = np.searchsorted(classes, df["label"].to_numpy()).astype(np.intp)
-    position = df["_position"].to_numpy()
-    key = pd.Series(claim * np.intp(sources.shape[0]) + source)
-    repeated = key.duplicated(keep="first").to_numpy()
-    if repeated.any():
-        if duplicates == "error":
-            i = int(np.flatnonzero(repeated)[0])
-            raise CaseError(
-                f"source {sources[source[i]]!r} reports on claim {claims[claim[i]]!r} twice; "
-                "duplicate (claim, source) rows"
-            )
-        claim, source, label = claim[~repeated], source[~repeated], label[~repeated]
-        position = position[~repeated]
+    label = np.searchsorted(labels.values, df["label"].to_numpy()).astype(np.intp)
+    if duplicates == "first":  # with "error", validate_piece refused repeats
+        keep = ~pd.Series(claim * np.intp(sources.shape[0]) + source).duplicated().to_numpy()
+        claim, source, label, order = claim[keep], source[keep], label[keep], order[keep]
     n_claims = claims.shape[0]
     candidate_values = None
-    if per_claim:
-        label, n_candidates, candidate_values = per_claim_codes(claim, label, classes, n_claims)
-        k = int(n_candidates.max()) if n_claims else 1
+    if labels.classes is None:
+        if n_claims:
+            label, n_candidates, candidate_values = per_claim_codes(
+                claim, label, labels.values, n_claims
+            )
+        else:  # a partition the shuffle left empty (the fit leaves it out)
+            n_candidates, candidate_values = np.zeros(0, np.intp), np.full((0, 1), None)
+        k = int(n_candidates.max(initial=1))
+        n_labels = match = None
     else:
-        n_candidates, k = None, classes.shape[0]
-    gold_codes = np.full(n_claims, -1, np.intp)
-    if gold:
-        for i, c in enumerate(claims):
-            if c in gold:
-                options = classes if candidate_values is None else candidate_values[i]
-                match = np.flatnonzero(options == gold[c])
-                if match.size == 0:
-                    raise CaseError(
-                        f"gold label {gold[c]!r} of claim {c!r} is not a possible label"
-                    )
-                gold_codes[i] = match[0]
+        n_candidates, k = None, labels.classes.shape[0]
+        n_labels, match = labels.values.shape[0], labels.match
     block = make_block(
         claim,
         source,
@@ -118,11 +138,67 @@ def _code_partition(
         n_claims=n_claims,
         n_sources=sources.shape[0],
         n_classes=k,
-        gold=gold_codes,
+        gold=gold_codes(gold, claims, labels.classes, candidate_values),
         n_candidates=n_candidates,
-        position=position,
+        n_labels=n_labels,
+        match=match,
+        position=order,
     )
-    return _Part(block=block, claims=claims, candidate_values=candidate_values)
+    kinds = None
+    if "kind" in df.columns:
+        kinds = df[["source", "kind", "_position"]].drop_duplicates(["source", "kind"])
+    return _Part(block=block, claims=claims, candidate_values=candidate_values, kinds=kinds)
+
+
+def _facts(part: _Part) -> tuple[int, bool, pd.DataFrame | None, tuple[np.ndarray], int]:
+    """What the client needs of a partition: its width, gold, kinds, reports per source, claims."""
+    block = part.block
+    return (block.n_classes, bool((block.gold >= 0).any()), part.kinds, (block.source_total,),
+            block.n_claims)
+
+
+def _kinds(
+    X: Any, pairs: list[pd.DataFrame], sources: np.ndarray, attrs: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each source's kind code and the kinds, from the partitions' (source, kind) pairs.
+
+    A source's kind is that of its first row; rows that give it another are
+    refused by the table's own check, worded and ordered as in process.
+    """
+    pairs = pd.concat(pairs).sort_values("_position", kind="stable")
+    firsts = pairs.drop_duplicates("source")
+    first = pd.Series(firsts["kind"].to_numpy(), index=firsts["source"].to_numpy())
+    if len(pairs.drop_duplicates(["source", "kind"])) > len(firsts):
+        rows = X.map_partitions(_other_kind, first, meta=X._meta).compute()
+        rows = rows.sort_values("_position", kind="stable")
+        rows.attrs = dict(attrs)
+        check_kinds(rows, first)
+    kinds = _sorted(pairs["kind"].unique(), attrs["columns"]["kind"], attrs["path"])
+    return np.searchsorted(kinds, first.reindex(sources).to_numpy()).astype(np.intp), kinds
+
+
+def _other_kind(df: pd.DataFrame, first: pd.Series) -> pd.DataFrame:
+    """The rows whose kind is not their source's first."""
+    return df[df["kind"].to_numpy() != first.reindex(df["source"].to_numpy()).to_numpy()]
+
+
+def _row_index(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows named by their number in the data from 1, as the table reader names Parquet rows."""
+    return df.set_axis(pd.Index(df["_position"].to_numpy(), name="row"), axis=0)
+
+
+def _sorted(values: Any, column: str, path: str | None) -> np.ndarray:
+    """Distinct values, sorted; a CaseError, worded as the table reader's, for mixed types."""
+    values = np.asarray(values)
+    try:
+        return np.sort(values)
+    except TypeError:
+        types = sorted({type(v).__name__ for v in values[:10_000]})
+        raise CaseError(
+            f"mixes types ({', '.join(types)}); give every value one type, e.g. all text",
+            f"column {shown(column)}",
+            path,
+        ) from None
 
 
 def _init(part: _Part, model: str, per_claim: bool) -> tuple[np.ndarray, ...]:
@@ -156,8 +232,10 @@ class DaskTruthDiscovery(TruthDiscovery):
     Parameters
     ----------
     model, candidates, reliability_prior, sensitivity_prior, false_positive_prior, \
-confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
-        As :class:`~credence.discovery.TruthDiscovery`.
+confusion_prior, class_prior, positive_label, duplicates, max_iter, tol, pooling, copying, \
+copy_prior, claim_labels, shared_error, fidelity_prior
+        As :class:`~credence.discovery.TruthDiscovery`; the table's ``date``
+        and ``kind`` columns are read as it reads them.
     npartitions : int, optional
         Partitions after shuffling by claim (default: as the input).
 
@@ -214,8 +292,11 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
         ----------
         X : dask.dataframe.DataFrame, pandas.DataFrame, str or path-like
             Reports with columns ``claim, source, label`` (or ``task, worker,
-            label``); a path is read with ``dask.dataframe.read_parquet``.
-        y : mapping or Series, optional
+            label``), optionally ``date`` and ``kind``, as
+            :meth:`TruthDiscovery.fit <credence.discovery.TruthDiscovery.fit>`
+            reads them; a path is read with ``dask.dataframe.read_parquet``.
+            The table's order is the rows' order (for Parquet, the files').
+        y : mapping, Series or DataFrame, optional
             Known labels of some claims.
         callback : callable, optional
             Called with each iteration's :class:`~credence.discovery.vb.IterationInfo`.
@@ -228,7 +309,12 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
         Raises
         ------
         CaseError
-            Bad reports: missing columns or values, a single label, duplicates.
+            Bad reports, as :func:`~credence.discovery.table.encode_reports`
+            words them: missing columns or values, a bad date, a source given
+            two kinds, a single label, duplicates, a gold label that is not a
+            possible label. Problems found in one partition are listed
+            together; the partitions are checked in parallel, so when several
+            have problems the error lists one partition's.
         """
         import dask
         import dask.dataframe as dd
@@ -236,53 +322,86 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
         self._check_params()
         if self.npartitions is not None:
             whole_number("npartitions", self.npartitions, 1, 100_000)
+        path = None
         if isinstance(X, str | os.PathLike):
+            path = os.fsdecode(os.fspath(X))
             X = dd.read_parquet(X)
-        elif isinstance(X, pd.DataFrame):
-            X = dd.from_pandas(X, npartitions=max(1, self.npartitions or 1))
-        # the table's own reader names and checks the columns; each partition's
-        # rows are checked by it too (validate_reports), after the shuffle by claim
-        named = normalise_columns(X._meta).attrs["columns"]
-        X = X[[named[c] for c in COLUMNS]]
-        X.columns = list(COLUMNS)
+        elif isinstance(X, pd.DataFrame):  # sort=False: keep the rows' order
+            X = dd.from_pandas(X, npartitions=max(1, self.npartitions or 1), sort=False)
+        # the table's own reader names and checks the columns (messages name them as
+        # its attrs do, for a table it read); each partition's rows are checked by it
+        # too (validate_piece), after the shuffle by claim
+        given = X._meta
+        shown_names = normalise_columns(given).attrs["columns"]
+        bare = given.iloc[:0]
+        bare.attrs = {}
+        names = normalise_columns(bare).attrs["columns"]  # the columns as they are named
+        present = [c for c in (*COLUMNS, *OPTIONAL) if c in names]
+        positions = [str(c) for c in X.columns]
+        X = X.iloc[:, [positions.index(names[c]) for c in present]]
+        X.columns = present
         X = X.assign(_position=1)
-        X["_position"] = X["_position"].cumsum()
-        n_rows, sources, classes = dask.compute(
+        X["_position"] = X["_position"].cumsum()  # table order
+        if path is not None:  # rows numbered from 1, as the table reader numbers Parquet rows
+            X = X.map_partitions(_row_index, clear_divisions=True)
+        else:
+            path = given.attrs.get("path")
+        attrs = {"path": path, "columns": {c: str(shown_names[c]) for c in present}}
+        n_rows, sources, values = dask.compute(
             X.shape[0], X["source"].dropna().unique(), X["label"].dropna().unique()
         )
         if n_rows == 0:
-            raise CaseError("the table has no reports")
-        try:
-            sources, classes = np.sort(np.asarray(sources)), np.sort(np.asarray(classes))
-        except TypeError:
-            raise CaseError("a column mixes types; give every id one type") from None
-        if classes.shape[0] < 2:
-            raise CaseError(f"every report has the label {classes[0]!r}: need two classes")
+            raise CaseError("the table has no reports", path=path)
         per_claim = self.candidates == "per-claim"
-        gold = None if y is None else (dict(y.items()) if isinstance(y, pd.Series) else dict(y))
         shuffled = X.shuffle(on="claim", npartitions=self.npartitions or X.npartitions)
+        pieces = shuffled.to_delayed()
+        try:
+            sources = _sorted(sources, attrs["columns"]["source"], path)
+            values = _sorted(values, attrs["columns"]["label"], path)
+            classes, report_labels, match = label_sets(
+                values,
+                claim_labels=self.claim_labels,
+                gold=y,
+                candidates=self.candidates,
+                column=attrs["columns"]["label"],
+                path=path,
+            )
+        except CaseError:  # the rows' problems come first, as in process
+            dask.compute(
+                *[dask.delayed(_check_partition)(p, self.duplicates, attrs) for p in pieces]
+            )
+            raise
+        labels = _Labels(values, None if per_claim else classes, report_labels, match)
+        # one graph key each, shared by every partition's task
+        shared_sources = dask.delayed(sources, traverse=False)
+        gold = None if y is None else dask.delayed(y, traverse=False)
         coded = [
-            dask.delayed(_code_partition)(p, sources, classes, gold, per_claim, self.duplicates)
-            for p in shuffled.to_delayed()
+            dask.delayed(_code_partition)(p, shared_sources, labels, gold, self.duplicates, attrs)
+            for p in pieces
         ]
         parts = dask.persist(*coded)
-        first = dask.compute(*[dask.delayed(_init)(p, "one-coin", per_claim) for p in parts])
-        n_reports = sum_stats(first)[4]
-        k = (
-            int(max(p.block.n_classes for p in dask.compute(*parts)))
-            if per_claim
-            else (classes.shape[0])
-        )
+        facts = dask.compute(*[dask.delayed(_facts)(p) for p in parts])
+        # a partition the shuffle left empty adds nothing: leave it out
+        parts = [p for p, f in zip(parts, facts, strict=True) if f[4]]
+        n_reports = sum_stats([f[3] for f in facts])[0]
+        kind = kinds = None
+        if "kind" in present:
+            kind, kinds = _kinds(X, [f[2] for f in facts], sources, attrs)
+        k = int(max(f[0] for f in facts)) if per_claim else classes.shape[0]
         meta = Reports(
             claims=np.empty(0),
             sources=sources,
-            classes=None if per_claim else classes,
+            classes=labels.classes,
             claim=np.empty(0, np.intp),
             source=np.empty(0, np.intp),
             label=np.empty(0, np.intp),
             n_candidates=np.array([k], np.intp),
             candidate_values=None,
             gold=np.empty(0, np.intp),
+            report_labels=report_labels,
+            match=match,
+            kind=kind,
+            kinds=kinds,
         )
         tried = []
 
@@ -304,6 +423,7 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
                 priors,
                 init,
                 step,
+                group=self._groups(meta),
                 max_iter=cap if max_iter is None else min(max_iter, cap),
                 tol=float(self.tol),
                 callback=callback,
@@ -326,21 +446,16 @@ confusion_prior, class_prior, positive_label, duplicates, max_iter, tol
             lambda: ([t[3].history[-1].elbo for t in tried], [t[4] for t in tried]),
             lambda i: (tried[i][0], tried[i][1], tried[i][2].pooling),
             self.shared_error,
-            bool(gold),
+            any(f[1] for f in facts),
         )
         model, copying, priors, result, _ = tried[index]
         outputs = dask.compute(*[dask.delayed(_posterior)(p, result.expectations) for p in parts])
         claims, posterior, values = _assemble(outputs, k)
-        meta = Reports(
+        meta = replace(
+            meta,
             claims=claims,
-            sources=sources,
-            classes=meta.classes,
-            claim=meta.claim,
-            source=meta.source,
-            label=meta.label,
             n_candidates=_count_candidates(values, claims, meta.classes),
             candidate_values=values,
-            gold=meta.gold,
         )
         self._set_fitted(meta, priors, result, posterior, n_reports)
         self._set_selection(

@@ -39,13 +39,17 @@ __all__ = [
     "MAX_CELLS",
     "Reports",
     "check_cells",
+    "check_kinds",
     "encode_against",
     "encode_reports",
+    "gold_codes",
+    "label_sets",
     "per_claim_codes",
     "read_gold",
     "read_predictions",
     "read_reports",
     "show_value",
+    "validate_piece",
     "validate_reports",
 ]
 
@@ -768,16 +772,15 @@ def encode_reports(
         kind_of_row, kinds = _factorize(df["kind"])
         kind = np.zeros(sources.shape[0], np.intp)
         kind[source] = kind_of_row
-    position = np.arange(len(df), dtype=np.int64)
-    if when is not None:
-        position = np.lexsort((position, when)).argsort().astype(np.int64)
-    if values.shape[0] < 2:
-        raise CaseError(
-            f"every report has the label {_show(values[0])}: need at least two label classes "
-            "to learn anything",
-            f"column {shown(str(df.attrs['columns']['label']))}",
-            path,
-        )
+    position = _time_order(when, len(df))
+    values, report_labels, match = label_sets(
+        values,
+        claim_labels=claim_labels,
+        gold=gold,
+        candidates=candidates,
+        column=str(df.attrs["columns"]["label"]),
+        path=path,
+    )
     if duplicates == "first":
         key = claim.astype(np.int64) * np.int64(sources.shape[0]) + source
         keep = ~pd.Series(key).duplicated(keep="first").to_numpy()
@@ -785,12 +788,6 @@ def encode_reports(
             claim, source, label = claim[keep], source[keep], label[keep]
             position = position[keep]
     n_claims = claims.shape[0]
-    report_labels = match = None
-    if claim_labels is not None or gold is not None:
-        chosen = _claim_labels(claim_labels, gold, values, candidates)
-        if chosen is not None:
-            report_labels, values = values, chosen
-            match = pd.Index(values).get_indexer(report_labels).astype(np.intp)
     if candidates == "global":
         check_cells(
             f"claims x labels = {n_claims:,} x {values.shape[0]:,}",
@@ -823,6 +820,69 @@ def encode_reports(
     )
 
 
+def _time_order(when: np.ndarray | None, n: int) -> np.ndarray:
+    """Each row's rank in time order: by date (``when``, None for none), then row order."""
+    position = np.arange(n, dtype=np.int64)
+    if when is not None:
+        position = np.lexsort((position, when)).argsort().astype(np.int64)
+    return position
+
+
+def label_sets(
+    values: np.ndarray,
+    *,
+    claim_labels: Sequence[Any] | None = None,
+    gold: Any = None,
+    candidates: Candidates = "global",
+    column: str = "label",
+    path: str | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The claim labels and how the report labels name them, as :func:`encode_reports` chooses.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The distinct report labels of the whole table, sorted.
+    claim_labels, gold, candidates
+        As :func:`encode_reports`.
+    column : str, default "label"
+        The label column's name in the table, for messages.
+    path : str, optional
+        The file the table came from, for messages.
+
+    Returns
+    -------
+    classes : numpy.ndarray
+        The claim labels: ``values``, unless ``claim_labels`` (or gold labels
+        that share none with the reports) give another set.
+    report_labels : numpy.ndarray or None
+        ``values`` when the claim labels differ from them, else None.
+    match : numpy.ndarray of intp or None
+        With ``report_labels``: the claim label each report label names, -1
+        for none.
+
+    Raises
+    ------
+    CaseError
+        Fewer than two report labels, or ``claim_labels`` that are not two
+        distinct labels or more.
+    ValueError
+        ``claim_labels`` given as one string, or with ``candidates="per-claim"``.
+    """
+    if values.shape[0] < 2:
+        raise CaseError(
+            f"every report has the label {_show(values[0])}: need at least two label classes "
+            "to learn anything",
+            f"column {shown(column)}",
+            path,
+        )
+    if claim_labels is not None or gold is not None:
+        chosen = _claim_labels(claim_labels, gold, values, candidates)
+        if chosen is not None:
+            return chosen, values, pd.Index(chosen).get_indexer(values).astype(np.intp)
+    return values, None, None
+
+
 _ISO = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 
 
@@ -853,10 +913,19 @@ def _dates(df: pd.DataFrame, ok: np.ndarray, problems: _Problems) -> np.ndarray:
     return parsed.fillna(pd.Timestamp(0, tz="UTC")).to_numpy("datetime64[ns]").astype(np.int64)
 
 
-def _check_kinds(df: pd.DataFrame, problems: _Problems) -> None:
-    """A problem for each source given two kinds."""
-    first = df.drop_duplicates("source")
-    kind_of = pd.Series(first["kind"].to_numpy(), index=first["source"].to_numpy())
+def _check_kinds(
+    df: pd.DataFrame, problems: _Problems, first: pd.Series | None = None
+) -> None:
+    """A problem for each row giving its source another kind than its first row.
+
+    ``first``: each source's kind in its first row of the whole table, when
+    ``df`` is only part of it (default: ``df``'s own first rows).
+    """
+    if first is None:
+        rows = df.drop_duplicates("source")
+        kind_of = pd.Series(rows["kind"].to_numpy(), index=rows["source"].to_numpy())
+    else:
+        kind_of = first
     differs = df["kind"].to_numpy() != kind_of.reindex(df["source"].to_numpy()).to_numpy()
     for i in np.flatnonzero(differs)[:_KEEP]:
         src = df["source"].iloc[int(i)]
@@ -1059,9 +1128,7 @@ def encode_against(df: pd.DataFrame, labels: np.ndarray, *, path: str | None = N
     problems.check()
     claim, claims = _factorize(df["claim"])
     source, sources = _factorize(df["source"])
-    position = np.arange(len(df), dtype=np.int64)
-    if when is not None:
-        position = np.lexsort((position, when)).argsort().astype(np.int64)
+    position = _time_order(when, len(df))
     k = labels.shape[0]
     return Reports(
         claims=claims,
@@ -1078,11 +1145,12 @@ def encode_against(df: pd.DataFrame, labels: np.ndarray, *, path: str | None = N
 
 
 @strict_options
-def _check_rows(df: pd.DataFrame, duplicates: str, problems: _Problems):
+def _check_rows(df: pd.DataFrame, duplicates: str, problems: _Problems, kinds: bool = True):
     """Every row problem of a reports table; returns its dates (None without a date column).
 
-    Values, dates, a source given two kinds, and (``duplicates="error"``) a
-    source reporting twice on a claim.
+    Values, dates, a source given two kinds (unless ``kinds`` is False: a
+    piece of a table leaves that to :func:`check_kinds`), and
+    (``duplicates="error"``) a source reporting twice on a claim.
     """
     present = [c for c in (*COLUMNS, *OPTIONAL) if c in df.columns]
     ok = _check_values(df, present, problems)
@@ -1098,7 +1166,7 @@ def _check_rows(df: pd.DataFrame, duplicates: str, problems: _Problems):
                 f"{_show(complete['claim'].iloc[i])} twice"
             ),
         )
-    if "kind" in df.columns:
+    if kinds and "kind" in df.columns:
         _check_kinds(complete, problems)
     return when
 
@@ -1140,3 +1208,104 @@ def validate_reports(
     _check_rows(df, duplicates, problems)
     problems.check()
     return df
+
+
+def validate_piece(
+    df: pd.DataFrame,
+    *,
+    duplicates: Literal["error", "first"] = "error",
+    path: str | None = None,
+) -> np.ndarray:
+    """Check a piece of a table holding every report of its claims; each row's time rank.
+
+    The checks of :func:`validate_reports` on the piece alone, except that a
+    source's kind is checked against the whole table by :func:`check_kinds`
+    (a source reports on claims of many pieces). An empty piece passes.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns as :func:`validate_reports`, rows in table order.
+    duplicates : {"error", "first"}, default "error"
+    path : str, optional
+        The file the table came from, for messages.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Each row's rank in time order within the piece (``date``, then row
+        order), as :attr:`Reports.position` ranks a whole table: the reports
+        on a claim come in the same order.
+
+    Raises
+    ------
+    CaseError
+        As :func:`validate_reports`, but for a source given two kinds.
+    """
+    df = normalise_columns(df, path)
+    problems = _Problems(path if path is not None else df.attrs.get("path"))
+    when = _check_rows(df, duplicates, problems, kinds=False) if len(df) else None
+    problems.check()
+    return _time_order(when, len(df))
+
+
+def check_kinds(
+    df: pd.DataFrame, first: pd.Series | None = None, *, path: str | None = None
+) -> None:
+    """Refuse rows that give their source another kind than the source's first row.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows with columns ``source`` and ``kind`` (in table order), already
+        checked for empty values.
+    first : pandas.Series, optional
+        Each source's kind in its first row of the whole table, indexed by
+        source, when ``df`` holds only some of the rows (the ones that
+        differ, say); default ``df``'s own first row of each source.
+    path : str, optional
+        The file the table came from, for messages.
+
+    Raises
+    ------
+    CaseError
+        One problem per row whose kind differs, located and worded as
+        :func:`encode_reports` words it.
+    """
+    problems = _Problems(path if path is not None else df.attrs.get("path"))
+    _check_kinds(df, problems, first)
+    problems.check()
+
+
+def gold_codes(
+    gold: Any,
+    claims: np.ndarray,
+    classes: np.ndarray | None,
+    candidate_values: np.ndarray | None,
+) -> np.ndarray:
+    """Each claim's known label code, as :func:`encode_reports` codes ``gold``.
+
+    Parameters
+    ----------
+    gold : mapping, Series or DataFrame or None
+        As :func:`encode_reports`; labels of claims not in ``claims`` are skipped.
+    claims : numpy.ndarray
+        The claims to code.
+    classes : numpy.ndarray or None
+        The claim labels; None for per-claim candidate sets.
+    candidate_values : numpy.ndarray or None
+        With per-claim candidates: each claim's candidates (as
+        :func:`per_claim_codes` returns them).
+
+    Returns
+    -------
+    numpy.ndarray of intp
+        Index of the known label per claim, -1 where unknown.
+
+    Raises
+    ------
+    CaseError
+        A gold label that is not one of its claim's possible labels (every
+        such label listed, naming the gold file when it came from one).
+    """
+    return _gold_codes(gold, claims, classes, candidate_values)
