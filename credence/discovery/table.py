@@ -801,7 +801,7 @@ def encode_reports(
     else:
         classes = None
         label, n_candidates, candidate_values = per_claim_codes(claim, label, values, n_claims)
-    gold_codes = _gold_codes(gold, claims, classes, candidate_values)
+    known = gold_codes(gold, claims, classes, candidate_values)
     return Reports(
         claims=claims,
         sources=sources,
@@ -811,7 +811,7 @@ def encode_reports(
         label=label,
         n_candidates=n_candidates,
         candidate_values=candidate_values,
-        gold=gold_codes,
+        gold=known,
         report_labels=report_labels,
         match=match,
         position=position,
@@ -1040,12 +1040,37 @@ def _gold_frame(gold: Any) -> pd.DataFrame:
     return frame
 
 
-def _gold_codes(
+def gold_codes(
     gold: Any,
     claims: np.ndarray,
     classes: np.ndarray | None,
     candidate_values: np.ndarray | None,
 ) -> np.ndarray:
+    """Each claim's known label code, as :func:`encode_reports` codes ``gold``.
+
+    Parameters
+    ----------
+    gold : mapping, Series or DataFrame or None
+        As :func:`encode_reports`; labels of claims not in ``claims`` are skipped.
+    claims : numpy.ndarray
+        The claims to code.
+    classes : numpy.ndarray or None
+        The claim labels; None for per-claim candidate sets.
+    candidate_values : numpy.ndarray or None
+        With per-claim candidates: each claim's candidates (as
+        :func:`per_claim_codes` returns them).
+
+    Returns
+    -------
+    numpy.ndarray of intp
+        Index of the known label per claim, -1 where unknown.
+
+    Raises
+    ------
+    CaseError
+        A gold label that is not one of its claim's possible labels (every
+        such label listed, naming the gold file when it came from one).
+    """
     codes = np.full(claims.shape[0], -1, dtype=np.intp)
     if gold is None:
         return codes
@@ -1275,37 +1300,3 @@ def check_kinds(
     problems = _Problems(path if path is not None else df.attrs.get("path"))
     _check_kinds(df, problems, first)
     problems.check()
-
-
-def gold_codes(
-    gold: Any,
-    claims: np.ndarray,
-    classes: np.ndarray | None,
-    candidate_values: np.ndarray | None,
-) -> np.ndarray:
-    """Each claim's known label code, as :func:`encode_reports` codes ``gold``.
-
-    Parameters
-    ----------
-    gold : mapping, Series or DataFrame or None
-        As :func:`encode_reports`; labels of claims not in ``claims`` are skipped.
-    claims : numpy.ndarray
-        The claims to code.
-    classes : numpy.ndarray or None
-        The claim labels; None for per-claim candidate sets.
-    candidate_values : numpy.ndarray or None
-        With per-claim candidates: each claim's candidates (as
-        :func:`per_claim_codes` returns them).
-
-    Returns
-    -------
-    numpy.ndarray of intp
-        Index of the known label per claim, -1 where unknown.
-
-    Raises
-    ------
-    CaseError
-        A gold label that is not one of its claim's possible labels (every
-        such label listed, naming the gold file when it came from one).
-    """
-    return _gold_codes(gold, claims, classes, candidate_values)
