@@ -897,10 +897,15 @@ def run_vb(
         return (source, classes, copy, fidelity, hyper, copy_hyper), elbo, stats
 
     def pool(state: tuple, stats: tuple) -> tuple:
+        # the learned priors, then the sources' posteriors given them and the same counts:
+        # posteriors left on the old prior would make the next bound compare them with
+        # the new one (on the first pooled step, thousands of nats below the fit's own)
         source, classes, copy, fidelity, hyper, copy_hyper = state
         hyper = pooled_prior(stats[0], code, n_groups, hyper)
+        source = hyper[code] + stats[0]
         if copying:
             copy_hyper = pooled_prior(stats[1], code, n_groups, copy_hyper)
+            copy = copy_hyper[code] + stats[1]
         return source, classes, copy, fidelity, hyper, copy_hyper
 
     previous = _means(source, classes, copy, fidelity)
