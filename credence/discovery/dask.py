@@ -46,6 +46,7 @@ from credence.discovery.table import (
 from credence.discovery.vb import (
     Block,
     IterationInfo,
+    block_apparent_posterior,
     block_claim_posterior,
     block_init_stats,
     block_step,
@@ -212,9 +213,11 @@ def _step(part: _Part, exp: Any, per_claim: bool) -> tuple[np.ndarray, ...]:
     return source, (np.zeros(0) if per_claim else classes), copies, fidelity, log_z
 
 
-def _information(part: _Part, exp: Any, class_params: Any) -> tuple[float, int]:
-    q = block_claim_posterior(part.block, exp)
-    return information(q, class_params, part.block.gold)
+def _information(
+    part: _Part, exp: Any, class_params: Any, fidelity_params: Any
+) -> tuple[float, int]:
+    q = block_apparent_posterior(part.block, exp)
+    return information(q, class_params, part.block.gold, fidelity_params)
 
 
 def _posterior(part: _Part, exp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -432,7 +435,8 @@ copy_prior, claim_labels, shared_error, fidelity_prior
             if extend:
                 result = join_fits(tried.pop(start)[3], result)
             parts_info = dask.compute(
-                *[dask.delayed(_information)(p, result.expectations, result.class_params)
+                *[dask.delayed(_information)(p, result.expectations, result.class_params,
+                                             result.fidelity_params)
                   for p in parts]
             )
             kl, count = sum_stats(parts_info)

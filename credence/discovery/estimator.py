@@ -26,6 +26,7 @@ from credence.discovery.vb import (
     IterationInfo,
     Priors,
     VBResult,
+    block_apparent_posterior,
     block_claim_posterior,
     block_init_stats,
     block_step,
@@ -206,6 +207,10 @@ class Blocks:
         """The claims' posterior, ``(n_claims, K)``."""
         return np.concatenate(self._map(lambda b: block_claim_posterior(b, exp)))
 
+    def apparent(self, exp: Any) -> np.ndarray:
+        """The posterior of the label each claim's reports describe, ``(n_claims, K)``."""
+        return np.concatenate(self._map(lambda b: block_apparent_posterior(b, exp)))
+
 
 def candidate_fits(reports: Reports, model: str | None, copying: bool | None) -> list[tuple]:
     """The (model, copying) pairs a fit tries: the forced ones, or every one that applies.
@@ -241,18 +246,31 @@ def candidate_fits(reports: Reports, model: str | None, copying: bool | None) ->
 MIN_INFORMATION = 0.01
 
 
-def information(posterior: np.ndarray, class_params: np.ndarray | None, gold: np.ndarray) -> tuple:
-    """What a fit says about its claims: summed KL(q(T_i) || class prior) and the claims counted.
+def information(
+    apparent: np.ndarray,
+    class_params: np.ndarray | None,
+    gold: np.ndarray,
+    fidelity_params: np.ndarray | None = None,
+) -> tuple:
+    """What a fit's reports say about its claims: summed KL(q(A_i) || its prior), claims counted.
+
+    ``A_i`` is the label claim i's reports describe: its true label, unless the
+    fit has a shared error (then a claim's true label may stay near the class
+    prior however clear its reports, by design, and is not the measure).
 
     Parameters
     ----------
-    posterior : numpy.ndarray
-        ``(n_claims, K)`` claim posteriors.
+    apparent : numpy.ndarray
+        ``(n_claims, K)`` posteriors of the described labels
+        (:func:`~credence.discovery.vb.block_apparent_posterior`).
     class_params : numpy.ndarray or None
         Dirichlet posterior of the class prior (None: per-claim candidates,
         counted as informative).
     gold : numpy.ndarray
         Known label per claim, -1 where unknown (those claims are not counted).
+    fidelity_params : numpy.ndarray, optional
+        Beta posterior of the fidelity, with a shared error: the described
+        label's prior is the class prior passed through it.
 
     Returns
     -------
@@ -262,7 +280,10 @@ def information(posterior: np.ndarray, class_params: np.ndarray | None, gold: np
     if class_params is None:
         return np.inf, int(free.sum())
     prior = class_params / class_params.sum()
-    q = posterior[free]
+    if fidelity_params is not None:
+        rho = fidelity_params[0] / fidelity_params.sum()
+        prior = rho * prior + (1.0 - rho) * (1.0 - prior) / max(prior.size - 1, 1)
+    q = apparent[free]
     with np.errstate(divide="ignore", invalid="ignore"):
         kl = np.where(q > 0, q * (np.log(q) - np.log(prior)), 0.0).sum()
     return float(kl), int(free.sum())
@@ -848,8 +869,8 @@ class TruthDiscovery:
             )
             if extend:
                 result = join_fits(tried.pop(start)[4], result)
-            posterior = block.posterior(result.expectations)
-            kl, count = information(posterior, result.class_params, reports.gold)
+            kl, count = information(block.apparent(result.expectations), result.class_params,
+                                    reports.gold, result.fidelity_params)
             tried.append((model, copying, priors, block, result, kl / max(count, 1)))
             return result.converged
 

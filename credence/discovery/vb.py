@@ -57,6 +57,7 @@ __all__ = [
     "IterationInfo",
     "Priors",
     "VBResult",
+    "block_apparent_posterior",
     "block_claim_posterior",
     "block_init_stats",
     "block_step",
@@ -611,6 +612,23 @@ def block_claim_posterior(block: Block, exp: Expectations) -> np.ndarray:
     numpy.ndarray
     """
     return _posterior(block, exp)[0]
+
+
+def block_apparent_posterior(block: Block, exp: Expectations) -> np.ndarray:
+    """q(A) of a block's claims, the label their reports describe, ``(n_claims, K)``.
+
+    Without a shared error it is q(T) (:func:`block_claim_posterior`).
+
+    Parameters
+    ----------
+    block : Block
+    exp : Expectations
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    return _posterior(block, exp)[1]
 
 
 def block_copy_posterior(block: Block, exp: Expectations) -> np.ndarray:
