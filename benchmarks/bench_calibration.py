@@ -158,9 +158,23 @@ def _per_claim_log_loss(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return -(y * np.log(p) + (1 - y) * np.log1p(-p))
 
 
-def synthetic_table(n_claims: int) -> tuple[pd.DataFrame, dict]:
+def _crowd_kit_runs(kit: pd.DataFrame, claims: pd.Index) -> list[tuple[str, np.ndarray, float]]:
+    """crowd-kit's MajorityVote and DawidSkene on 0/1 reports: P(label 1) per claim, seconds."""
     from crowdkit.aggregation import DawidSkene, MajorityVote
 
+    runs = []
+    for method, kit_model in (("crowd-kit MV", MajorityVote()),
+                              ("crowd-kit DS", DawidSkene(n_iter=100))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            proba = kit_model.fit(kit).probas_
+            elapsed = time.perf_counter() - start
+        runs.append((method, proba.reindex(claims)[1].fillna(0.5).to_numpy(float), elapsed))
+    return runs
+
+
+def synthetic_table(n_claims: int) -> tuple[pd.DataFrame, dict]:
     settings = {
         "copy cascades": {"copy": (6.0, 4.0)},
         "heavy tails + copying": {"copy": (6.0, 4.0), "heavy_tail": True},
@@ -187,14 +201,7 @@ def synthetic_table(n_claims: int) -> tuple[pd.DataFrame, dict]:
                          "chosen": f"{model.model_}{' +copy' if model.copying_ else ''}"})
             if method == "credence default":
                 diagrams[name] = reliability_diagram(y, p)
-        for method, kit_model in (("crowd-kit MV", MajorityVote()),
-                                  ("crowd-kit DS", DawidSkene(n_iter=100))):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                start = time.perf_counter()
-                proba = kit_model.fit(kit).probas_
-                elapsed = time.perf_counter() - start
-            p = proba.reindex(sim.truth.index)[1].fillna(0.5).to_numpy(float)
+        for method, p, elapsed in _crowd_kit_runs(kit, sim.truth.index):
             rows.append({"data": name, "method": method, **_scores(y, p), "seconds": elapsed,
                          "chosen": ""})
         rows.append({"data": name, "method": "base rate", **_scores(y, base), "seconds": 0.0,
@@ -204,8 +211,6 @@ def synthetic_table(n_claims: int) -> tuple[pd.DataFrame, dict]:
 
 def shared_error_table(n_claims: int) -> tuple[pd.DataFrame, object]:
     """Reports sharing errors (fidelity 0.85), some copying; half the labels known."""
-    from crowdkit.aggregation import DawidSkene, MajorityVote
-
     sim = copy_cascades(n_claims, 300, seed=12, copy=(2.0, 8.0), fidelity=0.85)
     reports = sim.reports[["claim", "source", "label"]]
     known = sim.truth.iloc[::2]
@@ -229,14 +234,7 @@ def shared_error_table(n_claims: int) -> tuple[pd.DataFrame, object]:
             a, b = model.fidelity_params_ if model.shared_error_ else (np.nan, np.nan)
             rows[-1]["chosen"] += f" (fidelity {a / (a + b):.3f})"
     kit = reports.rename(columns={"claim": "task", "source": "worker"})
-    for method, kit_model in (("crowd-kit MV", MajorityVote()),
-                              ("crowd-kit DS", DawidSkene(n_iter=100))):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            start = time.perf_counter()
-            proba = kit_model.fit(kit).probas_
-            elapsed = time.perf_counter() - start
-        p = proba.reindex(hidden.index)[1].fillna(0.5).to_numpy(float)
+    for method, p, elapsed in _crowd_kit_runs(kit, hidden.index):
         rows.append({"method": method, **_scores(y, p), "seconds": elapsed, "chosen": ""})
     base = np.full(y.size, known.mean())
     rows.append({"method": "base rate", **_scores(y, base), "seconds": 0.0, "chosen": ""})

@@ -5,33 +5,14 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MAX_DIVERGENT_FRACTION
 from scipy.special import betaln
-from scipy.stats import norm
 
 from credence.discovery import TruthDiscovery
 
 pytest.importorskip("pymc")
+from sampling_checks import check_sampler_health, z_bound  # noqa: E402
+
 from credence.discovery.bayes import sample_posterior  # noqa: E402
-
-# How often each sampling test may fail by chance. Its comparisons share the rate
-# (Bonferroni): |estimate - target| <= z MCSE with z = norm.isf(rate / (2 n)) for n
-# comparisons (normal CLT for a posterior mean, MCSE from the effective sample size).
-TEST_FAILURE_RATE = 1e-4
-# Split R-hat of converged chains at these effective sample sizes stays near 1.01;
-# a chain in another mode gives far more.
-MAX_R_HAT = 1.05
-
-
-def z_bound(n_comparisons):
-    return norm.isf(TEST_FAILURE_RATE / (2 * n_comparisons))
-
-
-def check_sampler_health(fit, draws, chains):
-    diagnostics = fit.diagnostics
-    assert diagnostics["divergences"] <= MAX_DIVERGENT_FRACTION * draws * chains, diagnostics
-    assert diagnostics["r_hat_max"] < MAX_R_HAT, diagnostics
-
 
 ROWS = [
     ("c1", "a", 1),

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from sampling_checks import check_sampler_health, z_bound
 from scipy.special import betaln, gammaln
 
 from credence.calibration import ece_noise_floor, expected_calibration_error, log_loss
@@ -587,26 +588,6 @@ def test_dask_equals_in_process_with_a_shared_error(options):
 
 # -- full Bayes ----------------------------------------------------------------------
 
-# How often each sampling test may fail by chance (as in test_discovery_bayes): its
-# comparisons share the rate, |estimate - target| <= z MCSE, z = norm.isf(rate / (2 n)).
-TEST_FAILURE_RATE = 1e-4
-MAX_R_HAT = 1.05
-
-
-def _z_bound(n_comparisons):
-    from scipy.stats import norm
-
-    return norm.isf(TEST_FAILURE_RATE / (2 * n_comparisons))
-
-
-def _check_sampler_health(fit, draws, chains):
-    from conftest import MAX_DIVERGENT_FRACTION
-
-    diagnostics = fit.diagnostics
-    assert diagnostics["divergences"] <= MAX_DIVERGENT_FRACTION * draws * chains, diagnostics
-    assert diagnostics["r_hat_max"] < MAX_R_HAT, diagnostics
-
-
 TINY = [("c1", "a", 1), ("c1", "b", 1), ("c1", "c", 0),
         ("c2", "a", 0), ("c2", "b", 0), ("c2", "c", 1),
         ("c3", "a", 1), ("c3", "b", 0), ("c3", "c", 1),
@@ -689,9 +670,9 @@ def test_pymc_with_a_shared_error_matches_exact_enumeration():
     # 0.013, 0.005 of the exact values, MCSE <= 0.007; about 16% of the draws have a
     # fidelity below 1/2 (the sampler visits the flipped stories, which the enumeration
     # counts). Without the shared error the exact values move by up to 0.19.
-    tolerance = _z_bound(4) * fit.claim_posterior_mcse[:, 1] + 0.005
+    tolerance = z_bound(4) * fit.claim_posterior_mcse[:, 1] + 0.005
     assert np.all(np.abs(got - exact) <= tolerance), (got, exact, tolerance)
-    _check_sampler_health(fit, draws=2000, chains=2)
+    check_sampler_health(fit, draws=2000, chains=2)
 
 
 @pytest.mark.slow
@@ -709,9 +690,9 @@ def test_vb_with_a_shared_error_agrees_with_pymc():
     # Mean field against NUTS on the 75 free claims, measured against a run of 20,000
     # draws: 0.017 on average, 0.046 at most. Allowed: 0.03 on average and 0.12 per
     # claim, plus z MCSE per claim (one failure rate for both, as in test_discovery_bayes).
-    monte_carlo = _z_bound(free.size) * fit.claim_posterior_mcse[free, 1]
+    monte_carlo = z_bound(free.size) * fit.claim_posterior_mcse[free, 1]
     assert np.all(diff <= 0.12 + monte_carlo), (diff.max(), monte_carlo.max())
     assert diff.mean() <= 0.03 + monte_carlo.mean()
     gold_rows = vb.claims_.get_indexer(gold.index)
     np.testing.assert_allclose(fit.claim_posterior[gold_rows], vb.claim_posterior_[gold_rows])
-    _check_sampler_health(fit, draws=500, chains=2)
+    check_sampler_health(fit, draws=500, chains=2)
