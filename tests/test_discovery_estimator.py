@@ -186,6 +186,22 @@ def test_discover_output_with_a_shared_error_is_read_back_by_evaluate(tmp_path, 
     assert main(argv) == 0
     probability = pd.read_csv(claims)["probability"]
     assert probability.between(0.0, 1.0).all()
-    capsys.readouterr()
+    summary = capsys.readouterr().err
+    assert "shared error: the reports on a claim tell one story, true for" in summary
+    assert "learned from --truth" in summary
     assert main(["evaluate", str(claims), "--truth", str(every), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 600
+
+
+def test_the_learned_fidelity_is_said_beside_the_exported_sources():
+    from credence.discovery.simulate import copy_cascades
+
+    sim = copy_cascades(600, 40, copy=(1.0, 9.0), fidelity=0.8, seed=3)
+    reports = sim.reports[["claim", "source", "label"]]
+    model = TruthDiscovery("one-coin", copying=False, shared_error=True).fit(
+        reports, sim.truth.iloc[::2]
+    )
+    a, b = model.fidelity_params_
+    assert f"true for {a / (a + b):.0%} of the claims" in sources_yaml(model)
+    plain = TruthDiscovery("one-coin", copying=False, shared_error=False).fit(reports)
+    assert "story" not in sources_yaml(plain)

@@ -97,10 +97,20 @@ def _discover(args: argparse.Namespace) -> int:
             f"claims, {model.sources_.size:,} sources; {model.model_} {state} in "
             f"{model.n_iter_} iterations; wrote {printable(args.output)}"
             + (f" and {printable(args.sources_out)}" if args.sources_out else "")
-            + f"\nmodel: {printable(model.choice_)}",
+            + f"\nmodel: {printable(model.choice_)}"
+            + (_fidelity_line(model, args.truth is not None) if model.shared_error_ else ""),
             file=sys.stderr,
         )
     return 0
+
+
+def _fidelity_line(model: Any, taught: bool) -> str:
+    a, b = model.fidelity_params_
+    source = "learned from --truth" if taught else "without --truth, near its prior"
+    return (
+        f"\nshared error: the reports on a claim tell one story, true for {a / (a + b):.0%} "
+        f"of the claims (the fidelity, {source})"
+    )
 
 
 def _evaluate(args: argparse.Namespace) -> int:

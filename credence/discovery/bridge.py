@@ -224,6 +224,13 @@ def sources_yaml(model: Any, **kwargs: Any) -> str:
                 f"# groups{label}: [{{id: ..., members: [...], "
                 f"copy_probability: {{beta: [{a:g}, {b:g}]}}}}]\n"
             )
+    if getattr(model, "fidelity_params_", None) is not None:
+        a, b = model.fidelity_params_
+        header += (
+            f"# Reports on one claim shared a story, true for {a / (a + b):.0%} of the claims\n"
+            "# (the learned fidelity): agreeing reports on a new claim are worth no more\n"
+            "# than the story they tell.\n"
+        )
     return header + yaml.safe_dump(
         sources_document(model, **kwargs), sort_keys=False, default_flow_style=None
     )
