@@ -1,5 +1,6 @@
 """``credence discover`` and ``evaluate``: bad input exits 2, outputs are all or nothing."""
 
+import json
 import os
 
 import pytest
@@ -186,3 +187,30 @@ def test_predictions_are_read_strictly_with_every_problem_located(tmp_path, caps
     assert any(":3:" in line and "not 'x'" in line for line in lines), err
     assert any(":4:" in line and "label '1' twice" in line for line in lines), err
     assert any(":5:" in line and "not 'nan'" in line for line in lines), err
+
+
+PROBABILITIES = st.sampled_from(["0.5", "1", "0", "1.5", "-0", "nan", "inf", "1e-3", "", "x",
+                                 "0x1", "1_0", " 0.2", "９"])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.tuples(CELLS, CELLS, PROBABILITIES).map(",".join), max_size=10),
+    header=st.sampled_from(["claim,label,probability", "claim,label", "probability,claim,label"]),
+)
+def test_evaluate_fuzz_exits_0_or_2(tmp_path_factory, capsys, rows, header):
+    folder = tmp_path_factory.mktemp("evaluate")
+    predictions = folder / "p.csv"
+    predictions.write_text(header + "\n" + "\n".join(rows), encoding="utf-8")
+    truth = folder / "t.csv"
+    truth.write_text("claim,label\nc1,1\nc2,0\na,b\n")
+    code = main(["evaluate", str(predictions), "--truth", str(truth), "--json"])
+    captured = capsys.readouterr()
+    assert code in (0, 2)
+    if code == 2:
+        assert captured.out == "" and captured.err and "Traceback" not in captured.err
+    else:
+        scores = json.loads(captured.out)
+        assert 0 <= scores["accuracy"] <= 1 and scores["log_loss"] >= 0
