@@ -410,8 +410,9 @@ copy_prior, claim_labels, shared_error, fidelity_prior
 
         def fit_one(model: str, copying: bool, pooling: bool, start: int | None = None,
                     max_iter: int | None = None, extend: bool = False,
-                    shared: bool = False) -> bool:
-            priors = self.priors_for(meta, model, copying, pooling=pooling, shared=shared)
+                    shared: bool = False, pool_copying: bool = True) -> bool:
+            priors = self.priors_for(meta, model, copying, pooling=pooling, shared=shared,
+                                     pool_copying=pool_copying)
             first = dask.compute(*[dask.delayed(_init)(p, model, per_claim) for p in parts])
             init = sum_stats(first)[:4]
 
@@ -448,7 +449,7 @@ copy_prior, claim_labels, shared_error, fidelity_prior
         index, set_aside = choose_final(
             fit_one,
             lambda: ([t[3].history[-1].elbo for t in tried], [t[4] for t in tried]),
-            lambda i: (tried[i][0], tried[i][1], tried[i][2].pooling),
+            lambda i: (tried[i][0], tried[i][1], tried[i][2]),
             self.shared_error,
             any(f[1] for f in facts),
         )
@@ -463,7 +464,7 @@ copy_prior, claim_labels, shared_error, fidelity_prior
         )
         self._set_fitted(meta, priors, result, posterior, n_reports)
         self._set_selection(
-            [(t[0], t[1], t[3], t[4], t[2].pooling, t[2].fidelity is not None) for t in tried],
+            [(t[0], t[1], t[3], t[4], t[2]) for t in tried],
             index,
             set_aside,
         )

@@ -342,9 +342,11 @@ def search(
     not make up the difference within the screen, is left there (it cannot be
     chosen); one that exceeds it is run on to convergence. Forced choices run
     as given. A pooled fit with copying that learned nothing about the claims
-    (see :func:`choose`) is followed by the same fit with the starting priors
-    kept fixed: with few reports per source, pooling and copying together can
-    settle where every source is uninformative.
+    (see :func:`choose`) is followed by the same fit with the copy
+    propensities' prior kept at its start (the reliabilities' still learned):
+    with few reports per source, learning both priors can settle where every
+    source is uninformative and all agreement is copying, a fixed point
+    whose bound exceeds that of the informative one.
 
     Parameters
     ----------
@@ -353,10 +355,12 @@ def search(
     copying : bool or None
     pooling : bool
     run : callable
-        ``run(model, copying, pooling, start=None, max_iter=None, extend=False)``
-        fits one candidate: ``start`` the index of an earlier fit to warm-start
-        from, ``max_iter`` a cap below the estimator's, ``extend`` to continue
-        fit ``start`` (replacing its entry) rather than add one.
+        ``run(model, copying, pooling, start=None, max_iter=None, extend=False,
+        shared=False, pool_copying=True)`` fits one candidate: ``start`` the
+        index of an earlier fit to warm-start from, ``max_iter`` a cap below the
+        estimator's, ``extend`` to continue fit ``start`` (replacing its entry)
+        rather than add one, ``shared`` with a shared error, ``pool_copying``
+        False to keep the copy prior fixed.
     last : callable
         The ELBO and the information per claim of the fit ``run`` made last.
     """
@@ -367,7 +371,7 @@ def search(
         run(model, flag, pooling)
         count += 1
         if flag and pooling and last()[1] < MIN_INFORMATION:
-            run(model, flag, False)
+            run(model, flag, pooling, pool_copying=False)
             count += 1
         if last()[0] > best_elbo:
             best, best_elbo = model, last()[0]
@@ -385,7 +389,7 @@ def search(
         if last()[0] > best_elbo and not converged:
             run(best, True, pooling, start=count, extend=True)
         if pooling and last()[1] < MIN_INFORMATION:
-            run(best, True, False)
+            run(best, True, pooling, pool_copying=False)
 
 
 def choose_final(
@@ -404,7 +408,7 @@ def choose_final(
     scores : callable
         The ELBOs and the information per claim of the fits so far.
     settings : callable
-        ``settings(i) -> (model, copying, pooling)`` of fit ``i``.
+        ``settings(i) -> (model, copying, priors)`` of fit ``i``.
     shared_error : bool or None
         True: fit the chosen model again with a shared error, warm-started
         from it (a shared error from the start of a fit tends to settle at a
@@ -422,8 +426,9 @@ def choose_final(
     """
     index, set_aside = choose(*scores())
     if shared_error or (shared_error is None and has_gold):
-        model, copying, pooling = settings(index)
-        run(model, copying, pooling, start=index, shared=True)
+        model, copying, priors = settings(index)
+        run(model, copying, priors.pooling, start=index, shared=True,
+            pool_copying=priors.pool_copying)
         if shared_error:
             return len(scores()[0]) - 1, False
         index, set_aside = choose(*scores())
@@ -721,6 +726,7 @@ class TruthDiscovery:
         *,
         pooling: bool | None = None,
         shared: bool = False,
+        pool_copying: bool = True,
     ) -> Priors:
         """The priors of one candidate fit of these reports.
 
@@ -733,6 +739,8 @@ class TruthDiscovery:
             Learn the priors (default: the estimator's ``pooling``).
         shared : bool, default False
             Model an error shared by each claim's reports.
+        pool_copying : bool, default True
+            With pooling, learn the copy propensities' prior too.
 
         Returns
         -------
@@ -794,6 +802,7 @@ class TruthDiscovery:
             copy=tuple(self.copy_prior) if copying else None,
             pooling=bool(self.pooling if pooling is None else pooling),
             fidelity=tuple(self.fidelity_prior) if shared else None,
+            pool_copying=pool_copying,
         )
 
     def _positive_index(self, classes: np.ndarray) -> int:
@@ -849,8 +858,9 @@ class TruthDiscovery:
 
         def run(model: str, copying: bool, pooling: bool, start: int | None = None,
                 max_iter: int | None = None, extend: bool = False,
-                shared: bool = False) -> bool:
-            priors = self.priors_for(reports, model, copying, pooling=pooling, shared=shared)
+                shared: bool = False, pool_copying: bool = True) -> bool:
+            priors = self.priors_for(reports, model, copying, pooling=pooling, shared=shared,
+                                     pool_copying=pool_copying)
             if copying not in blocks:
                 blocks[copying] = Blocks(reports, copying)
             block = blocks[copying]
@@ -879,7 +889,7 @@ class TruthDiscovery:
         index, set_aside = choose_final(
             run,
             lambda: ([t[4].history[-1].elbo for t in tried], [t[5] for t in tried]),
-            lambda i: (tried[i][0], tried[i][1], tried[i][2].pooling),
+            lambda i: (tried[i][0], tried[i][1], tried[i][2]),
             self.shared_error,
             bool((reports.gold >= 0).any()),
         )
@@ -888,20 +898,26 @@ class TruthDiscovery:
         n_reports = np.bincount(reports.source, minlength=reports.n_sources)
         self._set_fitted(reports, priors, result, posterior, n_reports)
         self._set_selection(
-            [(t[0], t[1], t[4], t[5], t[2].pooling, t[2].fidelity is not None) for t in tried],
+            [(t[0], t[1], t[4], t[5], t[2]) for t in tried],
             index,
             set_aside,
         )
         return self
 
     def _set_selection(self, tried: list[tuple], index: int, set_aside: bool) -> None:
-        """Record the candidate fits and why the chosen one was chosen."""
+        """Record the candidate fits and why the chosen one was chosen.
+
+        ``tried``: per fit, ``(model, copying, VBResult, information, Priors)``.
+        """
         table = pd.DataFrame(
             {
                 "model": [t[0] for t in tried],
                 "copying": [t[1] for t in tried],
-                "shared_error": [t[5] for t in tried],
-                "pooled": [t[4] for t in tried],
+                "shared_error": [t[4].fidelity is not None for t in tried],
+                "pooled": [t[4].pooling for t in tried],
+                "copy_prior_pooled": [
+                    t[4].pooling and t[4].copy is not None and t[4].pool_copying for t in tried
+                ],
                 "elbo": [t[2].history[-1].elbo for t in tried],
                 "information": [t[3] for t in tried],
                 "n_iter": [len(t[2].history) for t in tried],
@@ -915,6 +931,8 @@ class TruthDiscovery:
 
         def name(row: Any) -> str:
             fixed = "" if row["pooled"] or not self.pooling else ", fixed priors"
+            if row["pooled"] and row["copying"] and not row["copy_prior_pooled"]:
+                fixed = ", copy prior fixed"
             shared = ", shared error" if row["shared_error"] else ""
             copying = "with" if row["copying"] else "without"
             return f"{row['model']} {copying} copying{shared}{fixed}"

@@ -104,6 +104,8 @@ class Priors:
         ``[a, b]`` of the Beta prior of the fidelity (the probability that a
         claim's reports describe its true label, see :mod:`.shared_error`);
         None when the reports on a claim share no error.
+    pool_copying : bool
+        With pooling, learn ``copy`` too (False: only ``source``).
     """
 
     model: str
@@ -112,6 +114,7 @@ class Priors:
     copy: np.ndarray | None = None
     pooling: bool = False
     fidelity: np.ndarray | None = None
+    pool_copying: bool = True
 
 
 @strict_options
@@ -131,6 +134,7 @@ def make_priors(
     copy: tuple[float, float] | None = None,
     pooling: bool = False,
     fidelity: tuple[float, float] | None = None,
+    pool_copying: bool = True,
 ) -> Priors:
     """Build the prior of a model.
 
@@ -167,6 +171,9 @@ def make_priors(
     fidelity : (a, b), optional
         Beta prior of the fidelity of a claim's reports; None: they share no
         error (:mod:`credence.discovery.shared_error`).
+    pool_copying : bool, default True
+        With pooling, learn the copy propensities' prior too (False keeps
+        ``copy``).
 
     Returns
     -------
@@ -210,6 +217,7 @@ def make_priors(
         copy=None if copy is None else np.asarray(copy, dtype=float),
         pooling=bool(pooling),
         fidelity=None if fidelity is None else np.asarray(fidelity, dtype=float),
+        pool_copying=bool(pool_copying),
     )
 
 
@@ -921,7 +929,7 @@ def run_vb(
         source, classes, copy, fidelity, hyper, copy_hyper = state
         hyper = pooled_prior(stats[0], code, n_groups, hyper)
         source = hyper[code] + stats[0]
-        if copying:
+        if copying and priors.pool_copying:
             copy_hyper = pooled_prior(stats[1], code, n_groups, copy_hyper)
             copy = copy_hyper[code] + stats[1]
         return source, classes, copy, fidelity, hyper, copy_hyper
