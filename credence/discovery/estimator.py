@@ -395,7 +395,7 @@ def search(
 def choose_final(
     run: Callable[..., Any],
     scores: Callable[[], tuple[list[float], list[float]]],
-    settings: Callable[[int], tuple[str, bool, bool]],
+    settings: Callable[[int], tuple[str, bool, Priors]],
     shared_error: bool | None,
     has_gold: bool,
 ) -> tuple[int, bool]:
