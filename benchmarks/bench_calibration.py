@@ -15,8 +15,9 @@ credence with independent reports (neither), majority stance
 MajorityVote and DawidSkene on the support / deny reports, and the training
 folds' base rate; and each method's log loss minus credence's default, with the
 standard error of that paired difference over threads. (b) Synthetic tables
-with copy cascades, heavy-tailed source activity and adversarial sources
-(credence.discovery.simulate), without known labels; and one whose claims' reports
+with copy cascades, heavy-tailed source activity, adversarial sources and
+thin records (2,000 sources, a few reports each) (credence.discovery.simulate),
+without known labels; and one whose claims' reports
 share errors (a story true with probability 0.85), half its claims' labels given
 and the other half scored.
 
@@ -179,11 +180,13 @@ def synthetic_table(n_claims: int) -> tuple[pd.DataFrame, dict]:
         "copy cascades": {"copy": (6.0, 4.0)},
         "heavy tails + copying": {"copy": (6.0, 4.0), "heavy_tail": True},
         "adversarial + copying": {"copy": (6.0, 4.0), "adversarial": 0.3},
+        "thin records + copying": {"copy": (6.0, 4.0), "n_sources": 2000},
         "independent": {"copy": (0.01, 100.0)},
     }
     rows, diagrams = [], {}
     for name, extra in settings.items():
-        sim = copy_cascades(n_claims, 300, seed=11, **extra)
+        extra = {"n_sources": 300, **extra}
+        sim = copy_cascades(n_claims, seed=11, **extra)
         reports = sim.reports[["claim", "source", "label"]]
         y = sim.truth.to_numpy()
         kit = reports.rename(columns={"claim": "task", "source": "worker"})
@@ -263,7 +266,7 @@ def main() -> int:
     print(table.to_string(**fmt))
     _diagram("RumourEval, credence default", reliability_diagram(y, p))
     n = 3000 if args.quick else 10_000
-    print(f"\n(b) synthetic, {n:,} claims, 6 reports each, 300 sources\n")
+    print(f"\n(b) synthetic, {n:,} claims, 6 reports each, 300 sources (thin records: 2,000)\n")
     synth, diagrams = synthetic_table(n)
     print(synth.to_string(**fmt))
     for name, diagram in diagrams.items():
