@@ -25,13 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery.estimator import (
-    TruthDiscovery,
-    candidate_fits,
-    choose_final,
-    information,
-    search,
-)
+from credence.discovery.estimator import TruthDiscovery, information
 from credence.discovery.table import (
     COLUMNS,
     OPTIONAL,
@@ -50,9 +44,7 @@ from credence.discovery.vb import (
     block_claim_posterior,
     block_init_stats,
     block_step,
-    join_fits,
     make_block,
-    run_vb,
     sum_stats,
 )
 from credence.errors import CaseError, shown
@@ -204,8 +196,7 @@ def _sorted(values: Any, column: str, path: str | None) -> np.ndarray:
 
 def _init(part: _Part, model: str, per_claim: bool) -> tuple[np.ndarray, ...]:
     source, classes, copies, fidelity = block_init_stats(part.block, model)
-    classes = np.zeros(0) if per_claim else classes
-    return source, classes, copies, fidelity, part.block.source_total
+    return source, (np.zeros(0) if per_claim else classes), copies, fidelity
 
 
 def _step(part: _Part, exp: Any, per_claim: bool) -> tuple[np.ndarray, ...]:
@@ -218,6 +209,29 @@ def _information(
 ) -> tuple[float, int]:
     q = block_apparent_posterior(part.block, exp)
     return information(q, class_params, part.block.gold, fidelity_params)
+
+
+@dataclass(frozen=True, eq=False)
+class _Partitions:
+    """The coded partitions as a fit reads them: each step's counts summed on the client."""
+
+    parts: tuple
+    per_claim: bool
+
+    def _sum(self, fn: Callable[..., Any], *args: Any) -> tuple:
+        import dask
+
+        return sum_stats(dask.compute(*[dask.delayed(fn)(p, *args) for p in self.parts]))
+
+    def init_stats(self, model: str) -> tuple[np.ndarray, ...]:
+        return self._sum(_init, model, self.per_claim)
+
+    def step(self, exp: Any) -> tuple[np.ndarray, ...]:
+        return self._sum(_step, exp, self.per_claim)
+
+    def information(self, result: Any) -> tuple[float, int]:
+        return self._sum(_information, result.expectations, result.class_params,
+                         result.fidelity_params)
 
 
 def _posterior(part: _Part, exp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -406,54 +420,10 @@ copy_prior, claim_labels, shared_error, fidelity_prior
             kind=kind,
             kinds=kinds,
         )
-        tried = []
-
-        def fit_one(model: str, copying: bool, pooling: bool, start: int | None = None,
-                    max_iter: int | None = None, extend: bool = False,
-                    shared: bool = False, pool_copying: bool = True) -> bool:
-            priors = self.priors_for(meta, model, copying, pooling=pooling, shared=shared,
-                                     pool_copying=pool_copying)
-            first = dask.compute(*[dask.delayed(_init)(p, model, per_claim) for p in parts])
-            init = sum_stats(first)[:4]
-
-            def step(exp: Any) -> tuple[np.ndarray, ...]:
-                tasks = [dask.delayed(_step)(p, exp, per_claim) for p in parts]
-                return sum_stats(dask.compute(*tasks))
-
-            cap = int(self.max_iter) - (len(tried[start][3].history) if extend else 0)
-            if cap <= 0:
-                return False
-            result = run_vb(
-                priors,
-                init,
-                step,
-                group=self._groups(meta),
-                max_iter=cap if max_iter is None else min(max_iter, cap),
-                tol=float(self.tol),
-                callback=callback,
-                start=None if start is None else tried[start][3],
-            )
-            if extend:
-                result = join_fits(tried.pop(start)[3], result)
-            parts_info = dask.compute(
-                *[dask.delayed(_information)(p, result.expectations, result.class_params,
-                                             result.fidelity_params)
-                  for p in parts]
-            )
-            kl, count = sum_stats(parts_info)
-            tried.append((model, copying, priors, result, kl / max(count, 1)))
-            return result.converged
-
-        search(candidate_fits(meta, self.model, self.copying), self.copying,
-               bool(self.pooling), fit_one, lambda: (tried[-1][3].history[-1].elbo, tried[-1][4]))
-        index, set_aside = choose_final(
-            fit_one,
-            lambda: ([t[3].history[-1].elbo for t in tried], [t[4] for t in tried]),
-            lambda i: (tried[i][0], tried[i][1], tried[i][2]),
-            self.shared_error,
-            any(f[1] for f in facts),
+        partitions = _Partitions(tuple(parts), per_claim)
+        _, _, priors, _, result = self._fit_and_choose(
+            meta, lambda copying: partitions, any(f[1] for f in facts), callback
         )
-        model, copying, priors, result, _ = tried[index]
         outputs = dask.compute(*[dask.delayed(_posterior)(p, result.expectations) for p in parts])
         claims, posterior, values = _assemble(outputs, k)
         meta = replace(
@@ -463,11 +433,6 @@ copy_prior, claim_labels, shared_error, fidelity_prior
             candidate_values=values,
         )
         self._set_fitted(meta, priors, result, posterior, n_reports)
-        self._set_selection(
-            [(t[0], t[1], t[3], t[4], t[2]) for t in tried],
-            index,
-            set_aside,
-        )
         return self
 
 

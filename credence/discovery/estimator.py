@@ -207,9 +207,12 @@ class Blocks:
         """The claims' posterior, ``(n_claims, K)``."""
         return np.concatenate(self._map(lambda b: block_claim_posterior(b, exp)))
 
-    def apparent(self, exp: Any) -> np.ndarray:
-        """The posterior of the label each claim's reports describe, ``(n_claims, K)``."""
-        return np.concatenate(self._map(lambda b: block_apparent_posterior(b, exp)))
+    def information(self, result: VBResult) -> tuple[float, int]:
+        """Summed :func:`information` of the blocks' claims under a fit."""
+        exp = result.expectations
+        return sum_stats(self._map(lambda b: information(
+            block_apparent_posterior(b, exp), result.class_params, b.gold, result.fidelity_params
+        )))
 
 
 def candidate_fits(reports: Reports, model: str | None, copying: bool | None) -> list[tuple]:
@@ -853,25 +856,64 @@ class TruthDiscovery:
         """
         self._check_params()
         reports = self._encode(X, y)
-        tried = []
         blocks: dict[bool, Blocks] = {}
+
+        def data(copying: bool) -> Blocks:
+            if copying not in blocks:
+                blocks[copying] = Blocks(reports, copying)
+            return blocks[copying]
+
+        _, _, priors, block, result = self._fit_and_choose(
+            reports, data, bool((reports.gold >= 0).any()), callback
+        )
+        posterior = block.posterior(result.expectations)
+        n_reports = np.bincount(reports.source, minlength=reports.n_sources)
+        self._set_fitted(reports, priors, result, posterior, n_reports)
+        return self
+
+    def _fit_and_choose(
+        self,
+        meta: Reports,
+        data: Callable[[bool], Any],
+        has_gold: bool,
+        callback: Callable[[IterationInfo], None] | None,
+    ) -> tuple:
+        """Fit the candidates :func:`search` and :func:`choose_final` ask for; the chosen one.
+
+        Parameters
+        ----------
+        meta : Reports
+            The coded table, or (on Dask) its labels, sources and kinds.
+        data : callable
+            ``data(copying)``: the reports as the fits read them, with
+            ``init_stats(model)``, ``step(exp)`` and ``information(result)``
+            (:class:`Blocks`, or Dask's partitions).
+        has_gold : bool
+            Whether some claims' labels are known.
+        callback : callable, optional
+            Called with each iteration's :class:`~credence.discovery.vb.IterationInfo`.
+
+        Returns
+        -------
+        (model, copying, priors, data, result)
+            The chosen fit; ``selection_`` and ``choice_`` are set.
+        """
+        tried = []
 
         def run(model: str, copying: bool, pooling: bool, start: int | None = None,
                 max_iter: int | None = None, extend: bool = False,
                 shared: bool = False, pool_copying: bool = True) -> bool:
-            priors = self.priors_for(reports, model, copying, pooling=pooling, shared=shared,
+            priors = self.priors_for(meta, model, copying, pooling=pooling, shared=shared,
                                      pool_copying=pool_copying)
-            if copying not in blocks:
-                blocks[copying] = Blocks(reports, copying)
-            block = blocks[copying]
+            reports = data(copying)
             cap = int(self.max_iter) - (len(tried[start][4].history) if extend else 0)
             if cap <= 0:
                 return False
             result = run_vb(
                 priors,
-                block.init_stats(model),
-                block.step,
-                group=self._groups(reports),
+                reports.init_stats(model),
+                reports.step,
+                group=self._groups(meta),
                 max_iter=cap if max_iter is None else min(max_iter, cap),
                 tol=float(self.tol),
                 callback=callback,
@@ -879,30 +921,21 @@ class TruthDiscovery:
             )
             if extend:
                 result = join_fits(tried.pop(start)[4], result)
-            kl, count = information(block.apparent(result.expectations), result.class_params,
-                                    reports.gold, result.fidelity_params)
-            tried.append((model, copying, priors, block, result, kl / max(count, 1)))
+            kl, count = reports.information(result)
+            tried.append((model, copying, priors, reports, result, kl / max(count, 1)))
             return result.converged
 
-        search(candidate_fits(reports, self.model, self.copying), self.copying,
+        search(candidate_fits(meta, self.model, self.copying), self.copying,
                bool(self.pooling), run, lambda: (tried[-1][4].history[-1].elbo, tried[-1][5]))
         index, set_aside = choose_final(
             run,
             lambda: ([t[4].history[-1].elbo for t in tried], [t[5] for t in tried]),
             lambda i: (tried[i][0], tried[i][1], tried[i][2]),
             self.shared_error,
-            bool((reports.gold >= 0).any()),
+            has_gold,
         )
-        model, copying, priors, block, result, _ = tried[index]
-        posterior = block.posterior(result.expectations)
-        n_reports = np.bincount(reports.source, minlength=reports.n_sources)
-        self._set_fitted(reports, priors, result, posterior, n_reports)
-        self._set_selection(
-            [(t[0], t[1], t[4], t[5], t[2]) for t in tried],
-            index,
-            set_aside,
-        )
-        return self
+        self._set_selection([(t[0], t[1], t[4], t[5], t[2]) for t in tried], index, set_aside)
+        return tried[index][:5]
 
     def _set_selection(self, tried: list[tuple], index: int, set_aside: bool) -> None:
         """Record the candidate fits and why the chosen one was chosen.
