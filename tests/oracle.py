@@ -48,6 +48,17 @@ def channel(case: Case, source) -> dict[str, float | Beta]:
     return {"r": rel}
 
 
+def _is_direct(e) -> bool:
+    return e.likelihood is not None or e.likelihood_ratio is not None
+
+
+def _direct_log(e, h: str) -> float:
+    """Log-likelihood of direct evidence under hypothesis h (a ratio: "true" against "false")."""
+    if e.likelihood is not None:
+        return math.log(e.likelihood[h]) if e.likelihood[h] > 0 else -math.inf
+    return math.log(e.likelihood_ratio) if h == "true" else 0.0
+
+
 def factors(case: Case, h: str):
     """For hypothesis h: {(source, param): [(copy, match, rises)]} and direct log-likelihoods."""
     by_id = {e.id: e for e in case.evidence}
@@ -55,11 +66,8 @@ def factors(case: Case, h: str):
     groups: dict[tuple[str, str], list] = {}
     direct = 0.0
     for e in case.evidence:
-        if e.likelihood is not None:
-            direct += math.log(e.likelihood[h]) if e.likelihood[h] > 0 else -math.inf
-            continue
-        if e.likelihood_ratio is not None:
-            direct += math.log(e.likelihood_ratio) if h == "true" else 0.0
+        if _is_direct(e):
+            direct += _direct_log(e, h)
             continue
         A, yes = _in_a(e)
         ch = channel(case, sources[e.source])
@@ -251,11 +259,8 @@ def _factors(case: Case, h: str, keep: set[str]):
     for e in case.evidence:
         if e.id not in keep:
             continue
-        if e.likelihood is not None:
-            direct += math.log(e.likelihood[h]) if e.likelihood[h] > 0 else -math.inf
-            continue
-        if e.likelihood_ratio is not None:
-            direct += math.log(e.likelihood_ratio) if h == "true" else 0.0
+        if _is_direct(e):
+            direct += _direct_log(e, h)
             continue
         copy = later.get(e.id)
         if e.derived_from:

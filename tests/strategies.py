@@ -20,6 +20,15 @@ def reliabilities(param=None):
     )
 
 
+def _direct(draw, item, binary, hyps):
+    """``item`` as direct evidence: a likelihood ratio, or a likelihood per hypothesis."""
+    if binary:
+        item["likelihood_ratio"] = draw(st.floats(0.1, 10))
+    else:
+        item["likelihood"] = {h: draw(st.floats(0.05, 1)) for h in hyps}
+    return item
+
+
 def _head(draw, binary: bool) -> tuple[list[str], dict]:
     """Hypothesis ids and the claim or hypotheses of a random case."""
     if binary:
@@ -74,11 +83,7 @@ def cases(draw, max_sources=3, max_items=7, derived=True, direct=True, param=Non
     for i in range(draw(st.integers(0, max_items))):
         item = {"id": f"e{i}"}
         if direct and draw(st.integers(0, 5)) == 0:
-            if binary:
-                item["likelihood_ratio"] = draw(st.floats(0.1, 10))
-            else:
-                item["likelihood"] = {h: draw(st.floats(0.05, 1)) for h in hyps}
-            evidence.append(item)
+            evidence.append(_direct(draw, item, binary, hyps))
             continue
         item["source"] = f"s{draw(st.integers(0, n_sources - 1))}"
         if binary:
@@ -148,11 +153,7 @@ def dependence_cases(
     for i in range(draw(st.integers(min(3, max_items), max_items))):
         item = {"id": f"e{i}"}
         if direct and draw(st.integers(0, 6)) == 0:
-            if binary:
-                item["likelihood_ratio"] = draw(st.floats(0.1, 10))
-            else:
-                item["likelihood"] = {h: draw(st.floats(0.05, 1)) for h in hyps}
-            evidence.append(item)
+            evidence.append(_direct(draw, item, binary, hyps))
             continue
         item["source"] = f"s{draw(st.integers(0, n_sources - 1))}"
         if binary:

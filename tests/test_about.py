@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from located import assert_one_problem
 from oracle import dependence_log_evidence, uncertain_variables
 from strategies import beta, compiled_or_skip, dependence_cases, light_reliabilities, prob
 
 from credence import Beta, Case, CaseError, Channel, Evidence, Hypothesis, Source, TwoCoin, assess
-from credence.case import validate_case
 from credence.compile import compile_case
 from credence.exact import exact_log_evidence, exact_posterior
 from credence.io import case_from_dict
@@ -333,15 +333,7 @@ BINARY_WITH_ABOUT = {
     ],
 )
 def test_each_about_rule_gives_a_located_error(data, loc, message):
-    for read in (case_from_dict, validate_case):
-        with pytest.raises(CaseError) as info:
-            read(copy.deepcopy(data))
-        problems = info.value.problems
-        assert [p.message for p in problems] == [message]
-        (problem,) = problems
-        assert problem.loc == loc
-        rest = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc[2:])
-        assert problem.location == f"sources[0] (id s){rest}"
+    assert_one_problem(data, message, loc, "sources[0] (id s)")
 
 
 def test_binary_case_refuses_about_built_in_python():

@@ -24,6 +24,7 @@ import pytest
 from conftest import MAX_DIVERGENT_FRACTION
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from located import assert_one_problem
 from oracle import (
     copy_posterior_mean,
     dependence_expectation,
@@ -42,7 +43,6 @@ from strategies import (
 )
 
 from credence import Beta, Case, CaseError, Claim, Evidence, Group, Source, assess
-from credence.case import validate_case
 from credence.compile import compile_case
 from credence.exact import exact_assess, exact_log_evidence, exact_posterior, robustness_draws
 from credence.io import case_from_dict
@@ -690,16 +690,8 @@ def _base(groups, extra_evidence=()):
 )
 def test_each_group_rule_gives_a_located_error(groups, extra, loc, message):
     data = _base(groups, extra)
-    for read in (case_from_dict, validate_case):
-        with pytest.raises(CaseError) as info:
-            read(copy.deepcopy(data))
-        problems = info.value.problems
-        assert [p.message for p in problems] == [message]
-        (problem,) = problems
-        assert problem.loc == loc
-        g = loc[1]
-        rest = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc[2:])
-        assert problem.location == f"groups[{g}] (id {groups[g]['id']}){rest}"
+    g = loc[1]
+    assert_one_problem(data, message, loc, f"groups[{g}] (id {groups[g]['id']})")
 
 
 def test_pure_copy_group_with_a_disagreeing_member_is_refused_at_compile():

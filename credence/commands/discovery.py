@@ -16,6 +16,9 @@ __all__ = ["register"]
 #: Fits with at least this many reports show a progress bar (on a terminal).
 PROGRESS_THRESHOLD = 200_000
 
+#: What ``auto|yes|no`` options ask of the estimator (None: chosen from the data).
+CHOICE = {"auto": None, "yes": True, "no": False}
+
 
 def _fit(model: Any, reports: Any, gold: Any, progress: bool) -> None:
     if not progress:
@@ -74,8 +77,8 @@ def _discover(args: argparse.Namespace) -> int:
         max_iter=args.max_iter,
         tol=args.tol,
         pooling=not args.no_pooling,
-        copying={"auto": None, "yes": True, "no": False}[args.copying],
-        shared_error={"auto": None, "yes": True, "no": False}[args.shared_error],
+        copying=CHOICE[args.copying],
+        shared_error=CHOICE[args.shared_error],
         claim_labels=claim_labels,
     )
     progress = not args.quiet and len(reports) >= PROGRESS_THRESHOLD and sys.stderr.isatty()
@@ -221,14 +224,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--copying",
-        choices=["auto", "yes", "no"],
+        choices=list(CHOICE),
         default="auto",
         help="model reports on a claim repeating earlier ones (in date, then file order): "
         "chosen from the data (auto, default), always, or never",
     )
     p.add_argument(
         "--shared-error",
-        choices=["auto", "yes", "no"],
+        choices=list(CHOICE),
         default="auto",
         help="model the reports on a claim sharing one error (telling one story, true with "
         "a probability learned from --truth): chosen from the data when --truth is given "
