@@ -213,7 +213,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model",
         choices=["one-coin", "two-coin", "dawid-skene"],
         default=None,
-        help="source model (default: chosen from the data by the evidence lower bound)",
+        help="source model (default: chosen from the data by held-out likelihood)",
     )
     p.add_argument(
         "--claim-labels",

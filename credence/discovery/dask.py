@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from credence.discovery.estimator import TruthDiscovery, information
+from credence.discovery.held_out import claim_folds, held_out, split_block
 from credence.discovery.table import (
     COLUMNS,
     OPTIONAL,
@@ -232,6 +233,19 @@ class _Partitions:
     def information(self, result: Any) -> tuple[float, int]:
         return self._sum(_information, result.expectations, result.class_params,
                          result.fidelity_params)
+
+    def held_out(self, result: Any, priors: Any, group: np.ndarray) -> np.ndarray:
+        import dask
+
+        def map_pieces(fn: Callable[..., Any]) -> list:
+            return list(dask.compute(*[dask.delayed(_by_fold)(p, fn) for p in self.parts]))
+
+        return held_out(map_pieces, result, priors, group)
+
+
+def _by_fold(part: _Part, fn: Callable[..., Any]) -> Any:
+    """``fn`` of a partition's claims split by fold."""
+    return fn(split_block(part.block, claim_folds(part.claims)))
 
 
 def _posterior(part: _Part, exp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -12,6 +12,13 @@ import numpy as np
 import pandas as pd
 
 from credence.discovery import models
+from credence.discovery.held_out import (
+    FOLDS,
+    claim_folds,
+    held_out,
+    split_block,
+    standard_error,
+)
 from credence.discovery.table import (
     Reports,
     check_cells,
@@ -157,6 +164,7 @@ class Blocks:
         # a block's counts are per source: with many sources, fewer, larger blocks
         size = max(BLOCK_REPORTS, 16 * reports.n_sources) if size is None else int(size)
         n = reports.n_claims
+        self.claims = reports.claims
         if reports.n_reports <= 2 * size or n < 2:
             self.blocks = [block_of(reports, copying=copying)]
             self.edges = np.array([0, n])
@@ -187,13 +195,15 @@ class Blocks:
                 position=reports.order[rows] if copying else None,
             ))
 
-    def _map(self, fn: Callable[[Block], Any]) -> list:
-        if len(self.blocks) == 1:
-            return [fn(self.blocks[0])]
+    def _map(self, fn: Callable[[Any], Any], items: list | None = None) -> list:
+        """``fn`` of each block (or of each of ``items``, one a block), on threads."""
+        items = self.blocks if items is None else items
+        if len(items) == 1:
+            return [fn(items[0])]
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(min(len(self.blocks), os.cpu_count() or 1)) as pool:
-            return list(pool.map(fn, self.blocks))
+        with ThreadPoolExecutor(min(len(items), os.cpu_count() or 1)) as pool:
+            return list(pool.map(fn, items))
 
     def init_stats(self, model: str) -> tuple[np.ndarray, ...]:
         """Summed :func:`~credence.discovery.vb.block_init_stats`."""
@@ -213,6 +223,31 @@ class Blocks:
         return sum_stats(self._map(lambda b: information(
             block_apparent_posterior(b, exp), result.class_params, b.gold, result.fidelity_params
         )))
+
+    def held_out(self, result: VBResult, priors: Priors, group: np.ndarray) -> np.ndarray:
+        """The fit's cross-validated log predictive likelihood (:mod:`.held_out`).
+
+        Parameters
+        ----------
+        result : VBResult
+        priors : Priors
+        group : numpy.ndarray of int
+            Group code of each source, as the fit was given.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(FOLDS,)`` log likelihood of each fold of claims.
+        """
+        folds = claim_folds(self.claims)
+        pieces = [
+            (b, folds[lo:hi])
+            for b, lo, hi in zip(self.blocks, self.edges[:-1], self.edges[1:], strict=True)
+        ]
+        return held_out(
+            lambda fn: self._map(lambda piece: fn(split_block(*piece)), pieces),
+            result, priors, group,
+        )
 
 
 def candidate_fits(reports: Reports, model: str | None, copying: bool | None) -> list[tuple]:
@@ -292,40 +327,76 @@ def information(
     return float(kl), int(free.sum())
 
 
-def choose(elbos: list[float], info: list[float]) -> tuple[int, bool]:
-    """The candidate with the highest ELBO among those that learned about the claims.
-
-    A fit whose claims' posteriors stay at the class prior (mean information
-    below :data:`MIN_INFORMATION` nats a claim) is set aside when another fit
-    is informative: mean-field variational Bayes can settle where no source
-    carries information and agreement is all copying, a fixed point whose
-    bound can exceed that of an informative fit because it pays no price for
-    uncertain claims.
+def size(priors: Priors) -> tuple[int, bool]:
+    """How complex a fit is: free parameters per source, then whether it has a shared error.
 
     Parameters
     ----------
-    elbos : list of float
+    priors : Priors
+
+    Returns
+    -------
+    (int, bool)
+    """
+    rows = 1 if priors.source.ndim == 1 else priors.source.shape[0]
+    return priors.source.size - rows + (priors.copy is not None), priors.fidelity is not None
+
+
+def choose(
+    folds: list[np.ndarray], info: list[float], sizes: list[tuple]
+) -> tuple[int, str]:
+    """The simplest fit within one standard error of the best held-out likelihood.
+
+    Among the fits that learned about the claims (mean information at least
+    :data:`MIN_INFORMATION` nats a claim: mean-field variational Bayes can
+    settle where no source carries information and agreement is all copying),
+    the one with the highest held-out log likelihood is the best; a simpler
+    fit (:func:`size`) whose held-out likelihood is within one standard error
+    of the paired difference from it is chosen instead (the one-standard-error
+    rule of cross-validation: Hastie, Tibshirani and Friedman, *The Elements of
+    Statistical Learning*, 2nd ed., sec. 7.10), so that copying, a richer
+    channel or a shared error is kept only where the reports show it.
+
+    Parameters
+    ----------
+    folds : list of numpy.ndarray
+        Each fit's held-out log likelihood per fold of claims
+        (:func:`~credence.discovery.held_out.fold_evidence` summed).
     info : list of float
-        Mean information per claim of each candidate.
+        Mean information per claim of each fit.
+    sizes : list of tuple
+        Each fit's :func:`size`.
 
     Returns
     -------
     index : int
-    set_aside : bool
-        Whether a candidate with a higher ELBO was set aside.
+    reason : {"best", "uninformative", "simpler"}
+        Whether the chosen fit has the highest held-out likelihood, or one
+        with more was set aside as uninformative, or it is simpler than the
+        best and within a standard error of it.
     """
-    order = np.argsort(elbos)[::-1]
-    for i in order:
-        if info[i] >= MIN_INFORMATION:
-            return int(i), bool(i != order[0])
-    return int(order[0]), False
+    totals = np.array([f.sum() for f in folds])
+    if len(folds) == 1 or np.isnan(totals).all():
+        return 0, "best"
+    candidates = [i for i in range(len(folds)) if info[i] >= MIN_INFORMATION]
+    if not candidates:
+        candidates = list(range(len(folds)))
+    best = max(candidates, key=lambda i: totals[i])
+    within = [
+        i for i in candidates
+        if totals[best] - totals[i] <= standard_error(folds[best] - folds[i])
+    ]
+    index = min(within, key=lambda i: (sizes[i], -totals[i]))
+    if index != best:
+        return index, "simpler"
+    return index, "best" if best == int(np.argmax(totals)) else "uninformative"
 
 
 #: Iterations a stage of the copying fit's screen runs, and the most the screen runs.
-#: After each stage a copying fit with more ELBO than the independent fit is run on to
-#: convergence; one that, at its last stage's pace, would not make up what it lacks
-#: within the screen is set aside unfinished (a fit that creeps towards no copying
-#: would otherwise take hundreds of iterations to settle at a bound below it).
+#: After each stage a copying fit that predicts held-out claims better than the
+#: independent fit is run on to convergence; one that, at its last stage's pace, would
+#: not make up what it lacks within the screen is set aside unfinished (a fit that
+#: creeps towards no copying would otherwise take hundreds of iterations to settle).
 SCREEN_ITER = (10, 60)
 
 
@@ -334,14 +405,16 @@ def search(
     copying: bool | None,
     pooling: bool,
     run: Callable[..., Any],
-    last: Callable[[], tuple[float, float]],
+    score: Callable[[], float],
+    information: Callable[[], float],
 ) -> None:
     """Run the candidate fits in the order model choice uses.
 
     Every source model without copying first; then, when ``copying`` is None,
-    the best of them with copying, screened: after
-    each stage of :data:`SCREEN_ITER` iterations a copying fit whose ELBO
-    does not exceed the independent fit's, and at the last stage's pace would
+    the best of them (by held-out log likelihood) with copying, screened:
+    after each stage of :data:`SCREEN_ITER` iterations a copying fit whose
+    held-out log likelihood does not exceed the independent fit's, and at the
+    last stage's pace would
     not make up the difference within the screen, is left there (it cannot be
     chosen); one that exceeds it is run on to convergence. Forced choices run
     as given. A pooled fit with copying that learned nothing about the claims
@@ -364,44 +437,45 @@ def search(
         estimator's, ``extend`` to continue fit ``start`` (replacing its entry)
         rather than add one, ``shared`` with a shared error, ``pool_copying``
         False to keep the copy prior fixed.
-    last : callable
-        The ELBO and the information per claim of the fit ``run`` made last.
+    score, information : callable
+        The held-out log likelihood and the information per claim of the fit
+        ``run`` made last.
     """
-    best, best_elbo, count = None, -np.inf, 0
+    best, best_score, count = None, -np.inf, 0
     for model, flag in pairs:
         if copying is None and flag:
             continue
         run(model, flag, pooling)
         count += 1
-        if flag and pooling and last()[1] < MIN_INFORMATION:
+        if flag and pooling and information() < MIN_INFORMATION:
             run(model, flag, pooling, pool_copying=False)
             count += 1
-        if last()[0] > best_elbo:
-            best, best_elbo = model, last()[0]
+        if copying is None and score() > best_score:
+            best, best_score = model, score()
     if copying is None:
         stage, most = SCREEN_ITER
         converged = run(best, True, pooling, max_iter=stage)
         done, before = stage, -np.inf
-        while not converged and last()[0] <= best_elbo and done < most:
-            gain, lack = last()[0] - before, best_elbo - last()[0]
+        while not converged and score() <= best_score and done < most:
+            gain, lack = score() - before, best_score - score()
             if gain * (most - done) / stage < lack:  # at this pace, not within the screen
                 return
-            before = last()[0]
+            before = score()
             converged = run(best, True, pooling, start=count, max_iter=stage, extend=True)
             done += stage
-        if last()[0] > best_elbo and not converged:
+        if score() > best_score and not converged:
             run(best, True, pooling, start=count, extend=True)
-        if pooling and last()[1] < MIN_INFORMATION:
+        if pooling and information() < MIN_INFORMATION:
             run(best, True, pooling, pool_copying=False)
 
 
 def choose_final(
     run: Callable[..., Any],
-    scores: Callable[[], tuple[list[float], list[float]]],
+    scores: Callable[[], tuple[list, list, list]],
     settings: Callable[[int], tuple[str, bool, Priors]],
     shared_error: bool | None,
     has_gold: bool,
-) -> tuple[int, bool]:
+) -> tuple[int, str]:
     """Choose among the fits :func:`search` ran, then try the choice with a shared error.
 
     Parameters
@@ -409,33 +483,33 @@ def choose_final(
     run : callable
         As for :func:`search`, with ``shared=True`` for a shared error.
     scores : callable
-        The ELBOs and the information per claim of the fits so far.
+        The arguments of :func:`choose` for the fits so far.
     settings : callable
         ``settings(i) -> (model, copying, priors)`` of fit ``i``.
     shared_error : bool or None
         True: fit the chosen model again with a shared error, warm-started
         from it (a shared error from the start of a fit tends to settle at a
         worse optimum), and return that fit. None: the same when some claims'
-        labels are known (only they teach the fidelity), keeping whichever
-        fit has the higher ELBO. False: no shared error.
+        labels are known (only they teach the fidelity), then choose again
+        among all fits. False: no shared error.
     has_gold : bool
         Whether some claims' labels are known.
 
     Returns
     -------
     index : int
-    set_aside : bool
+    reason : str
         As :func:`choose`.
     """
-    index, set_aside = choose(*scores())
+    index, reason = choose(*scores())
     if shared_error or (shared_error is None and has_gold):
         model, copying, priors = settings(index)
         run(model, copying, priors.pooling, start=index, shared=True,
             pool_copying=priors.pool_copying)
         if shared_error:
-            return len(scores()[0]) - 1, False
-        index, set_aside = choose(*scores())
-    return index, set_aside
+            return len(scores()[0]) - 1, "best"
+        index, reason = choose(*scores())
+    return index, reason
 
 
 class TruthDiscovery:
@@ -456,8 +530,9 @@ class TruthDiscovery:
     model : {"one-coin", "two-coin", "dawid-skene"} or None, default None
         One accuracy per source; a sensitivity and a false-positive rate per
         source (two labels); or a full confusion matrix per source. None:
-        fit each model that applies and keep the one with the highest
-        evidence lower bound (``selection_`` and ``choice_`` say which and why).
+        fit each model that applies and keep the one that best predicts
+        held-out claims (:func:`choose`; ``selection_`` and ``choice_`` say
+        which and why).
     candidates : {"global", "per-claim"}, default "global"
         One label set for all claims, or each claim's own candidate set made
         of the values asserted for it (conflicting values; one-coin only).
@@ -488,7 +563,7 @@ class TruthDiscovery:
         priors above fixed.
     copying : bool or None, default None
         Model copying among the reports on a claim (True), assume them
-        independent (False), or choose by the ELBO (None).
+        independent (False), or choose by held-out likelihood (None).
     copy_prior : (a, b), default (1, 1)
         Beta prior of the copy propensities (with pooling, its start).
     claim_labels : sequence, optional
@@ -498,8 +573,8 @@ class TruthDiscovery:
         The reports on a claim may share one error (they describe the
         claim's apparent label, true with a learned probability, the
         fidelity; :mod:`credence.discovery.shared_error`): True, False, or
-        None to choose by the ELBO when some claims' labels are known (only
-        they can teach the fidelity).
+        None to try it when some claims' labels are known (only they can
+        teach the fidelity) and choose by held-out likelihood.
     fidelity_prior : (a, b), default (2, 1)
         Beta prior of the fidelity.
 
@@ -523,8 +598,10 @@ class TruthDiscovery:
         mean field each unresolved claim adds about one pseudo-count), so read
         it as a point estimate.
     selection_ : pandas.DataFrame
-        Every (model, copying, shared error) fit tried, with its ELBO and iterations,
-        best first.
+        Every (model, copying, shared error) fit tried, best first: its
+        held-out log likelihood (:mod:`~credence.discovery.held_out`) and the
+        standard error of its difference from the chosen fit's, its ELBO,
+        information about the claims and iterations.
     choice_ : str
         The chosen fit and why, in a sentence.
     claim_posterior_ : numpy.ndarray
@@ -922,26 +999,47 @@ class TruthDiscovery:
             if extend:
                 result = join_fits(tried.pop(start)[4], result)
             kl, count = reports.information(result)
-            tried.append((model, copying, priors, reports, result, kl / max(count, 1)))
+            # with every claim's label known there is nothing to learn about the claims
+            info = kl / count if count else np.inf
+            tried.append([model, copying, priors, reports, result, info, None])
             return result.converged
 
-        search(candidate_fits(meta, self.model, self.copying), self.copying,
-               bool(self.pooling), run, lambda: (tried[-1][4].history[-1].elbo, tried[-1][5]))
-        index, set_aside = choose_final(
-            run,
-            lambda: ([t[4].history[-1].elbo for t in tried], [t[5] for t in tried]),
-            lambda i: (tried[i][0], tried[i][1], tried[i][2]),
-            self.shared_error,
-            has_gold,
-        )
-        self._set_selection([(t[0], t[1], t[4], t[5], t[2]) for t in tried], index, set_aside)
-        return tried[index][:5]
+        group = self._groups(meta)
+        if group is None:
+            group = np.zeros(meta.n_sources, np.intp)
 
-    def _set_selection(self, tried: list[tuple], index: int, set_aside: bool) -> None:
+        def held_out(i: int) -> np.ndarray:
+            fit = tried[i]
+            if fit[6] is None:
+                fit[6] = fit[3].held_out(fit[4], fit[2], group)
+            return fit[6]
+
+        def scores() -> tuple[list, list, list]:
+            folds = (
+                [np.full(FOLDS, np.nan)] if len(tried) == 1
+                else [held_out(i) for i in range(len(tried))]
+            )
+            return folds, [t[5] for t in tried], [size(t[2]) for t in tried]
+
+        search(candidate_fits(meta, self.model, self.copying), self.copying,
+               bool(self.pooling), run, lambda: held_out(-1).sum(), lambda: tried[-1][5])
+        index, reason = choose_final(
+            run, scores, lambda i: tuple(tried[i][:3]), self.shared_error, has_gold
+        )
+        folds = scores()[0]
+        self._set_selection(
+            [(t[0], t[1], t[4], t[5], t[2], f) for t, f in zip(tried, folds, strict=True)],
+            index, reason,
+        )
+        return tuple(tried[index][:5])
+
+    def _set_selection(self, tried: list[tuple], index: int, reason: str) -> None:
         """Record the candidate fits and why the chosen one was chosen.
 
-        ``tried``: per fit, ``(model, copying, VBResult, information, Priors)``.
+        ``tried``: per fit, ``(model, copying, VBResult, information, Priors,
+        held-out log likelihood per fold)``; ``reason`` from :func:`choose`.
         """
+        folds = [t[5] for t in tried]
         table = pd.DataFrame(
             {
                 "model": [t[0] for t in tried],
@@ -951,6 +1049,8 @@ class TruthDiscovery:
                 "copy_prior_pooled": [
                     t[4].pooling and t[4].copy is not None and t[4].pool_copying for t in tried
                 ],
+                "held_out": [f.sum() for f in folds],
+                "held_out_se": [standard_error(f - folds[index]) for f in folds],
                 "elbo": [t[2].history[-1].elbo for t in tried],
                 "information": [t[3] for t in tried],
                 "n_iter": [len(t[2].history) for t in tried],
@@ -958,7 +1058,8 @@ class TruthDiscovery:
                 "chosen": [i == index for i in range(len(tried))],
             }
         )
-        table = table.sort_values("elbo", ascending=False, kind="stable").reset_index(drop=True)
+        key = "elbo" if table["held_out"].isna().all() else "held_out"
+        table = table.sort_values(key, ascending=False, kind="stable").reset_index(drop=True)
         self.selection_ = table
         chosen = table.loc[table["chosen"]].iloc[0]
 
@@ -970,35 +1071,38 @@ class TruthDiscovery:
             copying = "with" if row["copying"] else "without"
             return f"{row['model']} {copying} copying{shared}{fixed}"
 
-        if len(table) == 1:
-            self.choice_ = f"{name(chosen)} (as asked; ELBO {chosen['elbo']:,.1f})"
+        def versus(row: Any) -> str:
+            gap = row["held_out"] - chosen["held_out"]
+            return f"{name(row)}, {gap:+,.1f} ± {row['held_out_se']:,.1f}"
+
+        if key == "elbo":
+            asked = "a shared error as asked" if self.shared_error else "as asked"
+            self.choice_ = f"{name(chosen)} ({asked}; ELBO {chosen['elbo']:,.1f})"
             return
+        score = f"held-out log likelihood {chosen['held_out']:,.1f} over {FOLDS} folds of claims"
         if self.shared_error is True:
-            plain = table.loc[~table["shared_error"]]
-            best = plain.iloc[0]
-            which = "the fit" if len(plain) == 1 else f"the best of {len(plain)} fits"
-            self.choice_ = (
-                f"{name(chosen)} (a shared error as asked; ELBO {chosen['elbo']:,.1f}, "
-                f"{chosen['elbo'] - best['elbo']:+,.1f} nats against {which} without one, "
-                f"{name(best)})"
-            )
+            plain = table.loc[~table["shared_error"]].iloc[0]
+            self.choice_ = f"{name(chosen)} (a shared error as asked; {score}; {versus(plain)})"
             return
-        if set_aside:
+        others = table.loc[~table["chosen"]]
+        if reason == "uninformative":
             top = table.iloc[0]
             self.choice_ = (
-                f"{name(chosen)}: the highest evidence lower bound (ELBO {chosen['elbo']:,.1f}) "
-                f"of the {int((table['information'] >= MIN_INFORMATION).sum())} fits that "
-                f"learned about the claims; {name(top)} "
-                f"(ELBO {top['elbo']:,.1f}) left every claim near the class prior "
+                f"{name(chosen)}: the best {score} of the "
+                f"{int((table['information'] >= MIN_INFORMATION).sum())} fits that learned "
+                f"about the claims; {versus(top)}, left every claim near the class prior "
                 f"({top['information']:.3f} nats a claim) and was set aside"
             )
-            return
-        runner = table.loc[~table["chosen"]].iloc[0]
-        gap = chosen["elbo"] - runner["elbo"]
-        self.choice_ = (
-            f"{name(chosen)}: the highest evidence lower bound of {len(table)} fits "
-            f"(ELBO {chosen['elbo']:,.1f}; next {name(runner)}, {gap:,.1f} nats lower)"
-        )
+        elif reason == "simpler":
+            self.choice_ = (
+                f"{name(chosen)}: the simplest fit within a standard error of the best "
+                f"held-out log likelihood ({score}; {versus(table.iloc[0])})"
+            )
+        else:
+            self.choice_ = (
+                f"{name(chosen)}: the best of {len(table)} fits by {score} "
+                f"(next {versus(others.iloc[0])})"
+            )
 
     def _set_fitted(
         self,

@@ -60,6 +60,7 @@ __all__ = [
     "block_apparent_posterior",
     "block_claim_posterior",
     "block_init_stats",
+    "block_log_evidence",
     "block_step",
     "expectations",
     "join_fits",
@@ -605,6 +606,24 @@ def block_step(block: Block, exp: Expectations) -> tuple:
     q_true, q_apparent, log_z, own, agree = _posterior(block, exp)
     source, copies = _stats(block, exp.model, q_apparent, own)
     return source, q_true.sum(axis=0), copies, agree, log_z
+
+
+def block_log_evidence(block: Block, exp: Expectations) -> float:
+    """Sum over a block's claims of the log normaliser of q.
+
+    With ``exp`` holding the logs of point values rather than expected logs,
+    the log likelihood of the block's reports at those values.
+
+    Parameters
+    ----------
+    block : Block
+    exp : Expectations
+
+    Returns
+    -------
+    float
+    """
+    return _posterior(block, exp)[2]
 
 
 def block_claim_posterior(block: Block, exp: Expectations) -> np.ndarray:
