@@ -65,15 +65,16 @@ def test_sklearn_clone_and_set_params():
 
 def test_predict_new_reports_uses_the_track_record():
     model = TruthDiscovery("one-coin", tol=1e-9, pooling=False, copying=False).fit(REPORTS)
-    from scipy.special import digamma, softmax
-
     new = pd.DataFrame({"claim": ["n1", "n2"], "source": ["a", "stranger"], "label": [1, 1]})
     proba = model.predict_proba(new)
-    log_pi = digamma(model.class_params_) - digamma(model.class_params_.sum())
+    pi = model.class_params_ / model.class_params_.sum()
 
-    def expected(a, b):  # P(T | one report of 1) under q(r) = Beta(a, b)
-        right, wrong = digamma(a) - digamma(a + b), digamma(b) - digamma(a + b)
-        return softmax(log_pi + np.array([wrong, right]))[1]
+    def expected(a, b):
+        # P(T = 1 | one report of 1), averaging P(T, report | r, pi) over q(r) = Beta(a, b)
+        # and q(pi): E[pi_1 r] / (E[pi_1 r] + E[pi_0 (1 - r)]), the fit's posteriors being
+        # independent
+        r = a / (a + b)
+        return pi[1] * r / (pi[1] * r + pi[0] * (1 - r))
 
     # a's fitted record, and the stranger's prior Beta(2, 1)
     a, b = model.source_params_[model.sources_.get_loc("a")]

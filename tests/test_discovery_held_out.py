@@ -1,4 +1,4 @@
-"""Held-out log likelihood: the cavity's predictive probability, checked by enumeration."""
+"""Held-out log likelihood and each claim's posterior given the others, by enumeration."""
 
 import itertools
 
@@ -53,17 +53,14 @@ def _configurations(labels, sources, r, c, pi):
             yield t, origin, weight
 
 
-def _by_enumeration(df, folds, r_log, c_log, pi_log):
-    """Held-out log likelihood per fold from each claim's configurations.
+def _claim_counts(df, r_log, c_log, pi_log):
+    """Per claim: its labels, sources and expected counts under the fit's expected logs.
 
-    The E-step under the fit's expected logs gives each claim's expected
-    counts; each fold's cavity is the prior plus the other folds' counts; its
-    claims' likelihood is summed over configurations at the cavity's means.
+    Counts: per source right / wrong own reports, per label the claim's
+    posterior, per source copies / own reports among later ones.
     """
     sources = sorted(df["source"].unique())
     code = {s: i for i, s in enumerate(sources)}
-    claims = sorted(df["claim"].unique())
-    fold_of = dict(zip(claims, folds, strict=True))
     per_claim = {}
     for claim, rows in df.groupby("claim", sort=True):
         labels = rows["label"].tolist()
@@ -80,13 +77,28 @@ def _by_enumeration(df, folds, r_log, c_log, pi_log):
                 if j > 0:  # a later report: a copy or its own
                     counts[2][src[j], 0 if k >= 0 else 1] += q
         per_claim[claim] = (labels, src, counts)
+    return per_claim
+
+
+def _means(*counts):
+    """Posterior means (source accuracies, class prior, copy propensities) from counts."""
+    r = np.array(R_PRIOR) + sum(x[0] for x in counts)
+    pi = PI_PRIOR + sum(x[1] for x in counts)
+    c = np.array(C_PRIOR) + sum(x[2] for x in counts)
+    return r / r.sum(1, keepdims=True), pi / pi.sum(), c / c.sum(1, keepdims=True)
+
+
+def _by_enumeration(df, folds, r_log, c_log, pi_log):
+    """Held-out log likelihood per fold from each claim's configurations.
+
+    Each fold's cavity is the prior plus the other folds' expected counts; its
+    claims' likelihood is summed over configurations at the cavity's means.
+    """
+    per_claim = _claim_counts(df, r_log, c_log, pi_log)
+    fold_of = dict(zip(sorted(per_claim), folds, strict=True))
     out = np.zeros(FOLDS)
     for f in range(FOLDS):
-        rest = [v[2] for k, v in per_claim.items() if fold_of[k] != f]
-        r = np.array(R_PRIOR) + sum(x[0] for x in rest)
-        pi = PI_PRIOR + sum(x[1] for x in rest)
-        c = np.array(C_PRIOR) + sum(x[2] for x in rest)
-        r, pi, c = r / r.sum(1, keepdims=True), pi / pi.sum(), c / c.sum(1, keepdims=True)
+        r, pi, c = _means(*[v[2] for k, v in per_claim.items() if fold_of[k] != f])
         for claim, (labels, src, _) in per_claim.items():
             if fold_of[claim] == f:
                 out[f] += np.log(sum(w for *_, w in _configurations(labels, src, r, c, pi)))
@@ -108,6 +120,26 @@ def test_held_out_log_likelihood_by_enumeration(seed):
     expected = _by_enumeration(df, claim_folds(reports.claims), exp.source, exp.copy,
                                exp.classes)
     np.testing.assert_allclose(held, expected, rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10_000))
+def test_each_claims_posterior_given_the_others_by_enumeration(seed):
+    df = _table(seed)
+    reports = encode_reports(df)
+    blocks = Blocks(reports, copying=True, size=20)  # several blocks
+    priors = make_priors("one-coin", 2, reliability=R_PRIOR, copy=C_PRIOR, class_prior=PI_PRIOR)
+    result = run_vb(priors, blocks.init_stats("one-coin"), blocks.step, max_iter=30)
+    got = blocks.posterior(result, priors, np.zeros(reports.n_sources, np.intp))
+    exp = result.expectations
+    per_claim = _claim_counts(df, exp.source, exp.copy, exp.classes)
+    for i, claim in enumerate(sorted(per_claim)):
+        labels, src, _ = per_claim[claim]
+        r, pi, c = _means(*[v[2] for k, v in per_claim.items() if k != claim])
+        joint = np.zeros(2)
+        for t, _, w in _configurations(labels, src, r, c, pi):
+            joint[t] += w
+        np.testing.assert_allclose(got[i], joint / joint.sum(), rtol=0, atol=1e-10)
 
 
 def test_a_claims_expected_likelihood_is_its_likelihood_at_the_posterior_means():
@@ -193,3 +225,40 @@ def test_the_default_counts_copies_once_on_thin_records():
     assert table["held_out"].max() - independent["held_out"] > 3 * independent["held_out_se"]
     y = sim.truth.to_numpy()
     assert log_loss(y, model.predict_proba().loc[sim.truth.index, 1].to_numpy()) < 0.7
+
+
+def test_a_confusion_channels_posterior_given_the_others_by_hand():
+    # Stances (3 report labels) on true / false claims, some resolved, independent
+    # reports: each claim's E-step posterior q_i under the fit's expected logs, the
+    # counts they add, then Bayes' rule at the means of the Dirichlet rows and class
+    # prior less claim i's own counts.
+    rng = np.random.default_rng(3)
+    rows = [(f"c{i}", f"s{s}", rng.choice(["for", "against", "observing"]))
+            for i in range(30) for s in rng.choice(6, rng.integers(1, 5), replace=False)]
+    df = pd.DataFrame(rows, columns=["claim", "source", "label"])
+    gold = {"c0": "true", "c1": "false", "c2": "true"}
+    model = TruthDiscovery("dawid-skene", claim_labels=["false", "true"], copying=False,
+                           pooling=False).fit(df, gold)
+    exp = model.expectations_
+    claims, sources = list(model.claims_), list(model.sources_)
+    labels = list(model.report_labels_)
+    s = np.array([sources.index(x) for x in df["source"]])
+    c = np.array([claims.index(x) for x in df["claim"]])
+    lab = np.array([labels.index(x) for x in df["label"]])
+    scores = exp.classes + np.zeros((len(claims), 2))
+    np.add.at(scores, c, exp.source[s, :, lab])
+    q = np.exp(scores - scores.max(1, keepdims=True))
+    q /= q.sum(1, keepdims=True)
+    for claim, label in gold.items():
+        q[claims.index(claim)] = np.eye(2)[list(model.classes_).index(label)]
+    alpha = model.priors_.source + np.zeros((len(sources), 2, len(labels)))
+    np.add.at(alpha, (s, slice(None), lab), q[c])
+    pi = model.priors_.classes + q.sum(0)
+    for i, claim in enumerate(claims):
+        mine = c == i
+        prob = (pi - q[i]) / (pi.sum() - 1)
+        for j in np.flatnonzero(mine):
+            row = alpha[s[j]]
+            prob = prob * (row[:, lab[j]] - q[i]) / (row.sum(1) - q[i])
+        expected = q[i] if claim in gold else prob / prob.sum()
+        np.testing.assert_allclose(model.claim_posterior_[i], expected, rtol=0, atol=1e-9)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sampling_checks import check_sampler_health, z_bound
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, digamma, gammaln
 
 from credence.calibration import ece_noise_floor, expected_calibration_error, log_loss
 from credence.discovery import TruthDiscovery, encode_reports
@@ -363,16 +363,23 @@ def test_full_fidelity_is_no_shared_error_with_learned_parameters():
 @given(data=st.data(), r=unit, n_labels=st.sampled_from([2, 3]))
 def test_a_story_as_likely_as_any_carries_nothing(data, r, n_labels):
     # rho pinned at 1 / K: P(A | T) is uniform, so the reports say nothing of T and
-    # each free claim's posterior is the class prior the E-step uses, exp E[log pi]
-    # normalised (the class prior is learned here: gold claims make it non-uniform).
+    # each free claim's posterior is the class prior given the other claims: the mean
+    # of the class prior's Dirichlet posterior less the claim's own count. The class
+    # prior is learned (gold claims make it non-uniform): under mean field each free
+    # claim counts q = exp E[log pi] normalised, at the fixed point iterated here.
     rows, gold = data.draw(tables(n_labels))
     k = n_labels
     model = TruthDiscovery("one-coin", shared_error=True, reliability_prior=(C * r, C * (1 - r)),
-                           fidelity_prior=(C / k, C * (k - 1) / k), **FIXED).fit(
-        _frame(rows), gold or None)
-    prior = np.exp(model.expectations_.classes)
-    prior /= prior.sum()
+                           fidelity_prior=(C / k, C * (k - 1) / k), tol=1e-14,
+                           **FIXED).fit(_frame(rows), gold or None)
     free = [claim for claim in _claims(rows) if claim not in gold]
+    known = np.bincount(list(gold.values()), minlength=k)
+    alpha = 1.0 + known + len(free) / k  # the default class prior, Dirichlet(1, ..., 1)
+    for _ in range(10_000):
+        own = np.exp(digamma(alpha) - digamma(alpha.sum()))
+        own /= own.sum()
+        alpha = 1.0 + known + len(free) * own
+    prior = (alpha - own) / (alpha.sum() - 1)
     if free:
         np.testing.assert_allclose(_proba(model, free), np.broadcast_to(prior, (len(free), k)),
                                    rtol=0, atol=1e-6)

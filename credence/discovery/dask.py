@@ -42,10 +42,11 @@ from credence.discovery.vb import (
     Block,
     IterationInfo,
     block_apparent_posterior,
-    block_claim_posterior,
+    block_held_out_posterior,
     block_init_stats,
     block_step,
     make_block,
+    posterior_params,
     sum_stats,
 )
 from credence.errors import CaseError, shown
@@ -248,8 +249,10 @@ def _by_fold(part: _Part, fn: Callable[..., Any]) -> Any:
     return fn(split_block(part.block, claim_folds(part.claims)))
 
 
-def _posterior(part: _Part, exp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    return part.claims, block_claim_posterior(part.block, exp), part.candidate_values
+def _posterior(
+    part: _Part, exp: Any, params: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    return part.claims, block_held_out_posterior(part.block, exp, params), part.candidate_values
 
 
 class DaskTruthDiscovery(TruthDiscovery):
@@ -438,7 +441,9 @@ copy_prior, claim_labels, shared_error, fidelity_prior
         _, _, priors, _, result = self._fit_and_choose(
             meta, lambda copying: partitions, any(f[1] for f in facts), callback
         )
-        outputs = dask.compute(*[dask.delayed(_posterior)(p, result.expectations) for p in parts])
+        exp = result.expectations
+        params = posterior_params(result, priors, self._source_groups(meta), partitions.step(exp))
+        outputs = dask.compute(*[dask.delayed(_posterior)(p, exp, params) for p in parts])
         claims, posterior, values = _assemble(outputs, k)
         meta = replace(
             meta,

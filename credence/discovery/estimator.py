@@ -33,14 +33,16 @@ from credence.discovery.vb import (
     IterationInfo,
     Priors,
     VBResult,
+    at_means,
     block_apparent_posterior,
     block_claim_posterior,
+    block_held_out_posterior,
     block_init_stats,
     block_step,
-    expectations,
     join_fits,
     make_block,
     make_priors,
+    posterior_params,
     run_vb,
     sum_stats,
 )
@@ -54,6 +56,7 @@ __all__ = [
     "MIN_INFORMATION",
     "TruthDiscovery",
     "block_of",
+    "best_fit",
     "candidate_fits",
     "choose",
     "information",
@@ -213,9 +216,26 @@ class Blocks:
         """Summed :func:`~credence.discovery.vb.block_step`."""
         return sum_stats(self._map(lambda b: block_step(b, exp)))
 
-    def posterior(self, exp: Any) -> np.ndarray:
-        """The claims' posterior, ``(n_claims, K)``."""
-        return np.concatenate(self._map(lambda b: block_claim_posterior(b, exp)))
+    def posterior(self, result: VBResult, priors: Priors, group: np.ndarray) -> np.ndarray:
+        """Each claim's posterior given the others, ``(n_claims, K)``.
+
+        :func:`~credence.discovery.vb.block_held_out_posterior` of each block,
+        from the counts of every claim.
+
+        Parameters
+        ----------
+        result : VBResult
+        priors : Priors
+        group : numpy.ndarray of int
+            Group code of each source, as the fit was given.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        exp = result.expectations
+        params = posterior_params(result, priors, group, self.step(exp))
+        return np.concatenate(self._map(lambda b: block_held_out_posterior(b, exp, params)))
 
     def information(self, result: VBResult) -> tuple[float, int]:
         """Summed :func:`information` of the blocks' claims under a fit."""
@@ -342,6 +362,26 @@ def size(priors: Priors) -> tuple[int, bool]:
     return priors.source.size - rows + (priors.copy is not None), priors.fidelity is not None
 
 
+def _informative(info: list[float]) -> list[int]:
+    """The fits that learned about the claims (all, if none did)."""
+    return [i for i in range(len(info)) if info[i] >= MIN_INFORMATION] or list(range(len(info)))
+
+
+def best_fit(folds: list[np.ndarray], info: list[float]) -> int:
+    """The informative fit with the highest held-out log likelihood (see :func:`choose`).
+
+    Parameters
+    ----------
+    folds : list of numpy.ndarray
+    info : list of float
+
+    Returns
+    -------
+    int
+    """
+    return max(_informative(info), key=lambda i: folds[i].sum())
+
+
 def choose(
     folds: list[np.ndarray], info: list[float], sizes: list[tuple]
 ) -> tuple[int, str]:
@@ -378,10 +418,8 @@ def choose(
     totals = np.array([f.sum() for f in folds])
     if len(folds) == 1 or np.isnan(totals).all():
         return 0, "best"
-    candidates = [i for i in range(len(folds)) if info[i] >= MIN_INFORMATION]
-    if not candidates:
-        candidates = list(range(len(folds)))
-    best = max(candidates, key=lambda i: totals[i])
+    candidates = _informative(info)
+    best = best_fit(folds, info)
     within = [
         i for i in candidates
         if totals[best] - totals[i] <= standard_error(folds[best] - folds[i])
@@ -489,9 +527,11 @@ def choose_final(
     shared_error : bool or None
         True: fit the chosen model again with a shared error, warm-started
         from it (a shared error from the start of a fit tends to settle at a
-        worse optimum), and return that fit. None: the same when some claims'
-        labels are known (only they teach the fidelity), then choose again
-        among all fits. False: no shared error.
+        worse optimum), and return that fit. None: when some claims' labels
+        are known (only they teach the fidelity), fit the best fit by held-out
+        likelihood (:func:`best_fit`; it may be richer than the chosen one)
+        again with a shared error, then choose among all fits. False: no
+        shared error.
     has_gold : bool
         Whether some claims' labels are known.
 
@@ -503,8 +543,10 @@ def choose_final(
     """
     index, reason = choose(*scores())
     if shared_error or (shared_error is None and has_gold):
-        model, copying, priors = settings(index)
-        run(model, copying, priors.pooling, start=index, shared=True,
+        # from the best fit: a shared error can make a richer fit the better one
+        best = index if shared_error else best_fit(*scores()[:2])
+        model, copying, priors = settings(best)
+        run(model, copying, priors.pooling, start=best, shared=True,
             pool_copying=priors.pool_copying)
         if shared_error:
             return len(scores()[0]) - 1, "best"
@@ -606,7 +648,9 @@ class TruthDiscovery:
         The chosen fit and why, in a sentence.
     claim_posterior_ : numpy.ndarray
         ``(n_claims, K)`` posterior probability of each label (of each
-        candidate, in ``candidate_values_`` order, for per-claim candidates).
+        candidate, in ``candidate_values_`` order, for per-claim candidates),
+        given the other claims
+        (:func:`~credence.discovery.vb.block_held_out_posterior`).
     source_params_ : numpy.ndarray
         Posterior parameters: ``(S, 2)`` Beta ``[a, b]`` of the accuracy
         (one-coin), or ``(S, K, R)`` Dirichlet rows of the confusion matrix,
@@ -899,6 +943,11 @@ class TruthDiscovery:
     def _groups(self, reports: Reports) -> np.ndarray | None:
         return reports.kind if self.pooling else None
 
+    def _source_groups(self, reports: Reports) -> np.ndarray:
+        """Each source's group code (pooled prior), zero for all without kinds or pooling."""
+        group = self._groups(reports)
+        return np.zeros(reports.n_sources, np.intp) if group is None else group
+
     def fit(
         self,
         X: pd.DataFrame | Reports,
@@ -943,7 +992,7 @@ class TruthDiscovery:
         _, _, priors, block, result = self._fit_and_choose(
             reports, data, bool((reports.gold >= 0).any()), callback
         )
-        posterior = block.posterior(result.expectations)
+        posterior = block.posterior(result, priors, self._source_groups(reports))
         n_reports = np.bincount(reports.source, minlength=reports.n_sources)
         self._set_fitted(reports, priors, result, posterior, n_reports)
         return self
@@ -1004,9 +1053,7 @@ class TruthDiscovery:
             tried.append([model, copying, priors, reports, result, info, None])
             return result.converged
 
-        group = self._groups(meta)
-        if group is None:
-            group = np.zeros(meta.n_sources, np.intp)
+        group = self._source_groups(meta)
 
         def held_out(i: int) -> np.ndarray:
             fit = tried[i]
@@ -1026,9 +1073,8 @@ class TruthDiscovery:
         index, reason = choose_final(
             run, scores, lambda i: tuple(tried[i][:3]), self.shared_error, has_gold
         )
-        folds = scores()[0]
         self._set_selection(
-            [(t[0], t[1], t[4], t[5], t[2], f) for t, f in zip(tried, folds, strict=True)],
+            [(t[0], t[1], t[4], t[5], t[2], f) for t, f in zip(tried, scores()[0], strict=True)],
             index, reason,
         )
         return tuple(tried[index][:5])
@@ -1203,7 +1249,8 @@ class TruthDiscovery:
         if self.copying_:
             copy = np.broadcast_to(self.copy_prior_[0], (reports.n_sources, 2)).copy()
             copy[seen] = self.copy_params_[known[seen]]
-        exp = expectations(self.model_, params, self.class_params_, copy, self.fidelity_params_)
+        # the fit did not count these claims: Bayes' rule at its posterior means
+        exp = at_means(self.model_, params, self.class_params_, copy, self.fidelity_params_)
         block = block_of(reports, copying=self.copying_)
         return block_claim_posterior(block, exp), reports
 

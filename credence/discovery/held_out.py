@@ -40,8 +40,10 @@ from credence.discovery.vb import (
     Expectations,
     Priors,
     VBResult,
+    at_means,
     block_log_evidence,
     block_step,
+    posterior_params,
     sum_stats,
 )
 
@@ -155,10 +157,6 @@ def fold_stats(parts: Sequence[Block | None], exp: Expectations) -> list[tuple |
     return out
 
 
-def _log_means(params: np.ndarray | None) -> np.ndarray | None:
-    return None if params is None else np.log(params / params.sum(-1, keepdims=True))
-
-
 def cavities(
     result: VBResult,
     priors: Priors,
@@ -191,17 +189,7 @@ def cavities(
             out.append(None)
             continue
         rest = [t - c for t, c in zip(total, fold, strict=True)]
-        source = result.source_prior[group] + rest[0]
-        classes = None if result.class_params is None else priors.classes + rest[1]
-        copy = None if result.copy_params is None else result.copy_prior[group] + rest[2]
-        fidelity = None if result.fidelity_params is None else priors.fidelity + rest[3]
-        out.append(Expectations(
-            model=priors.model,
-            source=_log_means(source),
-            classes=_log_means(classes),
-            copy=_log_means(copy),
-            fidelity=_log_means(fidelity),
-        ))
+        out.append(at_means(priors.model, *posterior_params(result, priors, group, rest)))
     return out
 
 
@@ -220,7 +208,8 @@ def fold_evidence(
     Returns
     -------
     numpy.ndarray
-        ``(FOLDS,)``, zero for a fold without claims.
+        ``(FOLDS,)``: the log probability of each fold's reports and known
+        labels (zero for a fold without claims).
     """
     return np.array([
         0.0 if part is None else block_log_evidence(part, exp)

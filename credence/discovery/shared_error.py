@@ -74,7 +74,8 @@ def posterior(
     prior : numpy.ndarray
         ``(n, K)`` log prior of the true label (-inf outside the claim's labels).
     fidelity : numpy.ndarray
-        ``[log rho, log(1 - rho)]`` or their expectations.
+        ``[log rho, log(1 - rho)]`` or their expectations (or ``(2, n)``:
+        per claim).
     n_candidates : numpy.ndarray of int
         ``(n,)`` each claim's number of labels.
     gold : numpy.ndarray of int
@@ -87,8 +88,8 @@ def posterior(
     log_z : float
         Sum over claims of the log normaliser.
     agree : numpy.ndarray
-        ``[expected claims whose story is true, expected claims whose story is
-        not]``, over claims with more than one label.
+        ``(n, 2)``: per claim, the probability that its story is true and that
+        it is not (zero for a claim with one label).
     """
     n, k = scores.shape
     same, other = transition(fidelity, n_candidates)
@@ -108,8 +109,7 @@ def posterior(
     weights = (weights / total).reshape(n, k, k)
     log_z = float((top[:, 0] + np.log(total[:, 0])).sum())
     told = np.trace(weights, axis1=1, axis2=2)
-    counted = n_candidates > 1
-    agree = np.array([told[counted].sum(), (1.0 - told[counted]).sum()])
+    agree = np.stack([told, 1.0 - told], axis=1) * (n_candidates > 1)[:, None]
     # a marginal is a sum of normalised weights: keep rounding from taking it past 1
     q_true = np.minimum(weights.sum(axis=2), 1.0)
     q_apparent = np.minimum(weights.sum(axis=1), 1.0)

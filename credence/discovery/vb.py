@@ -57,8 +57,10 @@ __all__ = [
     "IterationInfo",
     "Priors",
     "VBResult",
+    "at_means",
     "block_apparent_posterior",
     "block_claim_posterior",
+    "block_held_out_posterior",
     "block_init_stats",
     "block_log_evidence",
     "block_step",
@@ -67,6 +69,7 @@ __all__ = [
     "kl_dirichlet",
     "make_block",
     "make_priors",
+    "posterior_params",
     "run_vb",
     "sum_stats",
 ]
@@ -392,6 +395,42 @@ def expectations(
     )
 
 
+def at_means(
+    model: str,
+    source_params: np.ndarray,
+    class_params: np.ndarray | None,
+    copy_params: np.ndarray | None = None,
+    fidelity_params: np.ndarray | None = None,
+) -> Expectations:
+    """The logs of Beta / Dirichlet posterior means, in the form of :class:`Expectations`.
+
+    An E-step given these is Bayes' rule at the posterior means: for a claim
+    the posteriors did not count, its posterior averaged over them (every
+    parameter enters a claim's likelihood once).
+
+    Parameters
+    ----------
+    model : str
+    source_params, class_params, copy_params, fidelity_params : numpy.ndarray or None
+        As for :func:`expectations`.
+
+    Returns
+    -------
+    Expectations
+    """
+
+    def logs(params: np.ndarray | None) -> np.ndarray | None:
+        return None if params is None else np.log(params / params.sum(-1, keepdims=True))
+
+    return Expectations(
+        model=model,
+        source=logs(source_params),
+        classes=logs(class_params),
+        copy=logs(copy_params),
+        fidelity=logs(fidelity_params),
+    )
+
+
 def _log_prior(block: Block, exp: Expectations) -> np.ndarray:
     """``(n, K)`` log prior of each claim's label: the class prior, or uniform on its candidates."""
     n, k = block.n_claims, block.n_classes
@@ -502,7 +541,8 @@ def _posterior(block: Block, exp: Expectations) -> tuple:
 
     Returns q(T), q(A) (the label the reports describe; q(T) without a shared
     error), the log normalisers' sum, per label each report's P(own report)
-    and the expected counts of true and untrue stories (:mod:`.shared_error`).
+    and per claim the probabilities that its story is true and is not
+    (:mod:`.shared_error`; zero without one).
     """
     if _copying(block, exp):
         scores, own = _copy_terms(block, exp)
@@ -510,7 +550,7 @@ def _posterior(block: Block, exp: Expectations) -> tuple:
         scores, own = models.get(exp.model).scores(block, exp.source), None
     if exp.fidelity is None:
         q, log_z = _normalise(block, _finish(block, scores, exp))
-        return q, q, log_z, own, np.zeros(2)
+        return q, q, log_z, own, np.zeros((block.n_claims, 2))
     if block.n_candidates is None:
         n_candidates = np.full(block.n_claims, block.n_classes)
     else:
@@ -605,7 +645,90 @@ def block_step(block: Block, exp: Expectations) -> tuple:
     """
     q_true, q_apparent, log_z, own, agree = _posterior(block, exp)
     source, copies = _stats(block, exp.model, q_apparent, own)
-    return source, q_true.sum(axis=0), copies, agree, log_z
+    return source, q_true.sum(axis=0), copies, agree.sum(axis=0), log_z
+
+
+def posterior_params(
+    result: VBResult, priors: Priors, group: np.ndarray, counts: Sequence[np.ndarray]
+) -> tuple:
+    """Posterior parameters from counts: each prior, as the fit left it, plus the counts.
+
+    Parameters
+    ----------
+    result : VBResult
+        The fit (its learned priors are used).
+    priors : Priors
+        The fit's class and fidelity priors.
+    group : numpy.ndarray of int
+        Group code of each source, as the fit was given.
+    counts : sequence of numpy.ndarray
+        ``(source, classes, copies, fidelity)`` counts, e.g. :func:`block_step`'s.
+
+    Returns
+    -------
+    (source, classes, copy, fidelity) : numpy.ndarray or None
+    """
+    source = result.source_prior[group] + counts[0]
+    classes = None if result.class_params is None else priors.classes + counts[1]
+    copy = None if result.copy_params is None else result.copy_prior[group] + counts[2]
+    fidelity = None if result.fidelity_params is None else priors.fidelity + counts[3]
+    return source, classes, copy, fidelity
+
+
+def block_held_out_posterior(block: Block, exp: Expectations, params: tuple) -> np.ndarray:
+    r"""Each claim's posterior given every other claim, ``(n_claims, K)``.
+
+    Mean field's q(T_i) weighs claim i's reports by its sources' posteriors,
+    which hold what those very reports added, and by expected logs: both
+    overstate what a source seen a few times says. Instead, with the claim's
+    own expected counts taken out of every posterior (its sources', copy
+    propensities', the class prior's and the fidelity's), the claim's
+    posterior is Bayes' rule averaged over that cavity,
+    :math:`P(T_i \mid 	ext{reports}) \propto E_{-i}[P(T_i, 	ext{reports}_i)]`;
+    every parameter enters a claim's likelihood once (a source reports on it
+    once), so the average is the likelihood at the cavity's means.
+
+    Parameters
+    ----------
+    block : Block
+    exp : Expectations
+        The fit's expected logs (for the claim's own counts).
+    params : tuple
+        :func:`posterior_params` of the counts of every claim under ``exp``.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    q_true, q_apparent, _, own, agree = _posterior(block, exp)
+    source, classes, copy, fidelity = params
+    n, k = block.n_claims, block.n_classes
+    weights = [
+        q_apparent[:, t][block.claim] * (1.0 if own is None else own[t]) for t in range(k)
+    ]
+    probs = models.get(exp.model).held_out_probabilities(block, source, weights)
+    if own is not None:
+        later = block.earlier > 0
+        independent = np.where(later, sum(weights), 0.0)
+        a = copy[:, 0][block.source] - np.where(later, 1.0 - independent, 0.0)
+        b = copy[:, 1][block.source] - independent
+        c = np.where(later, a / (a + b), 0.0)
+        probs = [c * block.match_fraction + (1.0 - c) * p for p in probs]
+    scores = np.empty((n, k))
+    with np.errstate(divide="ignore"):
+        for t in range(k):
+            scores[:, t] = np.bincount(block.claim, np.log(probs[t]), minlength=n)
+        if classes is None:
+            prior = _log_prior(block, exp)
+        else:
+            prior = np.log((classes - q_true) / (classes.sum() - 1.0))
+    if fidelity is None:
+        return _normalise(block, scores + prior)[0]
+    rest = fidelity - agree
+    n_candidates = np.full(n, k) if block.n_candidates is None else block.n_candidates
+    scores[np.arange(k) >= n_candidates[:, None]] = -np.inf
+    log_fidelity = np.log(rest / rest.sum(axis=1, keepdims=True)).T
+    return shared_error.posterior(scores, prior, log_fidelity, n_candidates, block.gold)[0]
 
 
 def block_log_evidence(block: Block, exp: Expectations) -> float:

@@ -120,6 +120,30 @@ class SourceModel:
         """
         raise NotImplementedError
 
+    def held_out_probabilities(
+        self, block: Any, params: np.ndarray, weights: list[np.ndarray]
+    ) -> list[np.ndarray]:
+        """Each report's probability under each claim label, its own counts left out.
+
+        The posterior mean of P(report | claim label t) given every other
+        report: the source's posterior parameters less what this report
+        added to them (:meth:`accumulate`'s ``weight`` per label).
+
+        Parameters
+        ----------
+        block : Block
+        params : numpy.ndarray
+            ``(S, *param_shape)`` posterior parameters.
+        weights : list of numpy.ndarray
+            Per claim label t, each report's ``(N,)`` weight.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            Per claim label t, ``(N,)`` probabilities.
+        """
+        raise NotImplementedError
+
     def stats(self, block: Any, q: np.ndarray) -> np.ndarray:
         """Expected counts per source when every report is independent.
 

@@ -51,6 +51,17 @@ class Confusion(SourceModel):
         """See :meth:`SourceModel.term`."""
         return np.ascontiguousarray(elog[:, t, :]).ravel()[block.source_label]
 
+    def held_out_probabilities(
+        self, block: Any, params: np.ndarray, weights: list[np.ndarray]
+    ) -> list[np.ndarray]:
+        """See :meth:`SourceModel.held_out_probabilities`."""
+        rows = params.sum(axis=-1)  # (S, K)
+        out = []
+        for t, weight in enumerate(weights):
+            cell = np.ascontiguousarray(params[:, t, :]).ravel()[block.source_label]
+            out.append((cell - weight) / (rows[:, t][block.source] - weight))
+        return out
+
     def empty_stats(self, block: Any) -> np.ndarray:
         """See :meth:`SourceModel.empty_stats`."""
         return np.zeros((block.n_sources, block.n_classes, block.n_labels))

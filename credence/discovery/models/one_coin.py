@@ -54,6 +54,20 @@ class OneCoin(SourceModel):
         wrong = elog[:, 1][block.source] - block.log_others
         return np.where(block.label == t, right, wrong)
 
+    def held_out_probabilities(
+        self, block: Any, params: np.ndarray, weights: list[np.ndarray]
+    ) -> list[np.ndarray]:
+        """See :meth:`SourceModel.held_out_probabilities`."""
+        right = np.zeros(block.claim.shape[0])
+        for t, weight in enumerate(weights):
+            right += np.where(block.label == t, weight, 0.0)
+        wrong = sum(weights) - right
+        a = params[:, 0][block.source] - right
+        b = params[:, 1][block.source] - wrong
+        r = a / (a + b)
+        other = (1.0 - r) / np.exp(block.log_others)
+        return [np.where(block.label == t, r, other) for t in range(len(weights))]
+
     def stats(self, block: Any, q: np.ndarray) -> np.ndarray:
         """See :meth:`SourceModel.stats`."""
         s = block.n_sources
