@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from credence.calibration import log_loss
 from credence.discovery import TruthDiscovery, encode_reports
-from credence.discovery.estimator import MIN_INFORMATION, Blocks, choose
+from credence.discovery.estimator import MIN_INFORMATION, Blocks, choose, size
 from credence.discovery.held_out import FOLDS, claim_folds, standard_error
 from credence.discovery.simulate import copy_cascades
 from credence.discovery.vb import make_priors, run_vb
@@ -197,17 +197,33 @@ def test_choose_keeps_a_simpler_fit_within_a_standard_error():
     simple, rich = _folds(-1000.0, -999.0, spread=1.0)
     se = standard_error(rich - simple)
     assert se > 1.0  # the richer fit's gain is within its standard error
-    assert choose([simple, rich], [1.0, 1.0], [(1, False), (2, False)]) == (0, "simpler")
+    assert choose([simple, rich], [1.0, 1.0], [1, 2]) == (0, "simpler")
     simple, rich = _folds(-1000.0, -900.0, spread=1.0)
-    assert choose([simple, rich], [1.0, 1.0], [(1, False), (2, False)]) == (1, "best")
+    assert choose([simple, rich], [1.0, 1.0], [1, 2]) == (1, "best")
+
+
+def test_among_fits_of_one_size_the_better_held_out_likelihood_wins():
+    # pooled or fixed priors, with or without a shared error: one size, however close
+    plain, shared = _folds(-1000.0, -999.5, spread=1.0)
+    assert choose([plain, shared], [1.0, 1.0], [1, 1]) == (1, "best")
+    one_coin = make_priors("one-coin", 2)
+    assert size(one_coin) == 1
+    assert size(make_priors("one-coin", 2, copy=(1, 1), fidelity=(2, 1), pooling=True)) == 2
+    assert size(make_priors("dawid-skene", 3)) == 6  # three rows of three, each summing to 1
+
+
+def test_a_richer_fit_must_gain_a_thousandth_of_a_nat_a_claim():
+    simple, rich = _folds(-1000.0, -999.0, spread=0.0)  # no spread: no standard error
+    assert choose([simple, rich], [1.0, 1.0], [1, 2], n_claims=500) == (1, "best")
+    assert choose([simple, rich], [1.0, 1.0], [1, 2], n_claims=2000) == (0, "simpler")
 
 
 def test_choose_sets_aside_a_fit_that_learned_nothing():
     quiet, informative = _folds(-900.0, -1000.0)
-    index, reason = choose([quiet, informative], [MIN_INFORMATION / 2, 1.0], [(2, False)] * 2)
+    index, reason = choose([quiet, informative], [MIN_INFORMATION / 2, 1.0], [2, 2])
     assert (index, reason) == (1, "uninformative")
     # a single fit is chosen without scores
-    assert choose([np.full(FOLDS, np.nan)], [0.0], [(1, False)]) == (0, "best")
+    assert choose([np.full(FOLDS, np.nan)], [0.0], [1]) == (0, "best")
 
 
 def test_the_default_counts_copies_once_on_thin_records():

@@ -439,7 +439,8 @@ copy_prior, claim_labels, shared_error, fidelity_prior
         )
         partitions = _Partitions(tuple(parts), per_claim)
         _, _, priors, _, result = self._fit_and_choose(
-            meta, lambda copying: partitions, any(f[1] for f in facts), callback
+            meta, lambda copying: partitions, any(f[1] for f in facts), sum(f[4] for f in facts),
+            callback,
         )
         exp = result.expectations
         params = posterior_params(result, priors, self._source_groups(meta), partitions.step(exp))

@@ -52,6 +52,7 @@ from credence.options import MAX_ITER, unknown_options, whole_number
 __all__ = [
     "BLOCK_REPORTS",
     "MAX_ITER",
+    "MIN_GAIN",
     "Blocks",
     "MIN_INFORMATION",
     "TruthDiscovery",
@@ -60,6 +61,7 @@ __all__ = [
     "candidate_fits",
     "choose",
     "information",
+    "margin",
     "search",
 ]
 
@@ -347,8 +349,35 @@ def information(
     return float(kl), int(free.sum())
 
 
-def size(priors: Priors) -> tuple[int, bool]:
-    """How complex a fit is: free parameters per source, then whether it has a shared error.
+#: The least gain in held-out log likelihood, in nats a claim, for which a richer fit is
+#: chosen over a simpler one (as well as more than a standard error of the gain): below
+#: it the fits' claim probabilities hardly differ, and the richer fit costs time.
+MIN_GAIN = 1e-3
+
+
+def margin(difference: np.ndarray, n_claims: int) -> float:
+    """How much more a richer fit must predict held-out claims to be chosen over a simpler one.
+
+    Parameters
+    ----------
+    difference : numpy.ndarray
+        Per-fold held-out log likelihood of one fit less the other's.
+    n_claims : int
+
+    Returns
+    -------
+    float
+        The larger of the difference's standard error and :data:`MIN_GAIN`
+        nats a claim.
+    """
+    return max(standard_error(difference), MIN_GAIN * n_claims)
+
+
+def size(priors: Priors) -> int:
+    """How complex a fit is: its free parameters per source.
+
+    A shared error adds one parameter in all, not one a source, and pooling a
+    few; neither makes a fit richer in this sense.
 
     Parameters
     ----------
@@ -356,10 +385,10 @@ def size(priors: Priors) -> tuple[int, bool]:
 
     Returns
     -------
-    (int, bool)
+    int
     """
     rows = 1 if priors.source.ndim == 1 else priors.source.shape[0]
-    return priors.source.size - rows + (priors.copy is not None), priors.fidelity is not None
+    return priors.source.size - rows + (priors.copy is not None)
 
 
 def _informative(info: list[float]) -> list[int]:
@@ -383,19 +412,21 @@ def best_fit(folds: list[np.ndarray], info: list[float]) -> int:
 
 
 def choose(
-    folds: list[np.ndarray], info: list[float], sizes: list[tuple]
+    folds: list[np.ndarray], info: list[float], sizes: list[int], n_claims: int = 0
 ) -> tuple[int, str]:
     """The simplest fit within one standard error of the best held-out likelihood.
 
     Among the fits that learned about the claims (mean information at least
     :data:`MIN_INFORMATION` nats a claim: mean-field variational Bayes can
     settle where no source carries information and agreement is all copying),
-    the one with the highest held-out log likelihood is the best; a simpler
-    fit (:func:`size`) whose held-out likelihood is within one standard error
-    of the paired difference from it is chosen instead (the one-standard-error
-    rule of cross-validation: Hastie, Tibshirani and Friedman, *The Elements of
-    Statistical Learning*, 2nd ed., sec. 7.10), so that copying, a richer
-    channel or a shared error is kept only where the reports show it.
+    the one with the highest held-out log likelihood is the best; a fit with
+    fewer parameters a source (:func:`size`) whose held-out likelihood is
+    within one standard error of the paired difference from it (or within
+    :data:`MIN_GAIN` nats a claim, :func:`margin`) is chosen instead (the
+    one-standard-error rule of cross-validation: Hastie, Tibshirani and
+    Friedman, *The Elements of Statistical Learning*, 2nd ed., sec. 7.10), so
+    that copying or a richer channel is kept only where the reports show it.
+    Among fits of one size the higher held-out likelihood wins.
 
     Parameters
     ----------
@@ -404,8 +435,10 @@ def choose(
         (:func:`~credence.discovery.held_out.fold_evidence` summed).
     info : list of float
         Mean information per claim of each fit.
-    sizes : list of tuple
+    sizes : list of int
         Each fit's :func:`size`.
+    n_claims : int, default 0
+        Claims in the table.
 
     Returns
     -------
@@ -422,7 +455,7 @@ def choose(
     best = best_fit(folds, info)
     within = [
         i for i in candidates
-        if totals[best] - totals[i] <= standard_error(folds[best] - folds[i])
+        if totals[best] - totals[i] <= margin(folds[best] - folds[i], n_claims)
     ]
     index = min(within, key=lambda i: (sizes[i], -totals[i]))
     if index != best:
@@ -432,29 +465,34 @@ def choose(
 
 #: Iterations a stage of the copying fit's screen runs, and the most the screen runs.
 #: After each stage a copying fit that predicts held-out claims better than the
-#: independent fit is run on to convergence; one that, at its last stage's pace, would
-#: not make up what it lacks within the screen is set aside unfinished (a fit that
-#: creeps towards no copying would otherwise take hundreds of iterations to settle).
+#: independent fit, by more than :func:`margin`, runs on; one that, at its last
+#: stage's pace, would not make up what it lacks within the screen is set aside
+#: unfinished (a fit that creeps towards no copying would otherwise take hundreds of
+#: iterations to settle where it cannot be chosen).
 SCREEN_ITER = (10, 60)
 
 
 def search(
     pairs: list[tuple],
     copying: bool | None,
-    pooling: bool,
+    pooling: tuple[bool, ...],
     run: Callable[..., Any],
-    score: Callable[[], float],
+    score: Callable[[], np.ndarray],
     information: Callable[[], float],
+    n_claims: int = 0,
 ) -> None:
     """Run the candidate fits in the order model choice uses.
 
-    Every source model without copying first; then, when ``copying`` is None,
+    Every source model without copying first, with each of ``pooling``'s
+    priors (given both, fixed priors first and the pooled fit continuing
+    it); then, when ``copying`` is None,
     the best of them (by held-out log likelihood) with copying, screened:
     after each stage of :data:`SCREEN_ITER` iterations a copying fit whose
-    held-out log likelihood does not exceed the independent fit's, and at the
-    last stage's pace would
-    not make up the difference within the screen, is left there (it cannot be
-    chosen); one that exceeds it is run on to convergence. Forced choices run
+    held-out log likelihood does not exceed the independent fit's by
+    :func:`margin` (so :func:`choose` would not choose it), and at the last
+    stage's pace would not within the screen, is left there; one that exceeds
+    it runs on, checked again after as many iterations again as it has run,
+    until it converges or falls behind. Forced choices run
     as given. A pooled fit with copying that learned nothing about the claims
     (see :func:`choose`) is followed by the same fit with the copy
     propensities' prior kept at its start (the reliabilities' still learned):
@@ -467,7 +505,9 @@ def search(
     pairs : list of (str, bool)
         From :func:`candidate_fits`.
     copying : bool or None
-    pooling : bool
+    pooling : tuple of bool
+        Fit with fixed priors (False), pooled ones (True), or both
+        ``(False, True)``.
     run : callable
         ``run(model, copying, pooling, start=None, max_iter=None, extend=False,
         shared=False, pool_copying=True)`` fits one candidate: ``start`` the
@@ -476,36 +516,42 @@ def search(
         rather than add one, ``shared`` with a shared error, ``pool_copying``
         False to keep the copy prior fixed.
     score, information : callable
-        The held-out log likelihood and the information per claim of the fit
-        ``run`` made last.
+        The held-out log likelihood per fold and the information per claim of
+        the fit ``run`` made last.
+    n_claims : int, default 0
+        Claims in the table (:func:`margin`).
     """
-    best, best_score, count = None, -np.inf, 0
+    best, best_folds, count = None, None, 0
     for model, flag in pairs:
         if copying is None and flag:
             continue
-        run(model, flag, pooling)
-        count += 1
-        if flag and pooling and information() < MIN_INFORMATION:
-            run(model, flag, pooling, pool_copying=False)
+        for pooled in pooling:
+            # a pooled fit after a fixed-prior one continues it: pooling starts from there
+            run(model, flag, pooled, start=count - 1 if pooled and len(pooling) > 1 else None)
             count += 1
-        if copying is None and score() > best_score:
-            best, best_score = model, score()
+            if flag and pooled and information() < MIN_INFORMATION:
+                run(model, flag, pooled, pool_copying=False)
+                count += 1
+            if copying is None and (best_folds is None or score().sum() > best_folds.sum()):
+                best, best_folds = (model, pooled), score()
     if copying is None:
-        stage, most = SCREEN_ITER
-        converged = run(best, True, pooling, max_iter=stage)
-        done, before = stage, -np.inf
-        while not converged and score() <= best_score and done < most:
-            gain, lack = score() - before, best_score - score()
-            if gain * (most - done) / stage < lack:  # at this pace, not within the screen
-                return
-            before = score()
-            converged = run(best, True, pooling, start=count, max_iter=stage, extend=True)
-            done += stage
-        if score() > best_score and not converged:
-            run(best, True, pooling, start=count, extend=True)
-        if pooling and information() < MIN_INFORMATION:
-            run(best, True, pooling, pool_copying=False)
+        def lack() -> float:  # what the copying fit lacks to be chosen over the best
+            return best_folds.sum() + margin(score() - best_folds, n_claims) - score().sum()
 
+        stage, most = SCREEN_ITER
+        model, pooled = best
+        converged = run(model, True, pooled, max_iter=stage)
+        done, before = stage, np.inf
+        while not converged:
+            now = lack()
+            # behind, and at this pace not ahead within the screen: it cannot be chosen
+            if now >= 0 and (done >= most or (before - now) * (most - done) / stage < now):
+                return
+            before, step = now, stage if done < most else done
+            converged = run(model, True, pooled, start=count, max_iter=step, extend=True)
+            done += step
+        if pooled and information() < MIN_INFORMATION:
+            run(model, True, pooled, pool_copying=False)
 
 def choose_final(
     run: Callable[..., Any],
@@ -602,7 +648,8 @@ class TruthDiscovery:
         Learn the sources' prior (and the copy propensities' prior) from the
         data, per ``kind`` when the table has that column (variational
         empirical Bayes, :mod:`credence.discovery.pooling`); False keeps the
-        priors above fixed.
+        priors above fixed. With ``model=None`` a fit with fixed priors is a
+        candidate too, and held-out likelihood chooses.
     copying : bool or None, default None
         Model copying among the reports on a claim (True), assume them
         independent (False), or choose by held-out likelihood (None).
@@ -990,7 +1037,7 @@ class TruthDiscovery:
             return blocks[copying]
 
         _, _, priors, block, result = self._fit_and_choose(
-            reports, data, bool((reports.gold >= 0).any()), callback
+            reports, data, bool((reports.gold >= 0).any()), reports.n_claims, callback
         )
         posterior = block.posterior(result, priors, self._source_groups(reports))
         n_reports = np.bincount(reports.source, minlength=reports.n_sources)
@@ -1002,6 +1049,7 @@ class TruthDiscovery:
         meta: Reports,
         data: Callable[[bool], Any],
         has_gold: bool,
+        n_claims: int,
         callback: Callable[[IterationInfo], None] | None,
     ) -> tuple:
         """Fit the candidates :func:`search` and :func:`choose_final` ask for; the chosen one.
@@ -1016,6 +1064,8 @@ class TruthDiscovery:
             (:class:`Blocks`, or Dask's partitions).
         has_gold : bool
             Whether some claims' labels are known.
+        n_claims : int
+            Claims in the table.
         callback : callable, optional
             Called with each iteration's :class:`~credence.discovery.vb.IterationInfo`.
 
@@ -1066,10 +1116,13 @@ class TruthDiscovery:
                 [np.full(FOLDS, np.nan)] if len(tried) == 1
                 else [held_out(i) for i in range(len(tried))]
             )
-            return folds, [t[5] for t in tried], [size(t[2]) for t in tried]
+            return folds, [t[5] for t in tried], [size(t[2]) for t in tried], n_claims
 
-        search(candidate_fits(meta, self.model, self.copying), self.copying,
-               bool(self.pooling), run, lambda: held_out(-1).sum(), lambda: tried[-1][5])
+        # with the model left to the data, so is pooling: on some tables a pooled prior
+        # merges labels the fixed prior keeps apart
+        pooling = (False, True) if self.pooling and self.model is None else (bool(self.pooling),)
+        search(candidate_fits(meta, self.model, self.copying), self.copying, pooling, run,
+               lambda: held_out(-1), lambda: tried[-1][5], n_claims)
         index, reason = choose_final(
             run, scores, lambda i: tuple(tried[i][:3]), self.shared_error, has_gold
         )
@@ -1141,8 +1194,9 @@ class TruthDiscovery:
             )
         elif reason == "simpler":
             self.choice_ = (
-                f"{name(chosen)}: the simplest fit within a standard error of the best "
-                f"held-out log likelihood ({score}; {versus(table.iloc[0])})"
+                f"{name(chosen)}: the simplest fit within a standard error (at least "
+                f"{MIN_GAIN:g} nats a claim) of the best held-out log likelihood ({score}; "
+                f"{versus(table.iloc[0])})"
             )
         else:
             self.choice_ = (

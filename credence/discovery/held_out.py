@@ -6,8 +6,8 @@ copying model's bound is the looser (each source's accuracy and copy
 propensity are factorised apart though their errors correlate), and
 comparing bounds then prefers reports being independent even where they
 are copies, and the fit counts copies as confirmation. Held-out likelihood
-measures what the issue is, how well a fit predicts reports it was not
-fitted to.
+measures what matters instead: how well a fit predicts reports (and known
+labels) it was not fitted to.
 
 The claims are split into :data:`FOLDS` folds by a hash of their
 identifiers (the same in process and on Dask). Each fold's reports are

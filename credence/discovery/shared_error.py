@@ -113,4 +113,6 @@ def posterior(
     # a marginal is a sum of normalised weights: keep rounding from taking it past 1
     q_true = np.minimum(weights.sum(axis=2), 1.0)
     q_apparent = np.minimum(weights.sum(axis=1), 1.0)
+    q_true[known] = 0.0
+    q_true[known, gold[known]] = 1.0  # exactly, not a sum of rounded weights
     return q_true, q_apparent, log_z, agree
