@@ -235,18 +235,19 @@ class _Partitions:
         return self._sum(_information, result.expectations, result.class_params,
                          result.fidelity_params)
 
-    def held_out(self, result: Any, priors: Any, group: np.ndarray) -> np.ndarray:
+    def held_out(self, result: Any, priors: Any, group: Any, tol: float) -> np.ndarray:
         import dask
 
-        def map_pieces(fn: Callable[..., Any]) -> list:
-            return list(dask.compute(*[dask.delayed(_by_fold)(p, fn) for p in self.parts]))
+        def fold_pieces(held: int) -> Callable[..., Any]:
+            pieces = dask.persist(*[dask.delayed(_split)(p, held) for p in self.parts])
+            return lambda fn: list(dask.compute(*[dask.delayed(fn)(p) for p in pieces]))
 
-        return held_out(map_pieces, result, priors, group)
+        return held_out(fold_pieces, result, priors, group, tol)
 
 
-def _by_fold(part: _Part, fn: Callable[..., Any]) -> Any:
-    """``fn`` of a partition's claims split by fold."""
-    return fn(split_block(part.block, claim_folds(part.claims)))
+def _split(part: _Part, held: int) -> tuple:
+    """A partition's claims in fold ``held``, and the rest."""
+    return split_block(part.block, claim_folds(part.claims), held)
 
 
 def _posterior(

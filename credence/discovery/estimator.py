@@ -39,7 +39,6 @@ from credence.discovery.vb import (
     block_held_out_posterior,
     block_init_stats,
     block_step,
-    join_fits,
     make_block,
     make_priors,
     posterior_params,
@@ -246,15 +245,19 @@ class Blocks:
             block_apparent_posterior(b, exp), result.class_params, b.gold, result.fidelity_params
         )))
 
-    def held_out(self, result: VBResult, priors: Priors, group: np.ndarray) -> np.ndarray:
+    def held_out(
+        self, result: VBResult, priors: Priors, group: np.ndarray | None, tol: float
+    ) -> np.ndarray:
         """The fit's cross-validated log predictive likelihood (:mod:`.held_out`).
 
         Parameters
         ----------
         result : VBResult
         priors : Priors
-        group : numpy.ndarray of int
+        group : numpy.ndarray of int or None
             Group code of each source, as the fit was given.
+        tol : float
+            The fit's convergence tolerance.
 
         Returns
         -------
@@ -262,14 +265,14 @@ class Blocks:
             ``(FOLDS,)`` log likelihood of each fold of claims.
         """
         folds = claim_folds(self.claims)
-        pieces = [
-            (b, folds[lo:hi])
-            for b, lo, hi in zip(self.blocks, self.edges[:-1], self.edges[1:], strict=True)
-        ]
-        return held_out(
-            lambda fn: self._map(lambda piece: fn(split_block(*piece)), pieces),
-            result, priors, group,
-        )
+        index = list(range(len(self.blocks)))
+
+        def fold_pieces(held: int) -> Callable:
+            pieces = self._map(lambda i: split_block(
+                self.blocks[i], folds[self.edges[i]:self.edges[i + 1]], held), index)
+            return lambda fn: self._map(fn, pieces)
+
+        return held_out(fold_pieces, result, priors, group, tol)
 
 
 def candidate_fits(reports: Reports, model: str | None, copying: bool | None) -> list[tuple]:
@@ -463,15 +466,6 @@ def choose(
     return index, "best" if best == int(np.argmax(totals)) else "uninformative"
 
 
-#: Iterations a stage of the copying fit's screen runs, and the most the screen runs.
-#: After each stage a copying fit that predicts held-out claims better than the
-#: independent fit, by more than :func:`margin`, runs on; one that, at its last
-#: stage's pace, would not make up what it lacks within the screen is set aside
-#: unfinished (a fit that creeps towards no copying would otherwise take hundreds of
-#: iterations to settle where it cannot be chosen).
-SCREEN_ITER = (10, 60)
-
-
 def search(
     pairs: list[tuple],
     copying: bool | None,
@@ -479,26 +473,19 @@ def search(
     run: Callable[..., Any],
     score: Callable[[], np.ndarray],
     information: Callable[[], float],
-    n_claims: int = 0,
 ) -> None:
     """Run the candidate fits in the order model choice uses.
 
     Every source model without copying first, with each of ``pooling``'s
     priors (given both, fixed priors first and the pooled fit continuing
-    it); then, when ``copying`` is None,
-    the best of them (by held-out log likelihood) with copying, screened:
-    after each stage of :data:`SCREEN_ITER` iterations a copying fit whose
-    held-out log likelihood does not exceed the independent fit's by
-    :func:`margin` (so :func:`choose` would not choose it), and at the last
-    stage's pace would not within the screen, is left there; one that exceeds
-    it runs on, checked again after as many iterations again as it has run,
-    until it converges or falls behind. Forced choices run
-    as given. A pooled fit with copying that learned nothing about the claims
-    (see :func:`choose`) is followed by the same fit with the copy
-    propensities' prior kept at its start (the reliabilities' still learned):
-    with few reports per source, learning both priors can settle where every
-    source is uninformative and all agreement is copying, a fixed point
-    whose bound exceeds that of the informative one.
+    it); then, when ``copying`` is None, the best of them (by held-out log
+    likelihood) with copying. Forced choices run as given. A pooled fit with
+    copying that learned nothing about the claims (see :func:`choose`) is
+    followed by the same fit with the copy propensities' prior kept at its
+    start (the reliabilities' still learned): with few reports per source,
+    learning both priors can settle where every source is uninformative and
+    all agreement is copying, a fixed point whose bound exceeds that of the
+    informative one.
 
     Parameters
     ----------
@@ -509,19 +496,15 @@ def search(
         Fit with fixed priors (False), pooled ones (True), or both
         ``(False, True)``.
     run : callable
-        ``run(model, copying, pooling, start=None, max_iter=None, extend=False,
-        shared=False, pool_copying=True)`` fits one candidate: ``start`` the
-        index of an earlier fit to warm-start from, ``max_iter`` a cap below the
-        estimator's, ``extend`` to continue fit ``start`` (replacing its entry)
-        rather than add one, ``shared`` with a shared error, ``pool_copying``
-        False to keep the copy prior fixed.
+        ``run(model, copying, pooling, start=None, shared=False,
+        pool_copying=True)`` fits one candidate: ``start`` the index of an
+        earlier fit to warm-start from, ``shared`` with a shared error,
+        ``pool_copying`` False to keep the copy prior fixed.
     score, information : callable
         The held-out log likelihood per fold and the information per claim of
         the fit ``run`` made last.
-    n_claims : int, default 0
-        Claims in the table (:func:`margin`).
     """
-    best, best_folds, count = None, None, 0
+    best, best_score, count = None, -np.inf, 0
     for model, flag in pairs:
         if copying is None and flag:
             continue
@@ -532,26 +515,14 @@ def search(
             if flag and pooled and information() < MIN_INFORMATION:
                 run(model, flag, pooled, pool_copying=False)
                 count += 1
-            if copying is None and (best_folds is None or score().sum() > best_folds.sum()):
-                best, best_folds = (model, pooled), score()
+            if copying is None and score().sum() > best_score:
+                best, best_score = (model, pooled), score().sum()
     if copying is None:
-        def lack() -> float:  # what the copying fit lacks to be chosen over the best
-            return best_folds.sum() + margin(score() - best_folds, n_claims) - score().sum()
-
-        stage, most = SCREEN_ITER
         model, pooled = best
-        converged = run(model, True, pooled, max_iter=stage)
-        done, before = stage, np.inf
-        while not converged:
-            now = lack()
-            # behind, and at this pace not ahead within the screen: it cannot be chosen
-            if now >= 0 and (done >= most or (before - now) * (most - done) / stage < now):
-                return
-            before, step = now, stage if done < most else done
-            converged = run(model, True, pooled, start=count, max_iter=step, extend=True)
-            done += step
+        run(model, True, pooled)
         if pooled and information() < MIN_INFORMATION:
             run(model, True, pooled, pool_copying=False)
+
 
 def choose_final(
     run: Callable[..., Any],
@@ -1077,38 +1048,29 @@ class TruthDiscovery:
         tried = []
 
         def run(model: str, copying: bool, pooling: bool, start: int | None = None,
-                max_iter: int | None = None, extend: bool = False,
-                shared: bool = False, pool_copying: bool = True) -> bool:
+                shared: bool = False, pool_copying: bool = True) -> None:
             priors = self.priors_for(meta, model, copying, pooling=pooling, shared=shared,
                                      pool_copying=pool_copying)
             reports = data(copying)
-            cap = int(self.max_iter) - (len(tried[start][4].history) if extend else 0)
-            if cap <= 0:
-                return False
             result = run_vb(
                 priors,
                 reports.init_stats(model),
                 reports.step,
                 group=self._groups(meta),
-                max_iter=cap if max_iter is None else min(max_iter, cap),
+                max_iter=int(self.max_iter),
                 tol=float(self.tol),
                 callback=callback,
                 start=None if start is None else tried[start][4],
             )
-            if extend:
-                result = join_fits(tried.pop(start)[4], result)
             kl, count = reports.information(result)
             # with every claim's label known there is nothing to learn about the claims
             info = kl / count if count else np.inf
             tried.append([model, copying, priors, reports, result, info, None])
-            return result.converged
-
-        group = self._source_groups(meta)
 
         def held_out(i: int) -> np.ndarray:
             fit = tried[i]
             if fit[6] is None:
-                fit[6] = fit[3].held_out(fit[4], fit[2], group)
+                fit[6] = fit[3].held_out(fit[4], fit[2], self._groups(meta), float(self.tol))
             return fit[6]
 
         def scores() -> tuple[list, list, list]:
@@ -1122,7 +1084,7 @@ class TruthDiscovery:
         # merges labels the fixed prior keeps apart
         pooling = (False, True) if self.pooling and self.model is None else (bool(self.pooling),)
         search(candidate_fits(meta, self.model, self.copying), self.copying, pooling, run,
-               lambda: held_out(-1), lambda: tried[-1][5], n_claims)
+               lambda: held_out(-1), lambda: tried[-1][5])
         index, reason = choose_final(
             run, scores, lambda i: tuple(tried[i][:3]), self.shared_error, has_gold
         )

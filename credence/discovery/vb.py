@@ -39,7 +39,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import gammaln
@@ -65,7 +65,6 @@ __all__ = [
     "block_log_evidence",
     "block_step",
     "expectations",
-    "join_fits",
     "kl_dirichlet",
     "make_block",
     "make_priors",
@@ -1098,7 +1097,8 @@ def run_vb(
         else:
             new, elbo, stats = update(state, pooling)
         iteration = len(history) + 1
-        relative = (elbo - previous_elbo) / abs(elbo) if iteration > 1 else np.inf
+        # (a fit to no reports at all has a bound of exactly zero)
+        relative = (elbo - previous_elbo) / (abs(elbo) or 1.0) if iteration > 1 else np.inf
         was_pooling = pooling
         pooling = pooling or (priors.pooling and abs(relative) <= POOLING_START)
         if pooling:
@@ -1145,25 +1145,6 @@ def run_vb(
         pooled=bool(pooling),
         fidelity_params=fidelity,
     )
-
-
-def join_fits(first: VBResult, then: VBResult) -> VBResult:
-    """A fit continued from another (``then`` warm-started from ``first``) as one fit.
-
-    Parameters
-    ----------
-    first, then : VBResult
-
-    Returns
-    -------
-    VBResult
-        ``then`` with ``first``'s iterations before its own.
-    """
-    offset = len(first.history)
-    history = first.history + tuple(
-        replace(info, iteration=info.iteration + offset) for info in then.history
-    )
-    return replace(then, history=history)
 
 
 def sum_stats(
