@@ -135,8 +135,8 @@ def test_each_claims_posterior_given_the_others_by_enumeration(seed):
     blocks = Blocks(reports, copying=True, size=20)  # several blocks
     priors = make_priors("one-coin", 2, reliability=R_PRIOR, copy=C_PRIOR, class_prior=PI_PRIOR)
     result = run_vb(priors, blocks.init_stats("one-coin"), blocks.step, max_iter=30)
-    got = blocks.posterior(result, priors, np.zeros(reports.n_sources, np.intp))
-    exp = result.expectations
+    got = blocks.posterior(result)
+    exp = result.counted  # the E-step whose counts the fit's posteriors hold
     per_claim = _claim_counts(df, exp.source, exp.copy, exp.classes)
     for i, claim in enumerate(sorted(per_claim)):
         labels, src, _ = per_claim[claim]
@@ -261,8 +261,9 @@ def test_a_confusion_channels_posterior_given_the_others_by_hand():
             for i in range(30) for s in rng.choice(6, rng.integers(1, 5), replace=False)]
     df = pd.DataFrame(rows, columns=["claim", "source", "label"])
     gold = {"c0": "true", "c1": "false", "c2": "true"}
+    # converged tightly: the fit's last E-step is then its expected logs' (expectations_)
     model = TruthDiscovery("dawid-skene", claim_labels=["false", "true"], copying=False,
-                           pooling=False).fit(df, gold)
+                           pooling=False, tol=1e-14, max_iter=5000).fit(df, gold)
     exp = model.expectations_
     claims, sources = list(model.claims_), list(model.sources_)
     labels = list(model.report_labels_)

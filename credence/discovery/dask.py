@@ -46,7 +46,6 @@ from credence.discovery.vb import (
     block_init_stats,
     block_step,
     make_block,
-    posterior_params,
     sum_stats,
 )
 from credence.errors import CaseError, shown
@@ -235,14 +234,16 @@ class _Partitions:
         return self._sum(_information, result.expectations, result.class_params,
                          result.fidelity_params)
 
-    def held_out(self, result: Any, priors: Any, group: Any, tol: float) -> np.ndarray:
+    def held_out(
+        self, result: Any, priors: Any, group: Any, tol: float, callback: Any = None
+    ) -> np.ndarray:
         import dask
 
         def fold_pieces(held: int) -> Callable[..., Any]:
             pieces = dask.persist(*[dask.delayed(_split)(p, held) for p in self.parts])
             return lambda fn: list(dask.compute(*[dask.delayed(fn)(p) for p in pieces]))
 
-        return held_out(fold_pieces, result, priors, group, tol)
+        return held_out(fold_pieces, result, priors, group, tol, callback)
 
 
 def _split(part: _Part, held: int) -> tuple:
@@ -250,10 +251,8 @@ def _split(part: _Part, held: int) -> tuple:
     return split_block(part.block, claim_folds(part.claims), held)
 
 
-def _posterior(
-    part: _Part, exp: Any, params: tuple
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    return part.claims, block_held_out_posterior(part.block, exp, params), part.candidate_values
+def _posterior(part: _Part, result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    return part.claims, block_held_out_posterior(part.block, result), part.candidate_values
 
 
 class DaskTruthDiscovery(TruthDiscovery):
@@ -443,9 +442,7 @@ copy_prior, claim_labels, shared_error, fidelity_prior
             meta, lambda copying: partitions, any(f[1] for f in facts), sum(f[4] for f in facts),
             callback,
         )
-        exp = result.expectations
-        params = posterior_params(result, priors, self._source_groups(meta), partitions.step(exp))
-        outputs = dask.compute(*[dask.delayed(_posterior)(p, exp, params) for p in parts])
+        outputs = dask.compute(*[dask.delayed(_posterior)(p, result) for p in parts])
         claims, posterior, values = _assemble(outputs, k)
         meta = replace(
             meta,

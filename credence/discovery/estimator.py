@@ -41,7 +41,6 @@ from credence.discovery.vb import (
     block_step,
     make_block,
     make_priors,
-    posterior_params,
     run_vb,
     sum_stats,
 )
@@ -217,26 +216,20 @@ class Blocks:
         """Summed :func:`~credence.discovery.vb.block_step`."""
         return sum_stats(self._map(lambda b: block_step(b, exp)))
 
-    def posterior(self, result: VBResult, priors: Priors, group: np.ndarray) -> np.ndarray:
+    def posterior(self, result: VBResult) -> np.ndarray:
         """Each claim's posterior given the others, ``(n_claims, K)``.
 
-        :func:`~credence.discovery.vb.block_held_out_posterior` of each block,
-        from the counts of every claim.
+        :func:`~credence.discovery.vb.block_held_out_posterior` of each block.
 
         Parameters
         ----------
         result : VBResult
-        priors : Priors
-        group : numpy.ndarray of int
-            Group code of each source, as the fit was given.
 
         Returns
         -------
         numpy.ndarray
         """
-        exp = result.expectations
-        params = posterior_params(result, priors, group, self.step(exp))
-        return np.concatenate(self._map(lambda b: block_held_out_posterior(b, exp, params)))
+        return np.concatenate(self._map(lambda b: block_held_out_posterior(b, result)))
 
     def information(self, result: VBResult) -> tuple[float, int]:
         """Summed :func:`information` of the blocks' claims under a fit."""
@@ -246,24 +239,10 @@ class Blocks:
         )))
 
     def held_out(
-        self, result: VBResult, priors: Priors, group: np.ndarray | None, tol: float
+        self, result: VBResult, priors: Priors, group: np.ndarray | None, tol: float,
+        callback: Callable[[IterationInfo], None] | None = None,
     ) -> np.ndarray:
-        """The fit's cross-validated log predictive likelihood (:mod:`.held_out`).
-
-        Parameters
-        ----------
-        result : VBResult
-        priors : Priors
-        group : numpy.ndarray of int or None
-            Group code of each source, as the fit was given.
-        tol : float
-            The fit's convergence tolerance.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``(FOLDS,)`` log likelihood of each fold of claims.
-        """
+        """:func:`~credence.discovery.held_out.held_out` of a fit to these blocks."""
         folds = claim_folds(self.claims)
         index = list(range(len(self.blocks)))
 
@@ -272,7 +251,7 @@ class Blocks:
                 self.blocks[i], folds[self.edges[i]:self.edges[i + 1]], held), index)
             return lambda fn: self._map(fn, pieces)
 
-        return held_out(fold_pieces, result, priors, group, tol)
+        return held_out(fold_pieces, result, priors, group, tol, callback)
 
 
 def candidate_fits(reports: Reports, model: str | None, copying: bool | None) -> list[tuple]:
@@ -526,7 +505,7 @@ def search(
 
 def choose_final(
     run: Callable[..., Any],
-    scores: Callable[[], tuple[list, list, list]],
+    scores: Callable[[], tuple[list, list, list, int]],
     settings: Callable[[int], tuple[str, bool, Priors]],
     shared_error: bool | None,
     has_gold: bool,
@@ -961,11 +940,6 @@ class TruthDiscovery:
     def _groups(self, reports: Reports) -> np.ndarray | None:
         return reports.kind if self.pooling else None
 
-    def _source_groups(self, reports: Reports) -> np.ndarray:
-        """Each source's group code (pooled prior), zero for all without kinds or pooling."""
-        group = self._groups(reports)
-        return np.zeros(reports.n_sources, np.intp) if group is None else group
-
     def fit(
         self,
         X: pd.DataFrame | Reports,
@@ -986,7 +960,8 @@ class TruthDiscovery:
             fixed to their label and teach the sources' reliabilities.
         callback : callable, optional
             Called with an :class:`~credence.discovery.vb.IterationInfo` after
-            each iteration of each candidate fit (progress bars).
+            each iteration of each candidate fit and of its held-out refits
+            (progress bars).
 
         Returns
         -------
@@ -1010,7 +985,7 @@ class TruthDiscovery:
         _, _, priors, block, result = self._fit_and_choose(
             reports, data, bool((reports.gold >= 0).any()), reports.n_claims, callback
         )
-        posterior = block.posterior(result, priors, self._source_groups(reports))
+        posterior = block.posterior(result)
         n_reports = np.bincount(reports.source, minlength=reports.n_sources)
         self._set_fitted(reports, priors, result, posterior, n_reports)
         return self
@@ -1070,10 +1045,11 @@ class TruthDiscovery:
         def held_out(i: int) -> np.ndarray:
             fit = tried[i]
             if fit[6] is None:
-                fit[6] = fit[3].held_out(fit[4], fit[2], self._groups(meta), float(self.tol))
+                fit[6] = fit[3].held_out(fit[4], fit[2], self._groups(meta), float(self.tol),
+                                         callback)
             return fit[6]
 
-        def scores() -> tuple[list, list, list]:
+        def scores() -> tuple[list, list, list, int]:
             folds = (
                 [np.full(FOLDS, np.nan)] if len(tried) == 1
                 else [held_out(i) for i in range(len(tried))]

@@ -156,6 +156,7 @@ def held_out(
     priors: Priors,
     group: np.ndarray | None,
     tol: float,
+    callback: Callable[[Any], None] | None = None,
 ) -> np.ndarray:
     """A fit's held-out log likelihood per fold, from pieces of whole claims.
 
@@ -174,6 +175,8 @@ def held_out(
         Group code of each source, as the fit was given.
     tol : float
         The fit's convergence tolerance.
+    callback : callable, optional
+        Called with each refit iteration's :class:`~.vb.IterationInfo`.
 
     Returns
     -------
@@ -195,7 +198,7 @@ def held_out(
             return sum_stats(counts) if counts else (*empty, 0.0)
 
         refit = run_vb(priors, empty, step, group=group, max_iter=REFIT_ITER, tol=tol,
-                       start=result)
+                       callback=callback, start=result)
         exp = at_means(priors.model, refit.source_params, refit.class_params,
                        refit.copy_params, refit.fidelity_params)
         out[fold] = sum(pieces(partial(_evidence, exp=exp)))

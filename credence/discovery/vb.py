@@ -68,7 +68,6 @@ __all__ = [
     "kl_dirichlet",
     "make_block",
     "make_priors",
-    "posterior_params",
     "run_vb",
     "sum_stats",
 ]
@@ -381,17 +380,20 @@ def expectations(
     -------
     Expectations
     """
+    return _of(expected_log, model, source_params, class_params, copy_params, fidelity_params)
 
-    def logs(params: np.ndarray | None) -> np.ndarray | None:
-        return None if params is None else expected_log(params)
 
-    return Expectations(
-        model=model,
-        source=expected_log(source_params),
-        classes=logs(class_params),
-        copy=logs(copy_params),
-        fidelity=logs(fidelity_params),
-    )
+def _log_mean(params: np.ndarray) -> np.ndarray:
+    return np.log(params / params.sum(-1, keepdims=True))
+
+
+def _of(
+    fn: Callable[[np.ndarray], np.ndarray], model: str, *params: np.ndarray | None
+) -> Expectations:
+    """``Expectations`` of ``fn`` of each of source, class, copy and fidelity parameters."""
+    source, classes, copy, fidelity = (None if p is None else fn(p) for p in params)
+    return Expectations(model=model, source=source, classes=classes, copy=copy,
+                        fidelity=fidelity)
 
 
 def at_means(
@@ -417,17 +419,7 @@ def at_means(
     -------
     Expectations
     """
-
-    def logs(params: np.ndarray | None) -> np.ndarray | None:
-        return None if params is None else np.log(params / params.sum(-1, keepdims=True))
-
-    return Expectations(
-        model=model,
-        source=logs(source_params),
-        classes=logs(class_params),
-        copy=logs(copy_params),
-        fidelity=logs(fidelity_params),
-    )
+    return _of(_log_mean, model, source_params, class_params, copy_params, fidelity_params)
 
 
 def _log_prior(block: Block, exp: Expectations) -> np.ndarray:
@@ -647,34 +639,7 @@ def block_step(block: Block, exp: Expectations) -> tuple:
     return source, q_true.sum(axis=0), copies, agree.sum(axis=0), log_z
 
 
-def posterior_params(
-    result: VBResult, priors: Priors, group: np.ndarray, counts: Sequence[np.ndarray]
-) -> tuple:
-    """Posterior parameters from counts: each prior, as the fit left it, plus the counts.
-
-    Parameters
-    ----------
-    result : VBResult
-        The fit (its learned priors are used).
-    priors : Priors
-        The fit's class and fidelity priors.
-    group : numpy.ndarray of int
-        Group code of each source, as the fit was given.
-    counts : sequence of numpy.ndarray
-        ``(source, classes, copies, fidelity)`` counts, e.g. :func:`block_step`'s.
-
-    Returns
-    -------
-    (source, classes, copy, fidelity) : numpy.ndarray or None
-    """
-    source = result.source_prior[group] + counts[0]
-    classes = None if result.class_params is None else priors.classes + counts[1]
-    copy = None if result.copy_params is None else result.copy_prior[group] + counts[2]
-    fidelity = None if result.fidelity_params is None else priors.fidelity + counts[3]
-    return source, classes, copy, fidelity
-
-
-def block_held_out_posterior(block: Block, exp: Expectations, params: tuple) -> np.ndarray:
+def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
     r"""Each claim's posterior given every other claim, ``(n_claims, K)``.
 
     Mean field's q(T_i) weighs claim i's reports by its sources' posteriors,
@@ -683,44 +648,48 @@ def block_held_out_posterior(block: Block, exp: Expectations, params: tuple) -> 
     own expected counts taken out of every posterior (its sources', copy
     propensities', the class prior's and the fidelity's), the claim's
     posterior is Bayes' rule averaged over that cavity,
-    :math:`P(T_i \mid 	ext{reports}) \propto E_{-i}[P(T_i, 	ext{reports}_i)]`;
+    :math:`P(T_i \mid \text{reports}) \propto E_{-i}[P(T_i, \text{reports}_i)]`;
     every parameter enters a claim's likelihood once (a source reports on it
     once), so the average is the likelihood at the cavity's means.
 
     Parameters
     ----------
     block : Block
-    exp : Expectations
-        The fit's expected logs (for the claim's own counts).
-    params : tuple
-        :func:`posterior_params` of the counts of every claim under ``exp``.
+    result : VBResult
+        The fit: its posteriors and the E-step they count
+        (``result.counted``).
 
     Returns
     -------
     numpy.ndarray
     """
+    exp = result.counted
     q_true, q_apparent, _, own, agree = _posterior(block, exp)
-    source, classes, copy, fidelity = params
     n, k = block.n_claims, block.n_classes
-    weights = [
-        q_apparent[:, t][block.claim] * (1.0 if own is None else own[t]) for t in range(k)
-    ]
-    probs = models.get(exp.model).held_out_probabilities(block, source, weights)
+    probs, label, independent = models.get(exp.model).held_out_probabilities(
+        block, result.source_params, q_apparent, own
+    )
     if own is not None:
         later = block.earlier > 0
-        independent = np.where(later, sum(weights), 0.0)
+        independent = np.where(later, independent, 0.0)
+        copy = result.copy_params
         a = copy[:, 0][block.source] - np.where(later, 1.0 - independent, 0.0)
         b = copy[:, 1][block.source] - independent
         c = np.where(later, a / (a + b), 0.0)
         probs = [c * block.match_fraction + (1.0 - c) * p for p in probs]
-    scores = np.empty((n, k))
     with np.errstate(divide="ignore"):
-        for t in range(k):
-            scores[:, t] = np.bincount(block.claim, np.log(probs[t]), minlength=n)
+        logs = [np.log(p) for p in probs]
+        if label is not None:  # two values a report: it names the label, or not
+            scores = np.bincount(block.claim_label, logs[0] - logs[1], minlength=n * k)
+            scores = scores.reshape(n, k) + np.bincount(block.claim, logs[1], minlength=n)[:, None]
+        else:
+            scores = np.stack([np.bincount(block.claim, x, minlength=n) for x in logs], axis=1)
+        classes = result.class_params
         if classes is None:
             prior = _log_prior(block, exp)
         else:
             prior = np.log((classes - q_true) / (classes.sum() - 1.0))
+    fidelity = result.fidelity_params
     if fidelity is None:
         return _normalise(block, scores + prior)[0]
     rest = fidelity - agree
@@ -870,6 +839,10 @@ class VBResult:
         Whether the last iteration learned the priors (pooling had started).
     fidelity_params : numpy.ndarray or None
         ``(2,)`` Beta posterior of the fidelity of claims' reports.
+    counted : Expectations or None
+        The expected logs of the E-step whose counts the posteriors hold:
+        each posterior is its prior plus the counts of an E-step given these
+        (:func:`block_held_out_posterior` takes a claim's own counts out).
     """
 
     source_params: np.ndarray
@@ -882,6 +855,7 @@ class VBResult:
     copy_prior: np.ndarray | None = None
     pooled: bool = False
     fidelity_params: np.ndarray | None = None
+    counted: Expectations | None = None
 
 
 Step = Callable[[Expectations], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]]
@@ -1060,7 +1034,7 @@ def run_vb(
             copy = copy_hyper[code] + copy_stats
         if fidelity is not None:
             fidelity = priors.fidelity + fidelity_stats
-        stats = (source_stats, copy_stats)
+        stats = (source_stats, copy_stats, exp)
         return (source, classes, copy, fidelity, hyper, copy_hyper), elbo, stats
 
     def pool(state: tuple, stats: tuple) -> tuple:
@@ -1076,6 +1050,7 @@ def run_vb(
         return source, classes, copy, fidelity, hyper, copy_hyper
 
     previous = _means(source, classes, copy, fidelity)
+    counted = None
     previous_elbo = -np.inf
     history: list[IterationInfo] = []
     converged = False
@@ -1112,7 +1087,7 @@ def run_vb(
         history.append(info)
         if callback is not None:
             callback(info)
-        state = new
+        state, counted = new, stats[2]
         # an extrapolated step's small gain says nothing of the plain iteration's; and
         # the fit has not settled until an iteration has run with the learned priors
         settled = pooling == priors.pooling and was_pooling == priors.pooling
@@ -1133,10 +1108,12 @@ def run_vb(
                 trial = None
             cycle = [state] if trial is None else []
     source, classes, copy, fidelity, hyper, copy_hyper = state
+    exp = expectations(priors.model, source, classes, copy, fidelity)
     return VBResult(
         source_params=source,
         class_params=classes,
-        expectations=expectations(priors.model, source, classes, copy, fidelity),
+        expectations=exp,
+        counted=exp if counted is None else counted,
         history=tuple(history),
         converged=converged,
         source_prior=hyper,

@@ -121,26 +121,36 @@ class SourceModel:
         raise NotImplementedError
 
     def held_out_probabilities(
-        self, block: Any, params: np.ndarray, weights: list[np.ndarray]
-    ) -> list[np.ndarray]:
+        self, block: Any, params: np.ndarray, q: np.ndarray, own: Any
+    ) -> tuple[list[np.ndarray], np.ndarray | None, np.ndarray]:
         """Each report's probability under each claim label, its own counts left out.
 
         The posterior mean of P(report | claim label t) given every other
         report: the source's posterior parameters less what this report
-        added to them (:meth:`accumulate`'s ``weight`` per label).
+        added to them (:meth:`accumulate`'s weights).
 
         Parameters
         ----------
         block : Block
         params : numpy.ndarray
             ``(S, *param_shape)`` posterior parameters.
-        weights : list of numpy.ndarray
-            Per claim label t, each report's ``(N,)`` weight.
+        q : numpy.ndarray
+            ``(n_claims, K)`` posterior of the labels the reports describe.
+        own : object or None
+            Per claim label ``t``, ``own[t]`` is each report's probability of
+            being its source's own rather than a copy (None: every report is);
+            one-coin's ``own.arrays`` are those if the report names ``t`` and
+            if it does not.
 
         Returns
         -------
-        list of numpy.ndarray
-            Per claim label t, ``(N,)`` probabilities.
+        probabilities : list of numpy.ndarray
+            Per claim label ``t``, ``(N,)``; or, with ``label`` given, two
+            arrays: if the report names ``t``, and if it does not.
+        label : numpy.ndarray or None
+            Each report's label, when ``probabilities`` are two arrays.
+        independent : numpy.ndarray
+            ``(N,)`` each report's expected weight as its source's own.
         """
         raise NotImplementedError
 

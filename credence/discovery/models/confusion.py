@@ -52,15 +52,17 @@ class Confusion(SourceModel):
         return np.ascontiguousarray(elog[:, t, :]).ravel()[block.source_label]
 
     def held_out_probabilities(
-        self, block: Any, params: np.ndarray, weights: list[np.ndarray]
-    ) -> list[np.ndarray]:
+        self, block: Any, params: np.ndarray, q: np.ndarray, own: Any
+    ) -> tuple[list[np.ndarray], np.ndarray | None, np.ndarray]:
         """See :meth:`SourceModel.held_out_probabilities`."""
         rows = params.sum(axis=-1)  # (S, K)
-        out = []
-        for t, weight in enumerate(weights):
+        out, independent = [], np.zeros(block.claim.shape[0])
+        for t in range(block.n_classes):
+            weight = q[:, t][block.claim] * (1.0 if own is None else own[t])
             cell = np.ascontiguousarray(params[:, t, :]).ravel()[block.source_label]
             out.append((cell - weight) / (rows[:, t][block.source] - weight))
-        return out
+            independent += weight
+        return out, None, independent
 
     def empty_stats(self, block: Any) -> np.ndarray:
         """See :meth:`SourceModel.empty_stats`."""

@@ -55,18 +55,17 @@ class OneCoin(SourceModel):
         return np.where(block.label == t, right, wrong)
 
     def held_out_probabilities(
-        self, block: Any, params: np.ndarray, weights: list[np.ndarray]
-    ) -> list[np.ndarray]:
+        self, block: Any, params: np.ndarray, q: np.ndarray, own: Any
+    ) -> tuple[list[np.ndarray], np.ndarray | None, np.ndarray]:
         """See :meth:`SourceModel.held_out_probabilities`."""
-        right = np.zeros(block.claim.shape[0])
-        for t, weight in enumerate(weights):
-            right += np.where(block.label == t, weight, 0.0)
-        wrong = sum(weights) - right
+        named = q.ravel()[block.claim_label]
+        own_right, own_wrong = (1.0, 1.0) if own is None else own.arrays
+        right = named * own_right
+        wrong = (1.0 - named) * own_wrong
         a = params[:, 0][block.source] - right
         b = params[:, 1][block.source] - wrong
         r = a / (a + b)
-        other = (1.0 - r) / np.exp(block.log_others)
-        return [np.where(block.label == t, r, other) for t in range(len(weights))]
+        return [r, (1.0 - r) / np.exp(block.log_others)], block.label, right + wrong
 
     def stats(self, block: Any, q: np.ndarray) -> np.ndarray:
         """See :meth:`SourceModel.stats`."""
