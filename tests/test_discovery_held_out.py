@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from credence.calibration import log_loss
 from credence.discovery import TruthDiscovery, encode_reports
-from credence.discovery.estimator import MIN_INFORMATION, Blocks, choose, size
+from credence.discovery.choice import MIN_INFORMATION, choose, size
+from credence.discovery.estimator import Blocks
 from credence.discovery.held_out import FOLDS, REFIT_ITER, claim_folds, standard_error
 from credence.discovery.simulate import copy_cascades
 from credence.discovery.vb import make_priors, run_vb

@@ -12,7 +12,8 @@ from scipy.special import betaln, digamma, gammaln
 
 from credence.calibration import ece_noise_floor, expected_calibration_error, log_loss
 from credence.discovery import TruthDiscovery, encode_reports
-from credence.discovery.estimator import MIN_INFORMATION, block_of
+from credence.discovery.choice import MIN_INFORMATION
+from credence.discovery.estimator import block_of
 from credence.discovery.simulate import copy_cascades
 from credence.discovery.vb import Expectations, block_step
 

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery.estimator import TruthDiscovery, information
+from credence.discovery.choice import information
+from credence.discovery.estimator import TruthDiscovery
 from credence.discovery.held_out import claim_folds, held_out, split_block
 from credence.discovery.table import (
     COLUMNS,
