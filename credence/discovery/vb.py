@@ -542,15 +542,18 @@ def _posterior(block: Block, exp: Expectations) -> tuple:
     if exp.fidelity is None:
         q, log_z = _normalise(block, _finish(block, scores, exp))
         return q, q, log_z, own, np.zeros((block.n_claims, 2))
+    q_true, q_apparent, log_z, agree = _shared(block, scores, _log_prior(block, exp), exp.fidelity)
+    return q_true, q_apparent, log_z, own, agree
+
+
+def _shared(block: Block, scores: np.ndarray, prior: np.ndarray, fidelity: np.ndarray) -> tuple:
+    """:func:`.shared_error.posterior` of a block's claims (``scores`` masked in place)."""
     if block.n_candidates is None:
         n_candidates = np.full(block.n_claims, block.n_classes)
     else:
         n_candidates = block.n_candidates
         scores[np.arange(block.n_classes) >= n_candidates[:, None]] = -np.inf
-    q_true, q_apparent, log_z, agree = shared_error.posterior(
-        scores, _log_prior(block, exp), exp.fidelity, n_candidates, block.gold
-    )
-    return q_true, q_apparent, log_z, own, agree
+    return shared_error.posterior(scores, prior, fidelity, n_candidates, block.gold)
 
 
 def _stats(
@@ -693,10 +696,7 @@ def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
     if fidelity is None:
         return _normalise(block, scores + prior)[0]
     rest = fidelity - agree
-    n_candidates = np.full(n, k) if block.n_candidates is None else block.n_candidates
-    scores[np.arange(k) >= n_candidates[:, None]] = -np.inf
-    log_fidelity = np.log(rest / rest.sum(axis=1, keepdims=True)).T
-    return shared_error.posterior(scores, prior, log_fidelity, n_candidates, block.gold)[0]
+    return _shared(block, scores, prior, np.log(rest / rest.sum(axis=1, keepdims=True)).T)[0]
 
 
 def block_log_evidence(block: Block, exp: Expectations) -> float:
