@@ -16,12 +16,13 @@ import numpy as np
 from credence.discovery import models
 from credence.discovery.held_out import standard_error
 from credence.discovery.table import Reports
-from credence.discovery.vb import Priors
+from credence.discovery.vb import Block, Priors, VBResult, block_apparent_posterior
 
 __all__ = [
     "MIN_GAIN",
     "MIN_INFORMATION",
     "best_fit",
+    "block_information",
     "candidate_fits",
     "choose",
     "choose_final",
@@ -169,6 +170,22 @@ def best_fit(folds: list[np.ndarray], info: list[float]) -> int:
     int
     """
     return max(_informative(info), key=lambda i: folds[i].sum())
+
+
+def block_information(block: Block, result: VBResult) -> tuple[float, int]:
+    """:func:`information` of a block's claims under a fit.
+
+    Parameters
+    ----------
+    block : Block
+    result : VBResult
+
+    Returns
+    -------
+    (float, int)
+    """
+    q = block_apparent_posterior(block, result.expectations)
+    return information(q, result.class_params, block.gold, result.fidelity_params)
 
 
 def choose(

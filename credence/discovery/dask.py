@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credence.discovery.choice import information
+from credence.discovery.choice import block_information
 from credence.discovery.estimator import TruthDiscovery
 from credence.discovery.held_out import claim_folds, held_out, split_block
 from credence.discovery.table import (
@@ -42,7 +42,6 @@ from credence.discovery.table import (
 from credence.discovery.vb import (
     Block,
     IterationInfo,
-    block_apparent_posterior,
     block_held_out_posterior,
     block_init_stats,
     block_step,
@@ -206,11 +205,8 @@ def _step(part: _Part, exp: Any, per_claim: bool) -> tuple[np.ndarray, ...]:
     return source, (np.zeros(0) if per_claim else classes), copies, fidelity, log_z
 
 
-def _information(
-    part: _Part, exp: Any, class_params: Any, fidelity_params: Any
-) -> tuple[float, int]:
-    q = block_apparent_posterior(part.block, exp)
-    return information(q, class_params, part.block.gold, fidelity_params)
+def _information(part: _Part, result: Any) -> tuple[float, int]:
+    return block_information(part.block, result)
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,8 +228,7 @@ class _Partitions:
         return self._sum(_step, exp, self.per_claim)
 
     def information(self, result: Any) -> tuple[float, int]:
-        return self._sum(_information, result.expectations, result.class_params,
-                         result.fidelity_params)
+        return self._sum(_information, result)
 
     def held_out(
         self, result: Any, priors: Any, group: Any, tol: float, callback: Any = None

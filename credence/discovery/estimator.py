@@ -15,9 +15,9 @@ from credence.discovery import models
 from credence.discovery.choice import (
     MIN_GAIN,
     MIN_INFORMATION,
+    block_information,
     candidate_fits,
     choose_final,
-    information,
     search,
     size,
 )
@@ -43,7 +43,6 @@ from credence.discovery.vb import (
     Priors,
     VBResult,
     at_means,
-    block_apparent_posterior,
     block_claim_posterior,
     block_held_out_posterior,
     block_init_stats,
@@ -227,11 +226,8 @@ class Blocks:
         return np.concatenate(self._map(lambda b: block_held_out_posterior(b, result)))
 
     def information(self, result: VBResult) -> tuple[float, int]:
-        """Summed :func:`~.choice.information` of the blocks' claims under a fit."""
-        exp = result.expectations
-        return sum_stats(self._map(lambda b: information(
-            block_apparent_posterior(b, exp), result.class_params, b.gold, result.fidelity_params
-        )))
+        """Summed :func:`~.choice.block_information` of the blocks."""
+        return sum_stats(self._map(lambda b: block_information(b, result)))
 
     def held_out(
         self, result: VBResult, priors: Priors, group: np.ndarray | None, tol: float,
