@@ -143,6 +143,45 @@ def test_dask_rows_are_checked_by_the_table_reader():
         DaskTruthDiscovery().fit(dd.from_pandas(df, npartitions=2))
 
 
+
+def _with_blanks(n_claims, rows):
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"claim": np.repeat([f"c{i}" for i in range(n_claims)], 3),
+                       "source": np.tile(["a", "b", "c"], n_claims),
+                       "label": rng.integers(0, 2, 3 * n_claims).astype(str)})
+    df.loc[rows, "label"] = " "
+    return df
+
+
+def _problems(fit, df):
+    with pytest.raises(CaseError) as err:
+        fit(df)
+    return str(err.value).splitlines()
+
+
+def test_dask_lists_every_partitions_problems_as_the_table_reader_does():
+    df = _with_blanks(60, [5, 50, 100, 170])
+    df.loc[77, "source"] = None
+    local = _problems(lambda d: TruthDiscovery().fit(d), df)
+    distributed = _problems(
+        lambda d: DaskTruthDiscovery(npartitions=4).fit(dd.from_pandas(d, npartitions=3)), df)
+    assert len(local) == 5
+    assert sorted(distributed) == sorted(local)
+
+
+def test_dask_counts_the_problems_past_the_listed_ones_in_every_partition():
+    # 3,000 blank labels over 4 partitions: more than one check of a piece keeps
+    # (1,000) in some; the count past the listed ones is the whole table's.
+    from credence.errors import MAX_SHOWN_PROBLEMS
+
+    df = _with_blanks(1500, np.arange(3000))
+    local = _problems(lambda d: TruthDiscovery().fit(d), df)
+    distributed = _problems(
+        lambda d: DaskTruthDiscovery(npartitions=4).fit(dd.from_pandas(d, npartitions=2)), df)
+    more = f"... and {3000 - (MAX_SHOWN_PROBLEMS - 1):,} more problems"
+    assert local[-1] == distributed[-1] == more
+    assert len(distributed) == len(local) == MAX_SHOWN_PROBLEMS
+
 # -- date, kind and claim labels: read as the in-process fit reads them ------------------
 
 

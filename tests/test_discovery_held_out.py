@@ -288,3 +288,23 @@ def test_a_confusion_channels_posterior_given_the_others_by_hand():
             prob = prob * (row[:, lab[j]] - q[i]) / (row.sum(1) - q[i])
         expected = q[i] if claim in gold else prob / prob.sum()
         np.testing.assert_allclose(model.claim_posterior_[i], expected, rtol=0, atol=1e-9)
+
+
+def test_each_iteration_says_which_fit_of_the_model_choice_it_belongs_to():
+    # The progress bar's stage: every candidate reports its own iterations under the
+    # name choice_ gives it, and every held-out refit its fit and fold.
+    df = _table(3, n_claims=60)
+    stages = []
+    model = TruthDiscovery().fit(df, callback=lambda info: stages.append(info.stage))
+    counts = pd.Series(stages).value_counts()
+    table = model.selection_
+    assert model.choice_.startswith(table.loc[table["chosen"], "fit"].iloc[0])
+    for _, row in table.iterrows():
+        assert counts[row["fit"]] == row["n_iter"]
+        for fold in range(1, FOLDS + 1):
+            assert counts[f"held out, {row['fit']}, fold {fold} of {FOLDS}"] >= 1
+    assert sum(stage.startswith("held out") for stage in counts.index) == FOLDS * len(table)
+    lone = []
+    forced = TruthDiscovery("one-coin", copying=False)
+    forced.fit(df, callback=lambda info: lone.append(info.stage))
+    assert lone == [forced.selection_["fit"].iloc[0]] * forced.n_iter_

@@ -38,10 +38,12 @@ def _fit(model: Any, reports: Any, gold: Any, progress: bool) -> None:
         task = bar.add_task("fit", total=model.max_iter, status="")
 
         def report(info: Any) -> None:
+            # a model choice runs several fits: each restarts the bar, and says which it is
+            stage = f"{info.stage}: " if info.stage else ""
             bar.update(
                 task,
                 completed=info.iteration,
-                status=f"iteration {info.iteration}, ELBO change {info.elbo_change:.1e}",
+                status=f"{stage}iteration {info.iteration}, ELBO change {info.elbo_change:.1e}",
             )
 
         model.fit(reports, gold, callback=report)

@@ -18,7 +18,7 @@ Run it on a cluster by creating a client first; every computation here uses it::
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,6 +35,7 @@ from credence.discovery.table import (
     check_kinds,
     gold_codes,
     label_sets,
+    merge_errors,
     normalise_columns,
     per_claim_codes,
     validate_piece,
@@ -85,8 +86,21 @@ def _checked(df: pd.DataFrame, duplicates: str, attrs: dict[str, Any]) -> tuple:
     return df, validate_piece(df, duplicates=duplicates)
 
 
-def _check_partition(df: pd.DataFrame, duplicates: str, attrs: dict[str, Any]) -> None:
-    _checked(df, duplicates, attrs)
+def _check_partition(
+    df: pd.DataFrame, duplicates: str, attrs: dict[str, Any]
+) -> CaseError | None:
+    try:
+        _checked(df, duplicates, attrs)
+    except CaseError as error:
+        return error
+    return None
+
+
+def _raise_problems(found: Sequence[Any], path: str | None) -> None:
+    """Every partition's problems in one error (each partition's in its rows' order)."""
+    errors = [f for f in found if isinstance(f, CaseError)]
+    if errors:
+        raise merge_errors(errors, path)
 
 
 def _code_partition(
@@ -96,13 +110,18 @@ def _code_partition(
     gold: Any,
     duplicates: str,
     attrs: dict[str, Any],
-) -> _Part:
+) -> _Part | CaseError:
     """Check and code one partition, which holds every report of its claims.
 
     Codes index the whole table's sources and labels; the reports on a claim
-    keep their time order (``date``, then table order) for copying.
+    keep their time order (``date``, then table order) for copying. A
+    partition with problems returns them (a CaseError), for the client to
+    list with every other partition's.
     """
-    df, order = _checked(df, duplicates, attrs)
+    try:
+        df, order = _checked(df, duplicates, attrs)
+    except CaseError as error:
+        return error
     claim, claims = pd.factorize(df["claim"], sort=True)
     claim = claim.astype(np.intp)
     claims = np.asarray(claims)
@@ -144,8 +163,13 @@ def _code_partition(
     return _Part(block=block, claims=claims, candidate_values=candidate_values, kinds=kinds)
 
 
-def _facts(part: _Part) -> tuple[int, bool, pd.DataFrame | None, tuple[np.ndarray], int]:
-    """What the client needs of a partition: its width, gold, kinds, reports per source, claims."""
+def _facts(part: _Part | CaseError) -> tuple | CaseError:
+    """What the client needs of a partition: its width, gold, kinds, reports per source, claims.
+
+    (Or the partition's problems.)
+    """
+    if isinstance(part, CaseError):
+        return part
     block = part.block
     return (block.n_classes, bool((block.gold >= 0).any()), part.kinds, (block.source_total,),
             block.n_claims)
@@ -342,9 +366,8 @@ copy_prior, claim_labels, shared_error, fidelity_prior
             Bad reports, as :func:`~credence.discovery.table.encode_reports`
             words them: missing columns or values, a bad date, a source given
             two kinds, a single label, duplicates, a gold label that is not a
-            possible label. Problems found in one partition are listed
-            together; the partitions are checked in parallel, so when several
-            have problems the error lists one partition's.
+            possible label. Every partition's problems are listed together
+            (partition by partition), up to the bound the in-process check keeps.
         """
         import dask
         import dask.dataframe as dd
@@ -397,9 +420,9 @@ copy_prior, claim_labels, shared_error, fidelity_prior
                 path=path,
             )
         except CaseError:  # the rows' problems come first, as in process
-            dask.compute(
+            _raise_problems(dask.compute(
                 *[dask.delayed(_check_partition)(p, self.duplicates, attrs) for p in pieces]
-            )
+            ), path)
             raise
         labels = _Labels(values, None if per_claim else classes, report_labels, match)
         # one graph key each, shared by every partition's task
@@ -411,6 +434,7 @@ copy_prior, claim_labels, shared_error, fidelity_prior
         ]
         parts = dask.persist(*coded)
         facts = dask.compute(*[dask.delayed(_facts)(p) for p in parts])
+        _raise_problems(facts, path)
         # a partition the shuffle left empty adds nothing: leave it out
         parts = [p for p, f in zip(parts, facts, strict=True) if f[4]]
         n_reports = sum_stats([f[3] for f in facts])[0]

@@ -50,6 +50,7 @@ from credence.discovery.vb import (
     make_block,
     make_priors,
     run_vb,
+    staged,
     sum_stats,
 )
 from credence.errors import CaseError, shown
@@ -332,7 +333,8 @@ class TruthDiscovery:
         mean field each unresolved claim adds about one pseudo-count), so read
         it as a point estimate.
     selection_ : pandas.DataFrame
-        Every (model, copying, shared error) fit tried, best first: its
+        Every (model, copying, shared error) fit tried, best first: its name
+        (``fit``, as ``choice_`` and the iterations' ``stage`` give it), its
         held-out log likelihood (:mod:`~credence.discovery.held_out`) and the
         standard error of its difference from the chosen fit's, its ELBO,
         information about the claims and iterations.
@@ -729,7 +731,7 @@ class TruthDiscovery:
                 group=self._groups(meta),
                 max_iter=int(self.max_iter),
                 tol=float(self.tol),
-                callback=callback,
+                callback=staged(callback, self._fit_name(priors)),
                 start=None if start is None else tried[start][4],
             )
             kl, count = reports.information(result)
@@ -741,7 +743,7 @@ class TruthDiscovery:
             fit = tried[i]
             if fit[6] is None:
                 fit[6] = fit[3].held_out(fit[4], fit[2], self._groups(meta), float(self.tol),
-                                         callback)
+                                         staged(callback, f"held out, {self._fit_name(fit[2])}"))
             return fit[6]
 
         def scores() -> tuple[list, list, list, int]:
@@ -765,6 +767,15 @@ class TruthDiscovery:
         )
         return tuple(tried[index][:5])
 
+    def _fit_name(self, priors: Priors) -> str:
+        """What a candidate fit is, in words (as ``choice_`` and the progress bar say)."""
+        fixed = "" if priors.pooling or not self.pooling else ", fixed priors"
+        if priors.pooling and priors.copy is not None and not priors.pool_copying:
+            fixed = ", copy prior fixed"
+        shared = ", shared error" if priors.fidelity is not None else ""
+        copying = "with" if priors.copy is not None else "without"
+        return f"{priors.model} {copying} copying{shared}{fixed}"
+
     def _set_selection(self, tried: list[tuple], index: int, reason: str) -> None:
         """Record the candidate fits and why the chosen one was chosen.
 
@@ -774,6 +785,7 @@ class TruthDiscovery:
         folds = [t[5] for t in tried]
         table = pd.DataFrame(
             {
+                "fit": [self._fit_name(t[4]) for t in tried],
                 "model": [t[0] for t in tried],
                 "copying": [t[1] for t in tried],
                 "shared_error": [t[4].fidelity is not None for t in tried],
@@ -795,45 +807,37 @@ class TruthDiscovery:
         self.selection_ = table
         chosen = table.loc[table["chosen"]].iloc[0]
 
-        def name(row: Any) -> str:
-            fixed = "" if row["pooled"] or not self.pooling else ", fixed priors"
-            if row["pooled"] and row["copying"] and not row["copy_prior_pooled"]:
-                fixed = ", copy prior fixed"
-            shared = ", shared error" if row["shared_error"] else ""
-            copying = "with" if row["copying"] else "without"
-            return f"{row['model']} {copying} copying{shared}{fixed}"
-
         def versus(row: Any) -> str:
             gap = row["held_out"] - chosen["held_out"]
-            return f"{name(row)}, {gap:+,.1f} ± {row['held_out_se']:,.1f}"
+            return f"{row['fit']}, {gap:+,.1f} ± {row['held_out_se']:,.1f}"
 
         if key == "elbo":
             asked = "a shared error as asked" if self.shared_error else "as asked"
-            self.choice_ = f"{name(chosen)} ({asked}; ELBO {chosen['elbo']:,.1f})"
+            self.choice_ = f"{chosen['fit']} ({asked}; ELBO {chosen['elbo']:,.1f})"
             return
         score = f"held-out log likelihood {chosen['held_out']:,.1f} over {FOLDS} folds of claims"
         if self.shared_error is True:
             plain = table.loc[~table["shared_error"]].iloc[0]
-            self.choice_ = f"{name(chosen)} (a shared error as asked; {score}; {versus(plain)})"
+            self.choice_ = f"{chosen['fit']} (a shared error as asked; {score}; {versus(plain)})"
             return
         others = table.loc[~table["chosen"]]
         if reason == "uninformative":
             top = table.iloc[0]
             self.choice_ = (
-                f"{name(chosen)}: the best {score} of the "
+                f"{chosen['fit']}: the best {score} of the "
                 f"{int((table['information'] >= MIN_INFORMATION).sum())} fits that learned "
                 f"about the claims; {versus(top)}, left every claim near the class prior "
                 f"({top['information']:.3f} nats a claim) and was set aside"
             )
         elif reason == "simpler":
             self.choice_ = (
-                f"{name(chosen)}: the simplest fit within a standard error (at least "
+                f"{chosen['fit']}: the simplest fit within a standard error (at least "
                 f"{MIN_GAIN:g} nats a claim) of the best held-out log likelihood ({score}; "
                 f"{versus(table.iloc[0])})"
             )
         else:
             self.choice_ = (
-                f"{name(chosen)}: the best of {len(table)} fits by {score} "
+                f"{chosen['fit']}: the best of {len(table)} fits by {score} "
                 f"(next {versus(others.iloc[0])})"
             )
 

@@ -49,6 +49,7 @@ from credence.discovery.vb import (
     block_log_evidence,
     block_step,
     run_vb,
+    staged,
     sum_stats,
 )
 
@@ -198,7 +199,7 @@ def held_out(
             return sum_stats(counts) if counts else (*empty, 0.0)
 
         refit = run_vb(priors, empty, step, group=group, max_iter=REFIT_ITER, tol=tol,
-                       callback=callback, start=result)
+                       callback=staged(callback, f"fold {fold + 1} of {FOLDS}"), start=result)
         exp = at_means(priors.model, refit.source_params, refit.class_params,
                        refit.copy_params, refit.fidelity_params)
         out[fold] = sum(pieces(partial(_evidence, exp=exp)))

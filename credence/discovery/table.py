@@ -20,6 +20,7 @@ import difflib
 import gc
 import io
 import os
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ __all__ = [
     "encode_reports",
     "gold_codes",
     "label_sets",
+    "merge_errors",
     "per_claim_codes",
     "read_gold",
     "read_predictions",
@@ -193,15 +195,55 @@ class _Problems:
         """Count ``n`` further problems without describing them."""
         self.count += int(n)
 
-    def check(self) -> None:
-        """Raise a CaseError listing the problems, if any."""
+    def error(self) -> CaseError | None:
+        """A CaseError listing the problems, or None."""
         if not self.count:
-            return
+            return None
         items = self.items
         if self.count > len(items):
             rest = self.count - (MAX_SHOWN_PROBLEMS - 1)
-            items = [*items[: MAX_SHOWN_PROBLEMS - 1], Problem(f"... and {rest:,} more problems")]
-        raise CaseError(path=self.path, problems=items)
+            items = [*items[: MAX_SHOWN_PROBLEMS - 1], Problem(_MORE.format(rest))]
+        return CaseError(path=self.path, problems=items)
+
+    def check(self) -> None:
+        """Raise :meth:`error`, if any."""
+        error = self.error()
+        if error is not None:
+            raise error
+
+
+_MORE = "... and {:,} more problems"
+_MORE_PATTERN = re.compile(r"\.\.\. and ([\d,]+) more problems")
+
+
+def merge_errors(errors: Sequence[CaseError], path: str | None) -> CaseError:
+    """One error listing the problems of several pieces of a table, piece by piece.
+
+    Parameters
+    ----------
+    errors : sequence of CaseError
+        Each piece's problems (e.g. a Dask partition's, from :func:`validate_piece`).
+    path : str or None
+
+    Returns
+    -------
+    CaseError
+        The pieces' problems in the order given, kept up to the bound one
+        check of a table keeps, then how many more (the pieces' own counts
+        of problems not listed included).
+    """
+    problems = _Problems(path)
+    for error in errors:
+        for problem in error.problems:
+            more = _MORE_PATTERN.fullmatch(problem.message) if problem.line is None else None
+            if more:
+                problems.more(int(more[1].replace(",", "")))
+            else:
+                problems.add(problem.message, problem.location, problem.line)
+    merged = problems.error()
+    if merged is None:
+        raise ValueError("no problems to merge")
+    return merged
 
 
 def check_cells(what: str, count: int, advice: str = "", location: str = "") -> None:

@@ -39,7 +39,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import gammaln
@@ -69,6 +69,7 @@ __all__ = [
     "make_block",
     "make_priors",
     "run_vb",
+    "staged",
     "sum_stats",
 ]
 
@@ -807,12 +808,40 @@ class IterationInfo:
         Relative increase of the ELBO over the previous iteration,
         ``(elbo - previous) / |elbo|``; ``inf`` at the first iteration. The
         stopping rule compares it with ``tol``.
+    stage : str
+        Which fit the iteration belongs to, as the estimator names it (a
+        model choice runs several: the candidates, and each one's refit on
+        every held-out fold's complement); :func:`run_vb` leaves it empty.
     """
 
     iteration: int
     elbo: float
     change: float
     elbo_change: float = float("inf")
+    stage: str = ""
+
+
+def staged(
+    callback: Callable[[IterationInfo], None] | None, stage: str
+) -> Callable[[IterationInfo], None] | None:
+    """``callback`` with ``stage`` put before each iteration's own stage.
+
+    Parameters
+    ----------
+    callback : callable or None
+    stage : str
+
+    Returns
+    -------
+    callable or None
+    """
+    if callback is None:
+        return None
+
+    def report(info: IterationInfo) -> None:
+        callback(replace(info, stage=f"{stage}, {info.stage}" if info.stage else stage))
+
+    return report
 
 
 @dataclass(frozen=True, eq=False)
