@@ -308,3 +308,23 @@ def test_each_iteration_says_which_fit_of_the_model_choice_it_belongs_to():
     forced = TruthDiscovery("one-coin", copying=False)
     forced.fit(df, callback=lambda info: lone.append(info.stage))
     assert lone == [forced.selection_["fit"].iloc[0]] * forced.n_iter_
+
+
+def test_the_command_lines_progress_bar_names_each_fit(monkeypatch, capsys):
+    # On a terminal the bar shows which fit of the model choice runs (rendered here by
+    # taking stderr for a terminal), and the fit is the one made without a bar.
+    import rich.console
+
+    from credence.commands.discovery import _fit
+
+    monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
+    df = _table(5, n_claims=300)
+    shown = TruthDiscovery()
+    _fit(shown, df, None, progress=True)
+    err = capsys.readouterr().err
+    stages = []
+    plain = TruthDiscovery().fit(df, callback=lambda info: stages.append(info))
+    # the bar's last frame shows the last iteration reported (its stage cut to the width)
+    assert f"fitting {stages[-1].stage[:25]}" in err
+    assert f"iteration {stages[-1].iteration:>3d}" in err
+    pd.testing.assert_frame_equal(shown.predict_proba(), plain.predict_proba())

@@ -26,25 +26,23 @@ def _fit(model: Any, reports: Any, gold: Any, progress: bool) -> None:
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
 
     console = Console(stderr=True)
+    # a model choice runs several fits: each restarts the bar and names itself (the
+    # name cut short on a narrow terminal, the count and the time always shown)
     columns = (
-        TextColumn("fitting"),
-        BarColumn(),
-        TextColumn("{task.fields[status]}"),
+        TextColumn("fitting {task.fields[stage]}",
+                   table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
+        BarColumn(bar_width=20),
+        TextColumn("iteration {task.completed:>3.0f}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("fit", total=model.max_iter, status="")
+    with Progress(*columns, console=console, transient=True, expand=True) as bar:
+        task = bar.add_task("fit", total=model.max_iter, stage="")
 
         def report(info: Any) -> None:
-            # a model choice runs several fits: each restarts the bar, and says which it is
-            stage = f"{info.stage}: " if info.stage else ""
-            bar.update(
-                task,
-                completed=info.iteration,
-                status=f"{stage}iteration {info.iteration}, ELBO change {info.elbo_change:.1e}",
-            )
+            bar.update(task, completed=info.iteration, stage=info.stage)
 
         model.fit(reports, gold, callback=report)
 
