@@ -143,7 +143,6 @@ def test_dask_rows_are_checked_by_the_table_reader():
         DaskTruthDiscovery().fit(dd.from_pandas(df, npartitions=2))
 
 
-
 def _with_blanks(n_claims, rows):
     rng = np.random.default_rng(5)
     df = pd.DataFrame({"claim": np.repeat([f"c{i}" for i in range(n_claims)], 3),
@@ -170,8 +169,8 @@ def test_dask_lists_every_partitions_problems_as_the_table_reader_does():
 
 
 def test_dask_counts_the_problems_past_the_listed_ones_in_every_partition():
-    # 3,000 blank labels over 4 partitions: more than one check of a piece keeps
-    # (1,000) in some; the count past the listed ones is the whole table's.
+    # 3,000 blank labels over 4 partitions: each partition's error lists a few and
+    # counts the rest ("... and N more"); the merged count is the whole table's.
     from credence.errors import MAX_SHOWN_PROBLEMS
 
     df = _with_blanks(1500, np.arange(3000))
@@ -181,6 +180,7 @@ def test_dask_counts_the_problems_past_the_listed_ones_in_every_partition():
     more = f"... and {3000 - (MAX_SHOWN_PROBLEMS - 1):,} more problems"
     assert local[-1] == distributed[-1] == more
     assert len(distributed) == len(local) == MAX_SHOWN_PROBLEMS
+
 
 # -- date, kind and claim labels: read as the in-process fit reads them ------------------
 
