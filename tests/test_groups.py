@@ -33,6 +33,7 @@ from oracle import (
     log10_odds,
     uncertain_variables,
 )
+from sampling_checks import within_bounded_mc_error
 from scipy import integrate, stats
 from strategies import (
     compiled_or_skip,
@@ -396,15 +397,10 @@ def test_a_permutation_that_changes_match_fractions_changes_the_posterior():
 
 # -- 3. robustness draws ---------------------------------------------------------------------------
 
-# Up to 15 examples x (at most 4 hypotheses + at most 2 group c's) = 90 <= 100 comparisons.
+# Up to 15 examples x (at most 4 hypotheses + at most 2 group c's) = 90 <= 100 comparisons,
+# each within the empirical Bernstein bound (draws of probabilities lie in [0, 1]).
 ROBUSTNESS_COMPARISONS = 100
-Z_ROBUST = float(stats.norm.isf(TEST_FAILURE_RATE / (2 * ROBUSTNESS_COMPARISONS)))
-
-
-def within_mc_error(samples: np.ndarray, expected, z: float) -> None:
-    mean = samples.mean(axis=0)
-    se = samples.std(axis=0, ddof=1) / np.sqrt(len(samples))
-    np.testing.assert_array_less(np.abs(mean - np.asarray(expected)), z * se + 1e-12)
+ROBUST_RATE = TEST_FAILURE_RATE / ROBUSTNESS_COMPARISONS
 
 
 @settings(max_examples=15)
@@ -414,8 +410,8 @@ def test_robustness_draws_average_to_the_posterior_and_c_to_its_posterior_mean(d
     case, compiled = compiled_or_skip(data)
     small(case)
     post = exact_posterior(compiled)
-    draws, parameters = robustness_draws(compiled, post, 4000, np.random.default_rng(seed))
-    within_mc_error(draws, post, Z_ROBUST)
+    draws, parameters = robustness_draws(compiled, post, 16000, np.random.default_rng(seed))
+    within_bounded_mc_error(draws, post, ROBUST_RATE)
     for group in case.groups:
         name = f"{group.id}.group_copy_probability"
         if not isinstance(group.copy_prior, Beta):
@@ -423,7 +419,7 @@ def test_robustness_draws_average_to_the_posterior_and_c_to_its_posterior_mean(d
             continue
         c = parameters[name]
         assert np.all((c >= 0) & (c <= 1))
-        within_mc_error(c, copy_posterior_mean(case, group.id), Z_ROBUST)
+        within_bounded_mc_error(c, copy_posterior_mean(case, group.id), ROBUST_RATE)
 
 
 def test_copy_probability_draws_of_a_hand_case():
@@ -445,15 +441,15 @@ def test_copy_probability_draws_of_a_hand_case():
         }
 
     # Two cases x (the mean of c + two columns of draws) = 6 comparisons share the rate.
-    z = float(stats.norm.isf(TEST_FAILURE_RATE / (2 * 6)))
+    rate = TEST_FAILURE_RATE / 6
     means = []
     for second in ("supports", "refutes"):
         d = data(second)
         result = assess(d, seed=5, draws=20000)
         c = result.parameter_draws["g.group_copy_probability"]
         expected = copy_posterior_mean(case_from_dict(d), "g")
-        within_mc_error(c, expected, z)
-        within_mc_error(result.draws, result.posterior_array, z)
+        within_bounded_mc_error(c, expected, rate)
+        within_bounded_mc_error(result.draws, result.posterior_array, rate)
         means.append(expected)
     assert means[0] > 0.5 > means[1]
 
