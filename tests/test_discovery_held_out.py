@@ -294,9 +294,12 @@ def test_each_iteration_says_which_fit_of_the_model_choice_it_belongs_to():
     # The progress bar's stage: every candidate reports its own iterations under the
     # name choice_ gives it, and every held-out refit its fit and fold.
     df = _table(3, n_claims=60)
-    stages = []
-    model = TruthDiscovery().fit(df, callback=lambda info: stages.append(info.stage))
-    counts = pd.Series(stages).value_counts()
+    infos = []
+    model = TruthDiscovery().fit(df, callback=infos.append)
+    counts = pd.Series([info.stage for info in infos]).value_counts()
+    for info in infos:  # each out of its own most iterations
+        held = info.stage.startswith("held out")
+        assert info.max_iter == (REFIT_ITER if held else model.max_iter)
     table = model.selection_
     assert model.choice_.startswith(table.loc[table["chosen"], "fit"].iloc[0])
     for _, row in table.iterrows():
@@ -326,5 +329,5 @@ def test_the_command_lines_progress_bar_names_each_fit(monkeypatch, capsys):
     plain = TruthDiscovery().fit(df, callback=lambda info: stages.append(info))
     # the bar's last frame shows the last iteration reported (its stage cut to the width)
     assert f"fitting {stages[-1].stage[:25]}" in err
-    assert f"iteration {stages[-1].iteration:>3d}" in err
+    assert f"iteration {stages[-1].iteration:>3d}/{stages[-1].max_iter}" in err
     pd.testing.assert_frame_equal(shown.predict_proba(), plain.predict_proba())

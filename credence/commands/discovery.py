@@ -29,20 +29,21 @@ def _fit(model: Any, reports: Any, gold: Any, progress: bool) -> None:
     from rich.table import Column
 
     console = Console(stderr=True)
-    # a model choice runs several fits: each restarts the bar and names itself (the
-    # name cut short on a narrow terminal, the count and the time always shown)
+    # a model choice runs several fits: each restarts the bar, out of its own most
+    # iterations, and names itself (cut short on a narrow terminal; the count and the
+    # time always shown)
     columns = (
         TextColumn("fitting {task.fields[stage]}",
                    table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
         BarColumn(bar_width=20),
-        TextColumn("iteration {task.completed:>3.0f}"),
+        TextColumn("iteration {task.completed:>3.0f}/{task.total:.0f}"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=True, expand=True) as bar:
         task = bar.add_task("fit", total=model.max_iter, stage="")
 
         def report(info: Any) -> None:
-            bar.update(task, completed=info.iteration, stage=info.stage)
+            bar.update(task, completed=info.iteration, total=info.max_iter, stage=info.stage)
 
         model.fit(reports, gold, callback=report)
 

@@ -812,6 +812,8 @@ class IterationInfo:
         Which fit the iteration belongs to, as the estimator names it (a
         model choice runs several: the candidates, and each one's refit on
         every held-out fold's complement); :func:`run_vb` leaves it empty.
+    max_iter : int or None
+        The most iterations this fit may take (:func:`run_vb` sets it).
     """
 
     iteration: int
@@ -819,6 +821,7 @@ class IterationInfo:
     change: float
     elbo_change: float = float("inf")
     stage: str = ""
+    max_iter: int | None = None
 
 
 def staged(
@@ -1110,7 +1113,8 @@ def run_vb(
         source, classes, copy, fidelity = new[:4]
         current = _means(source, classes, copy, fidelity)
         info = IterationInfo(
-            iteration, elbo, float(np.abs(current - previous).max()), float(relative)
+            iteration, elbo, float(np.abs(current - previous).max()), float(relative),
+            max_iter=max_iter,
         )
         previous, previous_elbo = current, elbo
         history.append(info)
