@@ -209,7 +209,7 @@ def choose(
     ----------
     folds : list of numpy.ndarray
         Each fit's held-out log likelihood per fold of claims
-        (:func:`~credence.discovery.held_out.fold_evidence` summed).
+        (:func:`~credence.discovery.held_out.held_out`).
     info : list of float
         Mean information per claim of each fit.
     sizes : list of int
@@ -289,8 +289,8 @@ def search(
             if flag and pooled and information() < MIN_INFORMATION:
                 run(model, flag, pooled, pool_copying=False)
                 count += 1
-            if copying is None and score().sum() > best_score:
-                best, best_score = (model, pooled), score().sum()
+            if copying is None and (total := score().sum()) > best_score:
+                best, best_score = (model, pooled), total
     if copying is None:
         model, pooled = best
         run(model, True, pooled)
