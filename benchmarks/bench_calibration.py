@@ -234,8 +234,8 @@ def shared_error_table(n_claims: int) -> tuple[pd.DataFrame, object]:
                      "chosen": model.choice_.split(":")[0]})
         if method == "credence default":
             diagram = reliability_diagram(y, p)
-            a, b = model.fidelity_params_ if model.shared_error_ else (np.nan, np.nan)
-            rows[-1]["chosen"] += f" (fidelity {a / (a + b):.3f})"
+            if model.shared_error_:
+                rows[-1]["chosen"] += f" (fidelity {np.round(model.fidelity_, 3).tolist()})"
     kit = reports.rename(columns={"claim": "task", "source": "worker"})
     for method, p, elapsed in _crowd_kit_runs(kit, hidden.index):
         rows.append({"method": method, **_scores(y, p), "seconds": elapsed, "chosen": ""})

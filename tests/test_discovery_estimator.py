@@ -1,6 +1,7 @@
 """The estimator contract, the CLI round trip, and the bridge to case files."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -207,3 +208,49 @@ def test_the_learned_fidelity_is_said_beside_the_exported_sources():
     assert f"true for {a / (a + b):.0%} of the claims" in sources_yaml(model)
     plain = TruthDiscovery("one-coin", copying=False, shared_error=False).fit(reports)
     assert "story" not in sources_yaml(plain)
+
+
+def test_a_story_channel_by_label_is_said_label_by_label(tmp_path, capsys):
+    from credence.discovery.simulate import copy_cascades
+
+    sim = copy_cascades(600, 40, copy=(1.0, 9.0), fidelity=0.8, seed=3)
+    reports = sim.reports[["claim", "source", "label"]]
+    known = sim.truth.iloc[::2]
+    model = TruthDiscovery("one-coin", copying=False, shared_error="label").fit(reports, known)
+    rows = model.fidelity_params_ / model.fidelity_params_.sum(axis=1, keepdims=True)
+    assert rows.shape == (2, 2)
+    told = ", ".join(
+        f"{rows[t, t]:.0%} of those labelled '{label}'" for t, label in enumerate(model.classes_)
+    )
+    assert f"true for {told}" in sources_yaml(model)
+    path = tmp_path / "reports.csv"
+    reports.to_csv(path, index=False)
+    truth = tmp_path / "known.csv"
+    known.rename_axis("claim").rename("label").to_csv(truth)
+    argv = ["discover", str(path), "--truth", str(truth), "--shared-error", "label",
+            "--model", "one-coin", "--copying", "no", "-o", str(tmp_path / "claims.csv")]
+    assert main(argv) == 0
+    summary = capsys.readouterr().err
+    assert f"tell one story, true for {told} (the fidelity, learned from --truth)" in summary
+    assert "shared error by label" in summary
+
+
+SHARED = "shared_error must be True, False, 'label' or None, not "
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"shared_error": "banana"}, SHARED + "'banana'"),
+        ({"shared_error": 1}, SHARED + "1"),
+        (
+            {"shared_error": "label", "candidates": "per-claim"},
+            "shared_error='label' needs candidates='global'",
+        ),
+        ({"copying": "yes"}, "copying must be True, False or None, not 'yes'"),
+        ({"pooling": None}, "pooling must be True or False, not None"),
+    ],
+)
+def test_bad_options_are_refused_by_name(params, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TruthDiscovery(**params).fit(REPORTS)

@@ -79,7 +79,7 @@ def _discover(args: argparse.Namespace) -> int:
         tol=args.tol,
         pooling=not args.no_pooling,
         copying=CHOICE[args.copying],
-        shared_error=CHOICE[args.shared_error],
+        shared_error=CHOICE.get(args.shared_error, args.shared_error),
         claim_labels=claim_labels,
     )
     progress = not args.quiet and len(reports) >= PROGRESS_THRESHOLD and sys.stderr.isatty()
@@ -109,11 +109,13 @@ def _discover(args: argparse.Namespace) -> int:
 
 
 def _fidelity_line(model: Any, taught: bool) -> str:
-    a, b = model.fidelity_params_
+    from credence.discovery.shared_error import in_words
+
     source = "learned from --truth" if taught else "without --truth, near its prior"
+    classes = None if model.classes_ is None else model.classes_.tolist()
     return (
-        f"\nshared error: the reports on a claim tell one story, true for {a / (a + b):.0%} "
-        f"of the claims (the fidelity, {source})"
+        f"\nshared error: the reports on a claim tell one story, "
+        f"{in_words(model.fidelity_, classes)} (the fidelity, {source})"
     )
 
 
@@ -232,11 +234,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--shared-error",
-        choices=list(CHOICE),
+        choices=[*CHOICE, "label"],
         default="auto",
         help="model the reports on a claim sharing one error (telling one story, true with "
         "a probability learned from --truth): chosen from the data when --truth is given "
-        "(auto, default), always, or never",
+        "(auto, default), always (yes), by claim label (label: how often a claim of each "
+        "label is told as each other), or never",
     )
     p.add_argument(
         "--no-pooling",

@@ -79,7 +79,8 @@ def build_model(
         ``(S, 2)`` Beta prior of every source's copy propensity; None: the
         reports are independent.
     fidelity_prior : numpy.ndarray, optional
-        ``(2,)`` Beta prior of the fidelity of claims' reports
+        ``(2,)`` Beta prior of the fidelity of claims' reports, or ``(K, K)``
+        Dirichlet rows of a story channel by label
         (:mod:`credence.discovery.shared_error`); None: no shared error
         (true and apparent labels are one).
 
@@ -98,6 +99,7 @@ def build_model(
     coords = {
         "source": np.arange(s),
         "truth": np.arange(k),
+        "apparent": np.arange(k),
         "label": np.arange(reports.n_labels),
     }
     with pm.Model(coords=coords) as pm_model:
@@ -120,12 +122,16 @@ def build_model(
                 term = pt.switch(matched, pt.logaddexp(log_copy, own), own)
             columns.append(pt.zeros(n)[block.claim].inc(term))
         scores = pt.stack(columns, axis=1)
-        if fidelity_prior is not None:
+        if fidelity_prior is not None and fidelity_prior.ndim == 2:
+            channel = pm.Dirichlet("fidelity", a=fidelity_prior, dims=("truth", "apparent"))
+            step = pt.log(channel)  # (truth, apparent)
+        elif fidelity_prior is not None:
             rho = pm.Beta("fidelity", alpha=fidelity_prior[0], beta=fidelity_prior[1])
             same, other = shared_error.transition(
                 pt.stack([pt.log(rho), pt.log1p(-rho)]), np.array([k]), xp=pt
             )
             step = pt.where(np.eye(k, dtype=bool), same[0], other[0])  # (truth, apparent)
+        if fidelity_prior is not None:
             # log P(reports | T = t): the apparent label summed out
             scores = pm.math.logsumexp(scores[:, None, :] + step[None, :, :], axis=2)
             scores = scores.reshape((n, k))
@@ -155,7 +161,7 @@ def _conditional(
         fidelity = None
         if "fidelity" in draws:
             rho = draws["fidelity"][d]
-            fidelity = np.array([np.log(rho), np.log1p(-rho)])
+            fidelity = np.log(rho) if rho.ndim == 2 else np.array([np.log(rho), np.log1p(-rho)])
         exp = Expectations(
             model=model,
             source=source_model.draws_to_log_params(draws[source_model.variable][d]),
@@ -236,7 +242,8 @@ def sample_posterior(
     if copying:
         start["copy_propensity"] = vb.copy_params_[:, 0] / vb.copy_params_.sum(axis=1)
     if vb.shared_error_:
-        start["fidelity"] = vb.fidelity_params_[0] / vb.fidelity_params_.sum()
+        fidelity = vb.fidelity_params_ / vb.fidelity_params_.sum(axis=-1, keepdims=True)
+        start["fidelity"] = fidelity if fidelity.ndim == 2 else fidelity[0]
     with pm_model:
         idata = pm.sample(
             draws=draws,

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from credence.case import Beta, Source
-from credence.discovery import models
+from credence.discovery import models, shared_error
 from credence.errors import CaseError, shown
 from credence.options import strict_options
 
@@ -224,10 +224,11 @@ def sources_yaml(model: Any, **kwargs: Any) -> str:
                 f"# groups{label}: [{{id: ..., members: [...], "
                 f"copy_probability: {{beta: [{a:g}, {b:g}]}}}}]\n"
             )
-    if getattr(model, "fidelity_params_", None) is not None:
-        a, b = model.fidelity_params_
+    if getattr(model, "fidelity_", None) is not None:
+        classes = None if model.classes_ is None else model.classes_.tolist()
+        told = shared_error.in_words(model.fidelity_, classes)
         header += (
-            f"# Reports on one claim shared a story, true for {a / (a + b):.0%} of the claims\n"
+            f"# Reports on one claim shared a story, {told}\n"
             "# (the learned fidelity): agreeing reports on a new claim are worth no more\n"
             "# than the story they tell.\n"
         )

@@ -90,8 +90,9 @@ def information(
     gold : numpy.ndarray
         Known label per claim, -1 where unknown (those claims are not counted).
     fidelity_params : numpy.ndarray, optional
-        Beta posterior of the fidelity, with a shared error: the described
-        label's prior is the class prior passed through it.
+        Beta posterior of the fidelity (or Dirichlet rows of a story channel
+        by label), with a shared error: the described label's prior is the
+        class prior passed through it.
 
     Returns
     -------
@@ -101,7 +102,9 @@ def information(
     if class_params is None:
         return np.inf, int(free.sum())
     prior = class_params / class_params.sum()
-    if fidelity_params is not None:
+    if fidelity_params is not None and fidelity_params.ndim == 2:
+        prior = prior @ (fidelity_params / fidelity_params.sum(axis=1, keepdims=True))
+    elif fidelity_params is not None:
         rho = fidelity_params[0] / fidelity_params.sum()
         prior = rho * prior + (1.0 - rho) * (1.0 - prior) / max(prior.size - 1, 1)
     q = apparent[free]
@@ -137,8 +140,9 @@ def margin(difference: np.ndarray, n_claims: int) -> float:
 def size(priors: Priors) -> int:
     """How complex a fit is: its free parameters per source.
 
-    A shared error adds one parameter in all, not one a source, and pooling a
-    few; neither makes a fit richer in this sense.
+    A shared error adds one parameter in all (by label, K(K - 1)), not one a
+    source, and pooling a few; neither makes a fit richer in this sense, so
+    the two forms of shared error are told apart by held-out likelihood alone.
 
     Parameters
     ----------
@@ -302,29 +306,34 @@ def choose_final(
     run: Callable[..., Any],
     scores: Callable[[], tuple[list, list, list, int]],
     settings: Callable[[int], tuple[str, bool, Priors]],
-    shared_error: bool | None,
+    shared_error: bool | str | None,
     has_gold: bool,
+    by_label: bool = True,
 ) -> tuple[int, str]:
     """Choose among the fits :func:`search` ran, then try the choice with a shared error.
 
     Parameters
     ----------
     run : callable
-        As for :func:`search`, with ``shared=True`` for a shared error.
+        As for :func:`search`, with ``shared`` True (or "label") for a shared error.
     scores : callable
         The arguments of :func:`choose` for the fits so far.
     settings : callable
         ``settings(i) -> (model, copying, priors)`` of fit ``i``.
-    shared_error : bool or None
-        True: fit the chosen model again with a shared error, warm-started
-        from it (a shared error from the start of a fit tends to settle at a
-        worse optimum), and return that fit. None: when some claims' labels
-        are known (only they teach the fidelity), fit the best fit by held-out
-        likelihood (:func:`best_fit`; it may be richer than the chosen one)
-        again with a shared error, then choose among all fits. False: no
+    shared_error : bool, "label" or None
+        True (or "label": a story channel by label): fit the chosen model
+        again with a shared error, warm-started from it (a shared error from
+        the start of a fit tends to settle at a worse optimum), and return
+        that fit. None: when some claims' labels are known (only they teach
+        the fidelity), fit the best fit by held-out likelihood
+        (:func:`best_fit`; it may be richer than the chosen one) again with
+        each form of shared error, then choose among all fits. False: no
         shared error.
     has_gold : bool
         Whether some claims' labels are known.
+    by_label : bool, default True
+        Whether the claims share their labels (a story channel by label
+        needs them).
 
     Returns
     -------
@@ -337,8 +346,10 @@ def choose_final(
         # from the best fit: a shared error can make a richer fit the better one
         best = index if shared_error else best_fit(*scores()[:2])
         model, copying, priors = settings(best)
-        run(model, copying, priors.pooling, start=best, shared=True,
-            pool_copying=priors.pool_copying)
+        forms = [shared_error] if shared_error else [True, "label"][: 1 + by_label]
+        for form in forms:
+            run(model, copying, priors.pooling, start=best, shared=form,
+                pool_copying=priors.pool_copying)
         if shared_error:
             return len(scores()[0]) - 1, "best"
         index, reason = choose(*scores())

@@ -304,14 +304,17 @@ class TruthDiscovery:
     claim_labels : sequence, optional
         The claims' labels when reports use a different set (stances); see
         :func:`~credence.discovery.table.encode_reports`.
-    shared_error : bool or None, default None
+    shared_error : bool, "label" or None, default None
         The reports on a claim may share one error (they describe the
         claim's apparent label, true with a learned probability, the
-        fidelity; :mod:`credence.discovery.shared_error`): True, False, or
-        None to try it when some claims' labels are known (only they can
-        teach the fidelity) and choose by held-out likelihood.
+        fidelity; :mod:`credence.discovery.shared_error`): True; "label",
+        a story channel by claim label (how often a claim of each label is
+        told as each other; global labels only); False; or None to try both
+        when some claims' labels are known (only they can teach the
+        fidelity) and choose by held-out likelihood.
     fidelity_prior : (a, b), default (2, 1)
-        Beta prior of the fidelity.
+        Beta prior of the fidelity (by label, of each row's diagonal entry:
+        :func:`~credence.discovery.shared_error.label_prior`).
 
     Attributes
     ----------
@@ -328,10 +331,15 @@ class TruthDiscovery:
     shared_error_ : bool
         Whether the fit models an error shared by a claim's reports.
     fidelity_params_ : numpy.ndarray or None
-        ``(2,)`` Beta posterior of the fidelity, with a shared error. Its mean
-        is learned from the resolved claims; its spread is too narrow (under
-        mean field each unresolved claim adds about one pseudo-count), so read
-        it as a point estimate.
+        ``(2,)`` Beta posterior of the fidelity, with a shared error, or
+        ``(K, K)`` Dirichlet rows of the story channel by label (row: true
+        label, column: the label the story tells). Its mean is learned from
+        the resolved claims; its spread is too narrow (under mean field each
+        unresolved claim adds about one pseudo-count), so read it as a point
+        estimate.
+    fidelity_ : numpy.ndarray or None
+        The probability that a claim's story is true: ``(1,)``, or by label
+        ``(K,)``, one a true label (the story channel's diagonal means).
     selection_ : pandas.DataFrame
         Every (model, copying, shared error) fit tried, best first: its name
         (``fit``, as ``choice_`` and the iterations' ``stage`` give it), its
@@ -519,7 +527,16 @@ class TruthDiscovery:
             raise ValueError("claim_labels needs candidates='global'")
         _flag("pooling", self.pooling, allow_none=False)
         _flag("copying", self.copying, allow_none=True)
-        _flag("shared_error", self.shared_error, allow_none=True)
+        if not (isinstance(self.shared_error, str) and self.shared_error == "label"):
+            try:
+                _flag("shared_error", self.shared_error, allow_none=True)
+            except ValueError:
+                raise ValueError(
+                    f"shared_error must be True, False, 'label' or None, not "
+                    f"{shown(self.shared_error)}"
+                ) from None
+        if self.shared_error == "label" and self.candidates == "per-claim":
+            raise ValueError("shared_error='label' needs candidates='global'")
 
     def _encode(self, X: pd.DataFrame | Reports, y: Any) -> Reports:
         if isinstance(X, Reports):
@@ -543,7 +560,7 @@ class TruthDiscovery:
         copying: bool,
         *,
         pooling: bool | None = None,
-        shared: bool = False,
+        shared: bool | str = False,
         pool_copying: bool = True,
     ) -> Priors:
         """The priors of one candidate fit of these reports.
@@ -555,8 +572,9 @@ class TruthDiscovery:
         copying : bool
         pooling : bool, optional
             Learn the priors (default: the estimator's ``pooling``).
-        shared : bool, default False
-            Model an error shared by each claim's reports.
+        shared : bool or "label", default False
+            Model an error shared by each claim's reports (by label: a story
+            channel by claim label).
         pool_copying : bool, default True
             With pooling, learn the copy propensities' prior too.
 
@@ -620,6 +638,7 @@ class TruthDiscovery:
             copy=tuple(self.copy_prior) if copying else None,
             pooling=bool(self.pooling if pooling is None else pooling),
             fidelity=tuple(self.fidelity_prior) if shared else None,
+            fidelity_by_label=shared == "label",
             pool_copying=pool_copying,
         )
 
@@ -720,7 +739,7 @@ class TruthDiscovery:
         tried = []
 
         def run(model: str, copying: bool, pooling: bool, start: int | None = None,
-                shared: bool = False, pool_copying: bool = True) -> None:
+                shared: bool | str = False, pool_copying: bool = True) -> None:
             priors = self.priors_for(meta, model, copying, pooling=pooling, shared=shared,
                                      pool_copying=pool_copying)
             reports = data(copying)
@@ -759,7 +778,8 @@ class TruthDiscovery:
         search(candidate_fits(meta, self.model, self.copying), self.copying, pooling, run,
                lambda: held_out(-1), lambda: tried[-1][5])
         index, reason = choose_final(
-            run, scores, lambda i: tuple(tried[i][:3]), self.shared_error, has_gold
+            run, scores, lambda i: tuple(tried[i][:3]), self.shared_error, has_gold,
+            by_label=not meta.per_claim,
         )
         self._set_selection(
             [(t[0], t[1], t[4], t[5], t[2], f) for t, f in zip(tried, scores()[0], strict=True)],
@@ -772,7 +792,9 @@ class TruthDiscovery:
         fixed = "" if priors.pooling or not self.pooling else ", fixed priors"
         if priors.pooling and priors.copy is not None and not priors.pool_copying:
             fixed = ", copy prior fixed"
-        shared = ", shared error" if priors.fidelity is not None else ""
+        shared = ""
+        if priors.fidelity is not None:
+            shared = ", shared error" + (" by label" if priors.fidelity.ndim == 2 else "")
         copying = "with" if priors.copy is not None else "without"
         return f"{priors.model} {copying} copying{shared}{fixed}"
 
@@ -816,7 +838,7 @@ class TruthDiscovery:
             self.choice_ = f"{chosen['fit']} ({asked}; ELBO {chosen['elbo']:,.1f})"
             return
         score = f"held-out log likelihood {chosen['held_out']:,.1f} over {FOLDS} folds of claims"
-        if self.shared_error is True:
+        if self.shared_error not in (None, False):
             plain = table.loc[~table["shared_error"]].iloc[0]
             self.choice_ = f"{chosen['fit']} (a shared error as asked; {score}; {versus(plain)})"
             return
@@ -854,6 +876,10 @@ class TruthDiscovery:
         self.copying_ = priors.copy is not None
         self.shared_error_ = priors.fidelity is not None
         self.fidelity_params_ = result.fidelity_params
+        self.fidelity_ = None
+        if result.fidelity_params is not None:
+            means = result.fidelity_params / result.fidelity_params.sum(axis=-1, keepdims=True)
+            self.fidelity_ = np.diagonal(means).copy() if means.ndim == 2 else means[:1]
         self.claims_ = pd.Index(reports.claims, name="claim")
         self.sources_ = pd.Index(reports.sources, name="source")
         self.classes_ = reports.classes

@@ -188,7 +188,7 @@ def held_out(
         np.zeros_like(result.source_params),
         np.zeros(0) if result.class_params is None else np.zeros_like(result.class_params),
         np.zeros(0) if result.copy_params is None else np.zeros_like(result.copy_params),
-        np.zeros(2),
+        np.zeros(()),  # a zero of every fidelity's shape
     )
     out = np.zeros(FOLDS)
     for fold in range(FOLDS):

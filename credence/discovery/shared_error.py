@@ -17,9 +17,19 @@ claim's label stay within a factor :math:`\rho (K_i - 1) / (1 - \rho)` of its
 prior: they tell the story, and the story is true with probability
 :math:`\rho`.
 
-Without known labels :math:`\rho` is not identified (the reports' likelihood
-depends on it only through the apparent labels' prior); claims with known
-labels teach it, from how often their reports told another story.
+By label, the story's channel is a matrix instead: :math:`P(A_i = a \mid T_i
+= t) = F_{ta}`, each row :math:`F_t \sim \mathrm{Dirichlet}` (its prior puts
+:math:`a` on the diagonal and :math:`b / (K - 1)` on each other entry). It
+describes stories that go wrong one way more than another: a true claim
+told as false more often than a false one as true, or graded labels
+(relevance, severity) mistaken for their neighbours more than for the far
+end of the scale. It needs labels every claim shares (not per-claim
+candidates).
+
+Without known labels :math:`\rho` (or :math:`F`) is not identified (the
+reports' likelihood depends on it only through the apparent labels' prior);
+claims with known labels teach it, from how often their reports told another
+story.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["posterior", "transition"]
+__all__ = ["in_words", "label_prior", "posterior", "transition"]
 
 
 def transition(fidelity: Any, n_candidates: np.ndarray, xp: Any = np) -> tuple[Any, Any]:
@@ -57,12 +67,57 @@ def transition(fidelity: Any, n_candidates: np.ndarray, xp: Any = np) -> tuple[A
     return same, other
 
 
+def in_words(fidelity: np.ndarray, classes: Any = None) -> str:
+    """How often a claim's story is true, as a phrase ("true for 85% of the claims").
+
+    Parameters
+    ----------
+    fidelity : numpy.ndarray
+        ``(1,)``, or by label ``(K,)`` (a fitted ``fidelity_``).
+    classes : sequence, optional
+        The claim labels, by label.
+
+    Returns
+    -------
+    str
+    """
+    if len(fidelity) == 1 or classes is None:
+        return f"true for {float(np.mean(fidelity)):.0%} of the claims"
+    parts = [f"{f:.0%} of those labelled {str(label)!r}"
+             for f, label in zip(fidelity, classes, strict=True)]
+    return "true for " + ", ".join(parts)
+
+
+def label_prior(fidelity: tuple[float, float], n_classes: int) -> np.ndarray:
+    """The Dirichlet rows of a story channel by label, from a fidelity's Beta prior.
+
+    Parameters
+    ----------
+    fidelity : (a, b)
+        Beta prior of the fidelity: row ``t`` puts ``a`` on ``F[t, t]`` and
+        ``b / (K - 1)`` on each other entry.
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(K, K)``.
+    """
+    a, b = (float(x) for x in fidelity)
+    rows = np.full((n_classes, n_classes), b / max(n_classes - 1, 1))
+    np.fill_diagonal(rows, a)
+    return rows
+
+
 def posterior(
     scores: np.ndarray,
     prior: np.ndarray,
     fidelity: np.ndarray,
     n_candidates: np.ndarray,
     gold: np.ndarray,
+    *,
+    by_label: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Joint posterior of each claim's true and apparent labels.
 
@@ -75,11 +130,13 @@ def posterior(
         ``(n, K)`` log prior of the true label (-inf outside the claim's labels).
     fidelity : numpy.ndarray
         ``[log rho, log(1 - rho)]`` or their expectations (or ``(2, n)``:
-        per claim).
+        per claim); by label, ``(K, K)`` of ``log F[t, a]`` (or ``(n, K, K)``).
     n_candidates : numpy.ndarray of int
         ``(n,)`` each claim's number of labels.
     gold : numpy.ndarray of int
         ``(n,)`` known true label, -1 where unknown.
+    by_label : bool, default False
+        Whether ``fidelity`` is a channel by label.
 
     Returns
     -------
@@ -89,12 +146,16 @@ def posterior(
         Sum over claims of the log normaliser.
     agree : numpy.ndarray
         ``(n, 2)``: per claim, the probability that its story is true and that
-        it is not (zero for a claim with one label).
+        it is not (zero for a claim with one label); by label, ``(n, K, K)``:
+        per claim, the joint posterior of its true and apparent labels.
     """
     n, k = scores.shape
-    same, other = transition(fidelity, n_candidates)
-    step = np.broadcast_to(other[:, None, None], (n, k, k)).copy()
-    step[:, np.arange(k), np.arange(k)] = same[:, None]
+    if by_label:
+        step = np.broadcast_to(fidelity, (n, k, k))
+    else:
+        same, other = transition(fidelity, n_candidates)
+        step = np.broadcast_to(other[:, None, None], (n, k, k)).copy()
+        step[:, np.arange(k), np.arange(k)] = same[:, None]
     joint = prior[:, :, None] + step + scores[:, None, :]
     known = np.flatnonzero(gold >= 0)
     if known.size:
@@ -108,8 +169,11 @@ def posterior(
     total = weights.sum(axis=1, keepdims=True)
     weights = (weights / total).reshape(n, k, k)
     log_z = float((top[:, 0] + np.log(total[:, 0])).sum())
-    told = np.trace(weights, axis1=1, axis2=2)
-    agree = np.stack([told, 1.0 - told], axis=1) * (n_candidates > 1)[:, None]
+    if by_label:
+        agree = weights
+    else:
+        told = np.trace(weights, axis1=1, axis2=2)
+        agree = np.stack([told, 1.0 - told], axis=1) * (n_candidates > 1)[:, None]
     # a marginal is a sum of normalised weights: keep rounding from taking it past 1
     q_true = np.minimum(weights.sum(axis=2), 1.0)
     q_apparent = np.minimum(weights.sum(axis=1), 1.0)

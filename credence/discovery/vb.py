@@ -105,8 +105,9 @@ class Priors:
         Learn ``source`` and ``copy`` from the data (per group of sources).
     fidelity : numpy.ndarray or None
         ``[a, b]`` of the Beta prior of the fidelity (the probability that a
-        claim's reports describe its true label, see :mod:`.shared_error`);
-        None when the reports on a claim share no error.
+        claim's reports describe its true label, see :mod:`.shared_error`),
+        or ``(K, K)`` Dirichlet rows of a story channel by label; None when
+        the reports on a claim share no error.
     pool_copying : bool
         With pooling, learn ``copy`` too (False: only ``source``).
     """
@@ -138,6 +139,7 @@ def make_priors(
     pooling: bool = False,
     fidelity: tuple[float, float] | None = None,
     pool_copying: bool = True,
+    fidelity_by_label: bool = False,
 ) -> Priors:
     """Build the prior of a model.
 
@@ -174,6 +176,9 @@ def make_priors(
     fidelity : (a, b), optional
         Beta prior of the fidelity of a claim's reports; None: they share no
         error (:mod:`credence.discovery.shared_error`).
+    fidelity_by_label : bool, default False
+        With ``fidelity``, a story channel by label
+        (:func:`.shared_error.label_prior`; global labels only).
     pool_copying : bool, default True
         With pooling, learn the copy propensities' prior too (False keeps
         ``copy``).
@@ -219,9 +224,21 @@ def make_priors(
         classes=classes,
         copy=None if copy is None else np.asarray(copy, dtype=float),
         pooling=bool(pooling),
-        fidelity=None if fidelity is None else np.asarray(fidelity, dtype=float),
+        fidelity=_fidelity_prior(fidelity, n_classes, per_claim, fidelity_by_label),
         pool_copying=bool(pool_copying),
     )
+
+
+def _fidelity_prior(
+    fidelity: tuple[float, float] | None, n_classes: int, per_claim: bool, by_label: bool
+) -> np.ndarray | None:
+    if fidelity is None:
+        return None
+    if not by_label:
+        return np.asarray(fidelity, dtype=float)
+    if per_claim:
+        raise ValueError("a story channel by label needs labels every claim shares")
+    return shared_error.label_prior(fidelity, n_classes)
 
 
 @dataclass(frozen=True, eq=False)
@@ -347,7 +364,8 @@ class Expectations:
     copy : numpy.ndarray or None
         ``(S, 2)`` of ``E[log c], E[log(1 - c)]``; None without copying.
     fidelity : numpy.ndarray or None
-        ``E[log rho], E[log(1 - rho)]``; None when reports share no error.
+        ``E[log rho], E[log(1 - rho)]``, or by label ``(K, K)`` of
+        ``E[log F[t, a]]``; None when reports share no error.
     """
 
     model: str
@@ -375,7 +393,8 @@ def expectations(
     copy_params : numpy.ndarray or None
         ``(S, 2)`` Beta parameters of the copy propensities.
     fidelity_params : numpy.ndarray or None
-        ``(2,)`` Beta parameters of the fidelity.
+        ``(2,)`` Beta parameters of the fidelity, or ``(K, K)`` Dirichlet
+        rows of a story channel by label.
 
     Returns
     -------
@@ -543,18 +562,23 @@ def _posterior(block: Block, exp: Expectations) -> tuple:
     if exp.fidelity is None:
         q, log_z = _normalise(block, _finish(block, scores, exp))
         return q, q, log_z, own, np.zeros((block.n_claims, 2))
-    q_true, q_apparent, log_z, agree = _shared(block, scores, _log_prior(block, exp), exp.fidelity)
+    q_true, q_apparent, log_z, agree = _shared(
+        block, scores, _log_prior(block, exp), exp.fidelity, exp.fidelity.ndim == 2
+    )
     return q_true, q_apparent, log_z, own, agree
 
 
-def _shared(block: Block, scores: np.ndarray, prior: np.ndarray, fidelity: np.ndarray) -> tuple:
+def _shared(
+    block: Block, scores: np.ndarray, prior: np.ndarray, fidelity: np.ndarray, by_label: bool
+) -> tuple:
     """:func:`.shared_error.posterior` of a block's claims (``scores`` masked in place)."""
     if block.n_candidates is None:
         n_candidates = np.full(block.n_claims, block.n_classes)
     else:
         n_candidates = block.n_candidates
         scores[np.arange(block.n_classes) >= n_candidates[:, None]] = -np.inf
-    return shared_error.posterior(scores, prior, fidelity, n_candidates, block.gold)
+    return shared_error.posterior(scores, prior, fidelity, n_candidates, block.gold,
+                                  by_label=by_label)
 
 
 def _stats(
@@ -617,7 +641,7 @@ def block_init_stats(block: Block, model: str) -> tuple[np.ndarray, ...]:
     q[known] = 0.0
     q[known, block.gold[known]] = 1.0
     source, copies = _stats(block, model, q, None)
-    return source, q.sum(axis=0), copies, np.zeros(2)
+    return source, q.sum(axis=0), copies, np.zeros(())  # (a zero of every fidelity's shape)
 
 
 def block_step(block: Block, exp: Expectations) -> tuple:
@@ -634,7 +658,8 @@ def block_step(block: Block, exp: Expectations) -> tuple:
         Expected counts of this block's reports (``copy_stats``: per source,
         expected copies and own reports among its later reports;
         ``fidelity_stats``: claims whose reports tell the true label and
-        claims whose reports do not, zero without a shared error).
+        claims whose reports do not, or by label the ``(K, K)`` expected
+        counts of true and apparent labels; zero without a shared error).
     log_z : float
         Sum over the block's claims of the log normaliser of q.
     """
@@ -697,7 +722,9 @@ def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
     if fidelity is None:
         return _normalise(block, scores + prior)[0]
     rest = fidelity - agree
-    return _shared(block, scores, prior, np.log(rest / rest.sum(axis=1, keepdims=True)).T)[0]
+    logs = np.log(rest / rest.sum(axis=-1, keepdims=True))
+    by_label = fidelity.ndim == 2
+    return _shared(block, scores, prior, logs if by_label else logs.T, by_label)[0]
 
 
 def block_log_evidence(block: Block, exp: Expectations) -> float:
@@ -870,7 +897,8 @@ class VBResult:
     pooled : bool
         Whether the last iteration learned the priors (pooling had started).
     fidelity_params : numpy.ndarray or None
-        ``(2,)`` Beta posterior of the fidelity of claims' reports.
+        ``(2,)`` Beta posterior of the fidelity of claims' reports, or by
+        label ``(K, K)`` Dirichlet rows of the story channel.
     counted : Expectations or None
         The expected logs of the E-step whose counts the posteriors hold:
         each posterior is its prior plus the counts of an E-step given these
