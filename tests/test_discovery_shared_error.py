@@ -226,63 +226,6 @@ def test_per_claim_candidates_with_a_shared_error_are_bayes_rule(data, r, rho):
 # -- the E-step against enumeration, with any parameters -----------------------------
 
 
-@pytest.mark.parametrize("n_labels", [2, 3])
-@settings(max_examples=40, deadline=None)
-@given(data=st.data(), rho=unit)
-def test_e_step_is_exact_given_the_parameters(n_labels, data, rho):
-    # block_step with point parameters (each source its own accuracy, a non-uniform
-    # class prior): its log normaliser is the log evidence, its counts the expected
-    # counts of the enumerated joint posterior of (T, A).
-    rows, gold = data.draw(tables(n_labels))
-    reports = encode_reports(_frame(rows), gold=gold or None)
-    sources = list(reports.sources)
-    accuracy = {s: data.draw(unit) for s in sources}
-    raw = np.array(data.draw(st.lists(st.floats(0.1, 1.0), min_size=n_labels,
-                                      max_size=n_labels)))
-    pi = raw / raw.sum()
-    r = np.array([accuracy[s] for s in sources])
-    exp = Expectations(
-        model="one-coin",
-        source=np.stack([np.log(r), np.log1p(-r)], axis=1),
-        classes=np.log(pi),
-        fidelity=np.array([np.log(rho), np.log1p(-rho)]),
-    )
-    source_stats, class_stats, copy_stats, fidelity_stats, log_z = block_step(
-        block_of(reports), exp
-    )
-    code, k = _codes(rows)
-    joint = _joint(rows, accuracy, rho, pi)
-    assert log_z == pytest.approx(_log_evidence(joint, gold, code), rel=1e-10, abs=1e-10)
-
-    # expected counts: per source right / wrong about A; per label of T; stories true
-    right = dict.fromkeys(sources, 0.0)
-    wrong = dict.fromkeys(sources, 0.0)
-    classes = np.zeros(k)
-    told = 0.0
-    for claim in _claims(rows):
-        mine = [row for row in rows if row[0] == claim]
-        weights = np.zeros((k, k))  # P(T = t, A = a | reports)
-        for t, a in itertools.product(range(k), repeat=2):
-            if claim in gold and t != code[gold[claim]]:
-                continue
-            like = np.prod([accuracy[s] if code[lab] == a else (1 - accuracy[s]) / (k - 1)
-                            for _, s, lab in mine])
-            weights[t, a] = pi[t] * (rho if a == t else (1 - rho) / (k - 1)) * like
-        weights /= weights.sum()
-        classes += weights.sum(axis=1)
-        told += np.trace(weights)
-        apparent = weights.sum(axis=0)
-        for _, s, lab in mine:
-            right[s] += apparent[code[lab]]
-            wrong[s] += 1 - apparent[code[lab]]
-    n = len(_claims(rows))
-    np.testing.assert_allclose(fidelity_stats, [told, n - told], rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(class_stats, classes, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(source_stats, [[right[s], wrong[s]] for s in sources],
-                               rtol=1e-9, atol=1e-9)
-    assert not np.any(copy_stats)
-
-
 @settings(max_examples=25, deadline=None)
 @given(data=st.data(), rho=unit)
 def test_e_step_is_exact_with_per_claim_candidates(data, rho):
@@ -418,13 +361,16 @@ def test_a_channel_by_label_with_one_fidelitys_rows_is_the_scalar_form(data, k, 
     np.testing.assert_allclose(1.0 - told, one[3][:, 1], rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("by_label", [False, True], ids=["one fidelity", "by label"])
 @pytest.mark.parametrize("n_labels", [2, 3])
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
-def test_e_step_by_label_is_exact_given_the_parameters(n_labels, data):
-    # As test_e_step_is_exact_given_the_parameters with a story channel by label (rows
-    # any distributions, so a transposed channel or one fidelity for all rows fails):
-    # the fidelity's counts are the (K, K) expected counts of (T, A).
+def test_e_step_is_exact_given_the_parameters(n_labels, by_label, data):
+    # block_step with point parameters (each source its own accuracy, a non-uniform
+    # class prior, one fidelity or a channel by label whose rows are any distributions,
+    # so that a transposed channel fails): its log normaliser is the log evidence, its
+    # counts the expected counts of the enumerated joint posterior of (T, A): by label
+    # (K, K) of them, with one fidelity the stories told true and not.
     rows, gold = data.draw(tables(n_labels))
     reports = encode_reports(_frame(rows), gold=gold or None)
     sources = list(reports.sources)
@@ -432,13 +378,19 @@ def test_e_step_by_label_is_exact_given_the_parameters(n_labels, data):
     raw = np.array(data.draw(st.lists(st.floats(0.1, 1.0), min_size=n_labels,
                                       max_size=n_labels)))
     pi = raw / raw.sum()
-    channel = data.draw(channels(n_labels))
+    if by_label:
+        channel = data.draw(channels(n_labels))
+        fidelity = np.log(channel)
+    else:
+        rho = data.draw(unit)
+        channel = _rows(rho, 1.0 - rho, n_labels)
+        fidelity = np.array([np.log(rho), np.log1p(-rho)])
     r = np.array([accuracy[s] for s in sources])
     exp = Expectations(
         model="one-coin",
         source=np.stack([np.log(r), np.log1p(-r)], axis=1),
         classes=np.log(pi),
-        fidelity=np.log(channel),
+        fidelity=fidelity,
     )
     source_stats, class_stats, copy_stats, fidelity_stats, log_z = block_step(
         block_of(reports), exp
@@ -467,8 +419,9 @@ def test_e_step_by_label_is_exact_given_the_parameters(n_labels, data):
             right[s] += apparent[code[lab]]
             wrong[s] += 1 - apparent[code[lab]]
     assert log_z == pytest.approx(evidence, rel=1e-10, abs=1e-10)
-    assert fidelity_stats.shape == (k, k)
-    np.testing.assert_allclose(fidelity_stats, stories, rtol=1e-9, atol=1e-9)
+    told = np.trace(stories)
+    expected = stories if by_label else [told, len(_claims(rows)) - told]
+    np.testing.assert_allclose(fidelity_stats, expected, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(class_stats, classes, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(source_stats, [[right[s], wrong[s]] for s in sources],
                                rtol=1e-9, atol=1e-9)
@@ -906,30 +859,15 @@ def test_the_fidelity_by_label_is_each_rows_diagonal_mean(seed):
 # -- Dask ----------------------------------------------------------------------------
 
 
-def _stories(seed, n_claims=600, n_sources=20, per_claim=4, fidelity=0.8):
-    """Independent reports on apparent labels, true with probability ``fidelity``."""
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(0, 2, n_claims)
-    story = np.where(rng.random(n_claims) < fidelity, truth, 1 - truth)
-    accuracy = rng.uniform(0.35, 0.95, n_sources)
-    claim = np.repeat(np.arange(n_claims), per_claim)
-    source = np.concatenate(
-        [rng.choice(n_sources, per_claim, replace=False) for _ in range(n_claims)]
-    )
-    label = np.where(rng.random(claim.size) < accuracy[source], story[claim], 1 - story[claim])
-    names = [f"c{c:05d}" for c in range(n_claims)]
-    df = pd.DataFrame({"claim": [names[c] for c in claim],
-                       "source": [f"s{s:02d}" for s in source], "label": label})
-    return df, pd.Series(truth, index=names)
-
-
 @pytest.mark.parametrize("options", [{"shared_error": True}, {"shared_error": "label"},
                                      {"model": "one-coin", "copying": False}])
 def test_dask_equals_in_process_with_a_shared_error(options):
     dd = pytest.importorskip("dask.dataframe")
     from credence.discovery.dask import DaskTruthDiscovery
 
-    df, truth = _stories(1)
+    # independent reports on stories true with probability 0.8 (600 claims, 20 sources)
+    df, truth, _ = _lopsided(1, n_claims=600, n_sources=20, per_claim=4, told_false=0.2,
+                             told_true=0.2)
     gold = truth.iloc[::3]
     local = TruthDiscovery(**options).fit(df, gold)
     distributed = DaskTruthDiscovery(npartitions=3, **options).fit(
