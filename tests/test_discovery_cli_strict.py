@@ -214,3 +214,42 @@ def test_evaluate_fuzz_exits_0_or_2(tmp_path_factory, capsys, rows, header):
     else:
         scores = json.loads(captured.out)
         assert 0 <= scores["accuracy"] <= 1 and scores["log_loss"] >= 0
+
+
+THREE = "claim,source,label\nc1,a,x\nc1,b,y\nc2,a,z\nc2,b,z\nc3,a,x\nc3,c,y\n"
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    table=st.sampled_from([GOOD, THREE]),
+    model=st.sampled_from([[], ["--model", "one-coin"], ["--model", "two-coin"],
+                           ["--model", "dawid-skene"]]),
+    copying=st.sampled_from(["auto", "yes", "no"]),
+    shared=st.sampled_from(["auto", "yes", "no", "label"]),
+    candidates=st.sampled_from(["global", "per-claim"]),
+    extra=st.sampled_from([[], ["--no-pooling"], ["--claim-labels", "0,1"],
+                           ["--claim-labels", "true,false"]]),
+    truth=st.booleans(),
+)
+def test_every_combination_of_discover_options_fits_or_exits_2(
+    tmp_path, capsys, table, model, copying, shared, candidates, extra, truth
+):
+    # Any mix of the choices a user can give, on two labels or three: a fit (0), or a
+    # clear refusal (2) with nothing written; never a traceback.
+    reports = tmp_path / "reports.csv"
+    reports.write_text(table)
+    known = tmp_path / "known.csv"
+    known.write_text("claim,label\nc1,1\n" if table == GOOD else "claim,label\nc1,x\n")
+    out = tmp_path / "o.csv"
+    out.unlink(missing_ok=True)
+    argv = ["discover", reports, "-o", out, *model, "--copying", copying,
+            "--shared-error", shared, "--candidates", candidates, *extra,
+            *(["--truth", known] if truth else [])]
+    code, stdout, err = run(argv, capsys)
+    assert "Traceback" not in err
+    assert code in (0, 2), err
+    if code == 2:
+        assert err.strip() and not out.exists()
+    else:
+        assert out.exists()

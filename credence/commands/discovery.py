@@ -60,12 +60,16 @@ def _discover(args: argparse.Namespace) -> int:
     check_outputs(targets, inputs)  # before the fit, not after it
     reports = read_reports(args.reports)
     gold = read_gold(args.truth) if args.truth else None
+    if args.candidates == "per-claim":
+        for given, flag in ((args.model not in (None, "one-coin"), f"--model {args.model}"),
+                            (args.claim_labels is not None, "--claim-labels"),
+                            (args.shared_error == "label", "--shared-error label")):
+            if given:
+                raise CaseError(f"{flag} needs one label set for all claims, not "
+                                "--candidates per-claim")
     claim_labels = None
     if args.claim_labels is not None:
         claim_labels = [v.strip() for v in args.claim_labels.split(",")]
-        if args.candidates == "per-claim":
-            raise CaseError("--claim-labels needs one label set for all claims, not "
-                            "--candidates per-claim")
         distinct = len(set(claim_labels)) == len(claim_labels)
         if not distinct or len(claim_labels) < 2 or "" in claim_labels:
             raise CaseError(
