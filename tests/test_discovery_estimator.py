@@ -6,6 +6,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credence.cli import main
 from credence.discovery import TruthDiscovery, source_reliabilities, sources_yaml
@@ -254,3 +256,32 @@ SHARED = "shared_error must be True, False, 'label' or None, not "
 def test_bad_options_are_refused_by_name(params, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         TruthDiscovery(**params).fit(REPORTS)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    params=st.fixed_dictionaries({}, optional={
+        "model": st.sampled_from([None, "one-coin", "two-coin", "dawid-skene", "glad", 3]),
+        "candidates": st.sampled_from(["global", "per-claim", "all", None]),
+        "pooling": st.sampled_from([True, False, None, "yes"]),
+        "copying": st.sampled_from([True, False, None, 1.5]),
+        "shared_error": st.sampled_from([True, False, None, "label", "by label"]),
+        "claim_labels": st.sampled_from([None, [0, 1], ["x", "y"], [1]]),
+        "max_iter": st.sampled_from([1, 5, 0, -1, 2.5, 10**9]),
+        "tol": st.sampled_from([0.0, 1e-6, 1.0, -1.0, float("nan")]),
+        "reliability_prior": st.sampled_from([(2.0, 1.0), (0.0, 1.0), (1.0,), "ab"]),
+        "fidelity_prior": st.sampled_from([(2.0, 1.0), (1e-9, 1e9), (-1.0, 1.0)]),
+        "class_prior": st.sampled_from([1.0, 0.0, float("inf")]),
+    }),
+    gold=st.booleans(),
+)
+def test_any_options_fit_or_are_refused_with_a_value_or_type_error(params, gold):
+    # An attacker's mix of options, valid and not: a fit, or a ValueError / TypeError
+    # (a CaseError is one) that names what is wrong; nothing else escapes.
+    y = pd.Series({"c1": 1, "c2": 0}) if gold else None
+    try:
+        model = TruthDiscovery(**params).fit(REPORTS, y)
+    except (ValueError, TypeError) as err:
+        assert str(err)
+    else:
+        assert np.isfinite(model.claim_posterior_).all()
