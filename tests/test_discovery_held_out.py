@@ -215,9 +215,22 @@ def test_among_fits_of_one_size_the_better_held_out_likelihood_wins():
     plain, shared = _folds(-1000.0, -999.5, spread=1.0)
     assert choose([plain, shared], [1.0, 1.0], [1, 1]) == (1, "best")
     one_coin = make_priors("one-coin", 2)
-    assert size(one_coin) == 1
-    assert size(make_priors("one-coin", 2, copy=(1, 1), fidelity=(2, 1), pooling=True)) == 2
-    assert size(make_priors("dawid-skene", 3)) == 6  # three rows of three, each summing to 1
+    assert size(one_coin) == (1, 0)
+    assert size(make_priors("one-coin", 2, copy=(1, 1), fidelity=(2, 1), pooling=True)) == (2, 0)
+    assert size(make_priors("dawid-skene", 3)) == (6, 0)  # three rows of three, each summing to 1
+    # a story channel by label is richer than one fidelity, not than a copying fit
+    by_label = size(make_priors("one-coin", 2, fidelity=(2, 1), fidelity_by_label=True))
+    assert size(one_coin) < by_label < size(make_priors("one-coin", 2, copy=(1, 1)))
+
+
+def test_a_story_channel_by_label_must_beat_one_fidelity_by_a_standard_error():
+    # the same fit with one fidelity and by label: by label is kept only where it
+    # predicts held-out claims better by more than the margin
+    one, close = _folds(-1000.0, -999.5, spread=1.0)
+    assert standard_error(close - one) > 0.5
+    assert choose([one, close], [1.0, 1.0], [(1, 0), (1, 1)]) == (0, "simpler")
+    one, far = _folds(-1000.0, -900.0, spread=1.0)
+    assert choose([one, far], [1.0, 1.0], [(1, 0), (1, 1)]) == (1, "best")
 
 
 def test_a_richer_fit_must_gain_a_thousandth_of_a_nat_a_claim():

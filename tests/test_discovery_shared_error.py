@@ -12,7 +12,7 @@ from scipy.special import betaln, digamma, gammaln
 
 from credence.calibration import ece_noise_floor, expected_calibration_error, log_loss
 from credence.discovery import TruthDiscovery, encode_reports, shared_error
-from credence.discovery.choice import MIN_INFORMATION
+from credence.discovery.choice import MIN_GAIN, MIN_INFORMATION
 from credence.discovery.estimator import Blocks, block_of
 from credence.discovery.simulate import copy_cascades
 from credence.discovery.vb import Expectations, block_step, make_priors, run_vb
@@ -679,12 +679,16 @@ def test_a_shared_error_improves_held_out_claims_and_is_chosen(unfaithful):
     ]
     # the chosen fit predicts held-out claims better than the one without a shared
     # error, by more than a standard error (measured, seeds 1, 2, 3: 451 ± 62, 375 ± 22,
-    # 386 ± 35 nats). Which form wins is not asserted: these stories go wrong as often
-    # whatever the truth, and the two forms' held-out likelihoods differ by about their
-    # standard error (by label ahead by 1.8 ± 1.5 for seed 1, behind by 1.5 ± 1.0 and
-    # 0.6 ± 0.5 for seeds 2 and 3)
-    assert table.loc[table["chosen"], "shared_error"].item()
-    assert table["held_out"].idxmax() == table["chosen"].idxmax()
+    # 386 ± 35 nats). These stories go wrong as often whatever the truth, and the two
+    # forms' held-out likelihoods differ by about their standard error (by label ahead
+    # by 1.8 ± 1.5 for seed 1, behind by 1.5 ± 1.0 and 0.6 ± 0.5 for seeds 2 and 3): the
+    # chosen form is the best, or one fidelity within choose's margin of by label.
+    row = table.loc[table["chosen"]].iloc[0]
+    best = table.loc[table["held_out"].idxmax()]
+    assert row["shared_error"]
+    assert best["held_out"] - row["held_out"] <= max(best["held_out_se"],
+                                                     MIN_GAIN * len(chosen.claims_))
+    assert row["fit"].endswith("shared error") or row["fit"] == best["fit"]
     plain = table.loc[~table["shared_error"]].iloc[0]
     assert table["held_out"].max() - plain["held_out"] > plain["held_out_se"]
 

@@ -137,12 +137,15 @@ def margin(difference: np.ndarray, n_claims: int) -> float:
     return max(standard_error(difference), MIN_GAIN * n_claims)
 
 
-def size(priors: Priors) -> int:
-    """How complex a fit is: its free parameters per source.
+def size(priors: Priors) -> tuple[int, int]:
+    """How complex a fit is: its free parameters per source, then its story channel's.
 
-    A shared error adds one parameter in all (by label, K(K - 1)), not one a
-    source, and pooling a few; neither makes a fit richer in this sense, so
-    the two forms of shared error are told apart by held-out likelihood alone.
+    A shared error adds parameters in all, not per source, and pooling a few;
+    neither makes a fit richer by the first count. Of the two forms of shared
+    error, a story channel by label (K(K - 1) parameters) counts as richer
+    than one fidelity (one): among fits of one size a source, it is kept only
+    where it predicts held-out claims better by more than :func:`choose`'s
+    margin.
 
     Parameters
     ----------
@@ -150,10 +153,12 @@ def size(priors: Priors) -> int:
 
     Returns
     -------
-    int
+    (int, int)
+        Free parameters a source; 1 for a story channel by label, else 0.
     """
     rows = 1 if priors.source.ndim == 1 else priors.source.shape[0]
-    return priors.source.size - rows + (priors.copy is not None)
+    by_label = priors.fidelity is not None and priors.fidelity.ndim == 2
+    return priors.source.size - rows + (priors.copy is not None), int(by_label)
 
 
 def _informative(info: list[float]) -> list[int]:
@@ -193,7 +198,7 @@ def block_information(block: Block, result: VBResult) -> tuple[float, int]:
 
 
 def choose(
-    folds: list[np.ndarray], info: list[float], sizes: list[int], n_claims: int = 0
+    folds: list[np.ndarray], info: list[float], sizes: list, n_claims: int = 0
 ) -> tuple[int, str]:
     """The simplest fit within one standard error of the best held-out likelihood.
 
@@ -216,8 +221,8 @@ def choose(
         (:func:`~credence.discovery.held_out.held_out`).
     info : list of float
         Mean information per claim of each fit.
-    sizes : list of int
-        Each fit's :func:`size`.
+    sizes : list of (int, int) or of int
+        Each fit's :func:`size` (compared in order).
     n_claims : int, default 0
         Claims in the table.
 
