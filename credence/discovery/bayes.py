@@ -122,7 +122,7 @@ def build_model(
                 term = pt.switch(matched, pt.logaddexp(log_copy, own), own)
             columns.append(pt.zeros(n)[block.claim].inc(term))
         scores = pt.stack(columns, axis=1)
-        if fidelity_prior is not None and fidelity_prior.ndim == 2:
+        if shared_error.is_channel(fidelity_prior):
             channel = pm.Dirichlet("fidelity", a=fidelity_prior, dims=("truth", "apparent"))
             step = pt.log(channel)  # (truth, apparent)
         elif fidelity_prior is not None:
@@ -161,7 +161,8 @@ def _conditional(
         fidelity = None
         if "fidelity" in draws:
             rho = draws["fidelity"][d]
-            fidelity = np.log(rho) if rho.ndim == 2 else np.array([np.log(rho), np.log1p(-rho)])
+            channel = shared_error.is_channel(rho)
+            fidelity = np.log(rho) if channel else np.array([np.log(rho), np.log1p(-rho)])
         exp = Expectations(
             model=model,
             source=source_model.draws_to_log_params(draws[source_model.variable][d]),
@@ -243,7 +244,7 @@ def sample_posterior(
         start["copy_propensity"] = vb.copy_params_[:, 0] / vb.copy_params_.sum(axis=1)
     if vb.shared_error_:
         fidelity = vb.fidelity_params_ / vb.fidelity_params_.sum(axis=-1, keepdims=True)
-        start["fidelity"] = fidelity if fidelity.ndim == 2 else fidelity[0]
+        start["fidelity"] = fidelity if shared_error.is_channel(fidelity) else fidelity[0]
     with pm_model:
         idata = pm.sample(
             draws=draws,

@@ -15,6 +15,7 @@ import numpy as np
 
 from credence.discovery import models
 from credence.discovery.held_out import standard_error
+from credence.discovery.shared_error import is_channel
 from credence.discovery.table import Reports
 from credence.discovery.vb import Block, Priors, VBResult, block_apparent_posterior
 
@@ -102,7 +103,7 @@ def information(
     if class_params is None:
         return np.inf, int(free.sum())
     prior = class_params / class_params.sum()
-    if fidelity_params is not None and fidelity_params.ndim == 2:
+    if is_channel(fidelity_params):
         prior = prior @ (fidelity_params / fidelity_params.sum(axis=1, keepdims=True))
     elif fidelity_params is not None:
         rho = fidelity_params[0] / fidelity_params.sum()
@@ -157,8 +158,7 @@ def size(priors: Priors) -> tuple[int, int]:
         Free parameters a source; 1 for a story channel by label, else 0.
     """
     rows = 1 if priors.source.ndim == 1 else priors.source.shape[0]
-    by_label = priors.fidelity is not None and priors.fidelity.ndim == 2
-    return priors.source.size - rows + (priors.copy is not None), int(by_label)
+    return priors.source.size - rows + (priors.copy is not None), int(is_channel(priors.fidelity))
 
 
 def _informative(info: list[float]) -> list[int]:

@@ -28,6 +28,7 @@ from credence.discovery.held_out import (
     split_block,
     standard_error,
 )
+from credence.discovery.shared_error import is_channel
 from credence.discovery.table import (
     Reports,
     check_cells,
@@ -794,7 +795,7 @@ class TruthDiscovery:
             fixed = ", copy prior fixed"
         shared = ""
         if priors.fidelity is not None:
-            shared = ", shared error" + (" by label" if priors.fidelity.ndim == 2 else "")
+            shared = ", shared error" + (" by label" if is_channel(priors.fidelity) else "")
         copying = "with" if priors.copy is not None else "without"
         return f"{priors.model} {copying} copying{shared}{fixed}"
 
@@ -879,7 +880,7 @@ class TruthDiscovery:
         self.fidelity_ = None
         if result.fidelity_params is not None:
             means = result.fidelity_params / result.fidelity_params.sum(axis=-1, keepdims=True)
-            self.fidelity_ = np.diagonal(means).copy() if means.ndim == 2 else means[:1]
+            self.fidelity_ = np.diagonal(means).copy() if is_channel(means) else means[:1]
         self.claims_ = pd.Index(reports.claims, name="claim")
         self.sources_ = pd.Index(reports.sources, name="source")
         self.classes_ = reports.classes

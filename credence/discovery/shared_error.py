@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["in_words", "label_prior", "posterior", "transition"]
+__all__ = ["in_words", "is_channel", "label_prior", "posterior", "transition"]
 
 
 def transition(fidelity: Any, n_candidates: np.ndarray, xp: Any = np) -> tuple[Any, Any]:
@@ -65,6 +65,21 @@ def transition(fidelity: Any, n_candidates: np.ndarray, xp: Any = np) -> tuple[A
     same = xp.where(single, 0.0, fidelity[0])
     other = xp.where(single, -np.inf, fidelity[1] - spread)
     return same, other
+
+
+def is_channel(fidelity: Any) -> bool:
+    """Whether fidelity parameters (or their logs) are a story channel by label.
+
+    Parameters
+    ----------
+    fidelity : array or None
+        ``(K, K)`` rows of a channel, or one fidelity's ``(2,)`` (or a draw of it).
+
+    Returns
+    -------
+    bool
+    """
+    return fidelity is not None and np.ndim(fidelity) == 2
 
 
 def in_words(fidelity: np.ndarray, classes: Any = None) -> str:

@@ -563,7 +563,7 @@ def _posterior(block: Block, exp: Expectations) -> tuple:
         q, log_z = _normalise(block, _finish(block, scores, exp))
         return q, q, log_z, own, np.zeros((block.n_claims, 2))
     q_true, q_apparent, log_z, agree = _shared(
-        block, scores, _log_prior(block, exp), exp.fidelity, exp.fidelity.ndim == 2
+        block, scores, _log_prior(block, exp), exp.fidelity, shared_error.is_channel(exp.fidelity)
     )
     return q_true, q_apparent, log_z, own, agree
 
@@ -723,7 +723,7 @@ def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
         return _normalise(block, scores + prior)[0]
     rest = fidelity - agree
     logs = np.log(rest / rest.sum(axis=-1, keepdims=True))
-    by_label = fidelity.ndim == 2
+    by_label = shared_error.is_channel(fidelity)
     return _shared(block, scores, prior, logs if by_label else logs.T, by_label)[0]
 
 
