@@ -291,6 +291,10 @@ class TruthDiscovery:
     tol : float, default 1e-6
         Converged when an iteration raises the evidence lower bound (ELBO) by
         at most ``tol`` times its magnitude (see :func:`~credence.discovery.vb.run_vb`).
+        With pooling it also sets how far the pooled priors are learned: they
+        grow more alike with every iteration, so a smaller ``tol`` pools
+        more, which is not more precise (see the pooling section of the
+        discovery guide).
     pooling : bool, default True
         Learn the sources' prior (and the copy propensities' prior) from the
         data, per ``kind`` when the table has that column (variational
