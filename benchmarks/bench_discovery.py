@@ -12,9 +12,9 @@ and DS, and its speed-up over crowd-kit's DS. (b) the same sets with a track
 record: five-fold cross-validation over the claims with known labels, each
 fold scored by the default fit given the other folds' labels (``--truth``),
 and by the same without a shared error, beside (a)'s fits without labels,
-crowd-kit's and the training folds' base rate. (c) synthetic data, 10k to 10M reports: time, peak traced memory,
-accuracy and ECE for two-coin, adversarial and heavy-tailed sources, and copy
-cascades fitted with pooling and copying.
+crowd-kit's and the training folds' base rate. (c) synthetic data, 10k to 10M
+reports: time, peak traced memory, accuracy and ECE for two-coin, adversarial
+and heavy-tailed sources, and copy cascades fitted with pooling and copying.
 """
 
 from __future__ import annotations

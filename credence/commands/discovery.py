@@ -116,10 +116,9 @@ def _fidelity_line(model: Any, taught: bool) -> str:
     from credence.discovery.shared_error import in_words
 
     source = "learned from --truth" if taught else "without --truth, near its prior"
-    classes = None if model.classes_ is None else model.classes_.tolist()
     return (
         f"\nshared error: the reports on a claim tell one story, "
-        f"{in_words(model.fidelity_, classes)} (the fidelity, {source})"
+        f"{in_words(model.fidelity_, model.classes_)} (the fidelity, {source})"
     )
 
 

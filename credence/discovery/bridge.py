@@ -225,8 +225,7 @@ def sources_yaml(model: Any, **kwargs: Any) -> str:
                 f"copy_probability: {{beta: [{a:g}, {b:g}]}}}}]\n"
             )
     if getattr(model, "fidelity_", None) is not None:
-        classes = None if model.classes_ is None else model.classes_.tolist()
-        told = shared_error.in_words(model.fidelity_, classes)
+        told = shared_error.in_words(model.fidelity_, model.classes_)
         header += (
             f"# Reports on one claim shared a story, {told}\n"
             "# (the learned fidelity): agreeing reports on a new claim are worth no more\n"

@@ -103,12 +103,15 @@ def _positive_pair(name: str, value: Any) -> tuple[float, float]:
     return pair
 
 
-def _flag(name: str, value: Any, allow_none: bool) -> None:
-    if value is None and allow_none:
+def _flag(name: str, value: Any, allow_none: bool, also: tuple[str, ...] = ()) -> None:
+    """Refuse ``value`` unless a bool, None (``allow_none``) or one of the words ``also``."""
+    if (value is None and allow_none) or (isinstance(value, str) and value in also):
         return
     if not isinstance(value, bool | np.bool_):
-        what = "True, False or None" if allow_none else "True or False"
-        raise ValueError(f"{name} must be {what}, not {shown(value)}")
+        words = ["True", "False", *map(repr, also), *(["None"] if allow_none else [])]
+        raise ValueError(
+            f"{name} must be {', '.join(words[:-1])} or {words[-1]}, not {shown(value)}"
+        )
 
 
 def block_of(reports: Reports, *, copying: bool = False) -> Block:
@@ -532,14 +535,7 @@ class TruthDiscovery:
             raise ValueError("claim_labels needs candidates='global'")
         _flag("pooling", self.pooling, allow_none=False)
         _flag("copying", self.copying, allow_none=True)
-        if not (isinstance(self.shared_error, str) and self.shared_error == "label"):
-            try:
-                _flag("shared_error", self.shared_error, allow_none=True)
-            except ValueError:
-                raise ValueError(
-                    f"shared_error must be True, False, 'label' or None, not "
-                    f"{shown(self.shared_error)}"
-                ) from None
+        _flag("shared_error", self.shared_error, allow_none=True, also=("label",))
         if self.shared_error == "label" and self.candidates == "per-claim":
             raise ValueError("shared_error='label' needs candidates='global'")
 

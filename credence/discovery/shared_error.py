@@ -89,8 +89,8 @@ def in_words(fidelity: np.ndarray, classes: Any = None) -> str:
     ----------
     fidelity : numpy.ndarray
         ``(1,)``, or by label ``(K,)`` (a fitted ``fidelity_``).
-    classes : sequence, optional
-        The claim labels, by label.
+    classes : sequence or numpy.ndarray, optional
+        The claim labels, by label (a fitted ``classes_``).
 
     Returns
     -------
