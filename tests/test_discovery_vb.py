@@ -265,3 +265,46 @@ def test_copying_terms_in_probability_space_equal_the_log_space_sum():
                     want[claim[i], t] += logsumexp(
                         [exp.copy[j, 0] + block.log_match[i], exp.copy[j, 1] + own])
         np.testing.assert_allclose(scores, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("model", ["one-coin", "two-coin", "dawid-skene"])
+def test_each_models_terms_and_counts_follow_the_report_by_report_definition(model):
+    # each model's E-step terms and M-step counts (sparse products and gathers) against
+    # a loop over reports: E log P(l | t) is one-coin's E log r if l = t, else
+    # E log(1 - r) - log(K - 1); a confusion matrix's cell (t, l); a report's weight
+    # under claim label t counts in the cell (t, l), or for one-coin as right or wrong
+    from credence.discovery import models
+    from credence.discovery.vb import make_block
+
+    rng = np.random.default_rng(5)
+    k = 2 if model == "two-coin" else 3
+    n, s = 30, 6
+    claim = np.repeat(np.arange(n), 4)
+    source = np.concatenate([rng.choice(s, 4, replace=False) for _ in range(n)])
+    label = rng.integers(0, k, claim.size)
+    block = make_block(claim, source, label, n_claims=n, n_sources=s, n_classes=k)
+    source_model = models.get(model)
+    shape = (s, 2) if model == "one-coin" else (s, k, k)
+    elog = np.log(rng.uniform(0.05, 1.0, shape))
+    weights = rng.uniform(0, 1, (claim.size, k))
+    q = rng.dirichlet(np.ones(k), n)
+    want_terms = np.zeros((claim.size, k))
+    want_counts = np.zeros(shape)
+    want_stats = np.zeros(shape)
+    for i in range(claim.size):
+        j, lab = source[i], label[i]
+        for t in range(k):
+            if model == "one-coin":
+                want_terms[i, t] = elog[j, 0] if lab == t else elog[j, 1] - np.log(k - 1)
+                want_counts[j, 0 if lab == t else 1] += weights[i, t]
+                want_stats[j, 0 if lab == t else 1] += q[claim[i], t]
+            else:
+                want_terms[i, t] = elog[j, t, lab]
+                want_counts[j, t, lab] += weights[i, t]
+                want_stats[j, t, lab] += q[claim[i], t]
+    want_scores = np.zeros((n, k))
+    np.add.at(want_scores, claim, want_terms)
+    np.testing.assert_allclose(source_model.terms(block, elog), want_terms, rtol=1e-12)
+    np.testing.assert_allclose(source_model.scores(block, elog), want_scores, rtol=1e-12)
+    np.testing.assert_allclose(source_model.accumulate(block, weights), want_counts, rtol=1e-12)
+    np.testing.assert_allclose(source_model.stats(block, q), want_stats, rtol=1e-12)

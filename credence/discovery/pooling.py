@@ -126,10 +126,12 @@ def pooled_prior(
     totals = flat.sum(axis=-1)
     active = totals > 0
     for _ in range(steps):
-        a = alpha[code]
-        a_total = a.sum(axis=-1)
-        top = np.where(active[..., None], digamma(flat + a) - digamma(a), 0.0)
-        bottom = np.where(active, digamma(totals + a_total) - digamma(a_total), 0.0)
+        a_total = alpha.sum(axis=-1)
+        # digamma of the group's parameters once a group, not once a source
+        top = digamma(flat + alpha[code]) - digamma(alpha)[code]
+        top = np.where(active[..., None], top, 0.0)
+        bottom = digamma(totals + a_total[code]) - digamma(a_total)[code]
+        bottom = np.where(active, bottom, 0.0)
         top_sum = _group_sum(top, code, n_groups)
         bottom_sum = _group_sum(bottom, code, n_groups)
         with np.errstate(divide="ignore", invalid="ignore"):

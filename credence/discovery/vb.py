@@ -40,8 +40,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
+import scipy.sparse
 from scipy.special import gammaln
 
 from credence.discovery import models, shared_error
@@ -268,6 +270,39 @@ class Block:
     match_fraction: np.ndarray | None = None
     source_later: np.ndarray | None = None
 
+    @cached_property
+    def design(self) -> scipy.sparse.csr_array:
+        """``(n_claims, n_sources * n_labels)``: 1 for each report's claim and (source, label).
+
+        With it an E-step's sum over each claim's reports of a per-(source,
+        label) value, and an M-step's sum over each (source, label)'s
+        reports of a per-claim value, are each one sparse product.
+        """
+        shape = (self.n_claims, self.n_sources * self.n_labels)
+        ones = np.ones(self.claim.shape[0])
+        return scipy.sparse.csr_array((ones, (self.claim, self.source_label)), shape=shape)
+
+    @cached_property
+    def design_transposed(self) -> scipy.sparse.csr_array:
+        """:attr:`design` transposed, stored by rows (so that products with it are fast)."""
+        return self.design.T.tocsr()
+
+    @cached_property
+    def by_claim(self) -> scipy.sparse.csr_array:
+        """``(n_claims, N)``: a product with it sums per-report rows over each claim's reports."""
+        return _indicator(self.claim, self.n_claims)
+
+    @cached_property
+    def by_source_label(self) -> scipy.sparse.csr_array:
+        """``(n_sources * n_labels, N)``: sums per-report rows over each (source, label)."""
+        return _indicator(self.source_label, self.n_sources * self.n_labels)
+
+
+def _indicator(rows: np.ndarray, n_rows: int) -> scipy.sparse.csr_array:
+    """``(n_rows, N)`` sparse matrix with a 1 at ``(rows[i], i)``."""
+    n = rows.shape[0]
+    return scipy.sparse.csr_array((np.ones(n), (rows, np.arange(n))), shape=(n_rows, n))
+
 
 def make_block(
     claim: np.ndarray,
@@ -464,16 +499,17 @@ def _copying(block: Block, exp: Expectations) -> bool:
 class _Own:
     """Per claim label t, each report's probability of being its source's own (not a copy).
 
-    One-coin keeps two arrays (the report names t or not); other models one per t.
+    One-coin keeps two arrays (the report names t or not); other models an
+    ``(N, K)`` array, a column per t.
     """
 
-    def __init__(self, arrays: list[np.ndarray], label: np.ndarray | None = None):
+    def __init__(self, arrays: list[np.ndarray] | np.ndarray, label: np.ndarray | None = None):
         self.arrays = arrays
         self.label = label
 
     def __getitem__(self, t: int) -> np.ndarray:
         if self.label is None:
-            return self.arrays[t]
+            return self.arrays[:, t]
         return np.where(self.label == t, self.arrays[0], self.arrays[1])
 
 
@@ -515,30 +551,29 @@ def _copy_terms(block: Block, exp: Expectations) -> tuple[np.ndarray, _Own]:
                 values = np.where(block.label == t, log_right, log_wrong)
                 scores[:, t] = np.bincount(block.claim, values, minlength=n)
         return scores, _Own([own_right, own_wrong], block.label)
-    scores = np.empty((n, k))
-    own: list[np.ndarray] = []
     own_weight = own_weight.ravel()[block.source_later]
     # a confusion model's term is a gather of (S, K, R) values: exponentiate those once
     gather = exp.source.ndim == 3
-    per_source = np.exp(exp.source) if gather else exp.source
-    for t in range(k):
-        term = source_model.term(block, per_source, t)
-        term = own_weight * (term if gather else np.exp(term))
-        mixed = copied + term
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scores[:, t] = np.bincount(block.claim, np.log(mixed), minlength=n)
-            own.append(term / mixed)
+    terms = source_model.terms(block, np.exp(exp.source) if gather else exp.source)
+    terms = own_weight[:, None] * (terms if gather else np.exp(terms))
+    mixed = copied[:, None] + terms
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = block.by_claim @ np.log(mixed)
+        own = terms / mixed
     return scores, _Own(own)
 
 
 def _normalise(block: Block, scores: np.ndarray) -> tuple[np.ndarray, float]:
     """Posterior q(T) and the sum of log normalisers (the data part of the bound)."""
-    # logsumexp by hand (scipy's costs twice as much on (n, K) arrays)
-    top = scores.max(axis=1, keepdims=True)
-    q = np.exp(scores - top)
-    total = q.sum(axis=1, keepdims=True)
-    q /= total
-    log_z = (top + np.log(total))[:, 0]
+    # logsumexp by hand: numpy's reductions along a short last axis are slow, so the
+    # row maximum is taken column by column and the row sum is a product
+    top = scores[:, 0].copy()
+    for t in range(1, scores.shape[1]):
+        np.maximum(top, scores[:, t], out=top)
+    q = np.exp(scores - top[:, None])
+    total = q @ np.ones(q.shape[1])
+    q /= total[:, None]
+    log_z = top + np.log(total)
     known = np.flatnonzero(block.gold >= 0)
     if known.size:
         log_z[known] = scores[known, block.gold[known]]
@@ -592,22 +627,19 @@ def _stats(
     copies = np.zeros((block.n_sources, 2))
     if own is None:
         return source_model.stats(block, q), copies
-    source = source_model.empty_stats(block)
     later = block.earlier > 0
     s = block.n_sources
     if own.label is not None:  # one-coin: the report names t, or another label
         named = q.ravel()[block.claim_label]
         right = named * own.arrays[0]
         wrong = (1.0 - named) * own.arrays[1]
-        source[:, 0] += np.bincount(block.source, right, minlength=s)
-        source[:, 1] += np.bincount(block.source, wrong, minlength=s)
+        source = np.stack([np.bincount(block.source, right, minlength=s),
+                           np.bincount(block.source, wrong, minlength=s)], axis=1)
         independent = right + wrong
     else:
-        independent = np.zeros(block.claim.shape[0])
-        for t in range(block.n_classes):
-            part = q[:, t][block.claim] * own.arrays[t]
-            source_model.accumulate(block, t, part, source)
-            independent += part
+        parts = q[block.claim] * own.arrays
+        source = source_model.accumulate(block, parts)
+        independent = parts @ np.ones(block.n_classes)
     own_later = np.bincount(block.source, np.where(later, independent, 0.0), minlength=s)
     copies[:, 0] = np.bincount(block.source, later, minlength=s) - own_later
     copies[:, 1] = own_later

@@ -98,21 +98,20 @@ class SourceModel:
         Returns
         -------
         numpy.ndarray
+            :meth:`terms` summed over each claim's reports.
         """
-        n, k = block.n_claims, block.n_classes
-        scores = np.empty((n, k))
-        for t in range(k):
-            scores[:, t] = np.bincount(block.claim, self.term(block, elog, t), minlength=n)
-        return scores
+        return block.by_claim @ self.terms(block, elog)
 
-    def term(self, block: Any, elog: np.ndarray, t: int) -> np.ndarray:
-        """Expected log P(report | claim label t) of every report, ``(N,)``.
+    def terms(self, block: Any, elog: np.ndarray) -> np.ndarray:
+        """Expected log P(report | claim label t) of every report, ``(N, K)``.
 
         Parameters
         ----------
         block : Block
         elog : numpy.ndarray
-        t : int
+            ``(S, *param_shape)`` expected log parameters. A model whose
+            terms each pick one parameter (a confusion matrix's cell) is also
+            given the exponentiated values, and returns the probabilities.
 
         Returns
         -------
@@ -127,7 +126,7 @@ class SourceModel:
 
         The posterior mean of P(report | claim label t) given every other
         report: the source's posterior parameters less what this report
-        added to them (:meth:`accumulate`'s weights).
+        added to them (its :meth:`accumulate` weights).
 
         Parameters
         ----------
@@ -166,37 +165,24 @@ class SourceModel:
         Returns
         -------
         numpy.ndarray
-            ``(S, *param_shape)``.
+            ``(S, *param_shape)``: :meth:`accumulate` of each report's claim's q.
         """
-        out = self.empty_stats(block)
-        for t in range(block.n_classes):
-            self.accumulate(block, t, q[:, t][block.claim], out)
-        return out
+        return self.accumulate(block, q[block.claim])
 
-    def empty_stats(self, block: Any) -> np.ndarray:
-        """Zero counts, ``(S, *param_shape)``.
+    def accumulate(self, block: Any, weights: np.ndarray) -> np.ndarray:
+        """Expected counts per source from each report's weight under every claim label.
 
         Parameters
         ----------
         block : Block
+        weights : numpy.ndarray
+            ``(N, K)``: column t is q(T = t) of the report's claim times the
+            probability that the report is the source's own (not a copy).
 
         Returns
         -------
         numpy.ndarray
-        """
-        raise NotImplementedError
-
-    def accumulate(self, block: Any, t: int, weight: np.ndarray, out: np.ndarray) -> None:
-        """Add each report's weight for claim label t to the counts ``out``.
-
-        Parameters
-        ----------
-        block : Block
-        t : int
-        weight : numpy.ndarray
-            ``(N,)``: q(T = t) of the report's claim times the probability that
-            the report is the source's own (not a copy).
-        out : numpy.ndarray
+            ``(S, *param_shape)``.
         """
         raise NotImplementedError
 

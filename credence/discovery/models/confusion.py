@@ -47,9 +47,25 @@ class Confusion(SourceModel):
         alpha[match[named], named] = float(diagonal)
         return alpha
 
-    def term(self, block: Any, elog: np.ndarray, t: int) -> np.ndarray:
-        """See :meth:`SourceModel.term`."""
-        return np.ascontiguousarray(elog[:, t, :]).ravel()[block.source_label]
+    def scores(self, block: Any, elog: np.ndarray) -> np.ndarray:
+        """See :meth:`SourceModel.scores` (one sparse product, :attr:`~.vb.Block.design`)."""
+        s, k, r = elog.shape
+        return block.design @ elog.transpose(0, 2, 1).reshape(s * r, k)
+
+    def terms(self, block: Any, elog: np.ndarray) -> np.ndarray:
+        """See :meth:`SourceModel.terms` (one gather of rows)."""
+        s, k, r = elog.shape
+        return elog.transpose(0, 2, 1).reshape(s * r, k)[block.source_label]
+
+    def stats(self, block: Any, q: np.ndarray) -> np.ndarray:
+        """See :meth:`SourceModel.stats` (one sparse product)."""
+        s, k, r = block.n_sources, block.n_classes, block.n_labels
+        return (block.design_transposed @ q).reshape(s, r, k).transpose(0, 2, 1)
+
+    def accumulate(self, block: Any, weights: np.ndarray) -> np.ndarray:
+        """See :meth:`SourceModel.accumulate` (one sparse product)."""
+        s, k, r = block.n_sources, block.n_classes, block.n_labels
+        return (block.by_source_label @ weights).reshape(s, r, k).transpose(0, 2, 1)
 
     def held_out_probabilities(
         self, block: Any, params: np.ndarray, q: np.ndarray, own: Any
@@ -63,15 +79,6 @@ class Confusion(SourceModel):
             out.append((cell - weight) / (rows[:, t][block.source] - weight))
             independent += weight
         return out, None, independent
-
-    def empty_stats(self, block: Any) -> np.ndarray:
-        """See :meth:`SourceModel.empty_stats`."""
-        return np.zeros((block.n_sources, block.n_classes, block.n_labels))
-
-    def accumulate(self, block: Any, t: int, weight: np.ndarray, out: np.ndarray) -> None:
-        """See :meth:`SourceModel.accumulate`."""
-        s, r = block.n_sources, block.n_labels
-        out[:, t, :] += np.bincount(block.source_label, weight, minlength=s * r).reshape(s, r)
 
     def table(self, params: np.ndarray, positive: int | None, weights: np.ndarray | None) -> dict:
         """See :meth:`SourceModel.table` (accuracy when report labels are claim labels)."""

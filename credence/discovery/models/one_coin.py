@@ -48,11 +48,12 @@ class OneCoin(SourceModel):
         scores += wrong[:, None]
         return scores
 
-    def term(self, block: Any, elog: np.ndarray, t: int) -> np.ndarray:
-        """See :meth:`SourceModel.term`."""
+    def terms(self, block: Any, elog: np.ndarray) -> np.ndarray:
+        """See :meth:`SourceModel.terms`."""
         right = elog[:, 0][block.source]
         wrong = elog[:, 1][block.source] - block.log_others
-        return np.where(block.label == t, right, wrong)
+        hit = block.label[:, None] == np.arange(block.n_classes)
+        return np.where(hit, right[:, None], wrong[:, None])
 
     def held_out_probabilities(
         self, block: Any, params: np.ndarray, q: np.ndarray, own: Any
@@ -73,16 +74,13 @@ class OneCoin(SourceModel):
         correct = np.bincount(block.source, q.ravel()[block.claim_label], minlength=s)
         return np.stack([correct, block.source_total - correct], axis=1)
 
-    def empty_stats(self, block: Any) -> np.ndarray:
-        """See :meth:`SourceModel.empty_stats`."""
-        return np.zeros((block.n_sources, 2))
-
-    def accumulate(self, block: Any, t: int, weight: np.ndarray, out: np.ndarray) -> None:
+    def accumulate(self, block: Any, weights: np.ndarray) -> np.ndarray:
         """See :meth:`SourceModel.accumulate`."""
         s = block.n_sources
-        hit = block.label == t
-        out[:, 0] += np.bincount(block.source, np.where(hit, weight, 0.0), minlength=s)
-        out[:, 1] += np.bincount(block.source, np.where(hit, 0.0, weight), minlength=s)
+        hit = np.take_along_axis(weights, block.label[:, None], axis=1)[:, 0]
+        miss = weights @ np.ones(weights.shape[1]) - hit
+        return np.stack([np.bincount(block.source, hit, minlength=s),
+                         np.bincount(block.source, miss, minlength=s)], axis=1)
 
     def table(self, params: np.ndarray, positive: int | None, weights: np.ndarray | None) -> dict:
         """See :meth:`SourceModel.table`."""
