@@ -49,7 +49,14 @@ from scipy.special import gammaln
 from credence.discovery import models, shared_error
 from credence.discovery.copying import earlier_matches
 from credence.discovery.models.base import PriorSettings
-from credence.discovery.pooling import MAX_CONCENTRATION, MIN_ALPHA, expected_log, pooled_prior
+from credence.discovery.pooling import (
+    MAX_CONCENTRATION,
+    MIN_ALPHA,
+    column_sums,
+    expected_log,
+    pooled_prior,
+    row_sums,
+)
 from credence.options import strict_options
 
 __all__ = [
@@ -286,6 +293,19 @@ class Block:
     def design_transposed(self) -> scipy.sparse.csr_array:
         """:attr:`design` transposed, stored by rows (so that products with it are fast)."""
         return self.design.T.tocsr()
+
+    @cached_property
+    def log_others_total(self) -> np.ndarray:
+        """``(n_claims,)``: ``log_others`` summed over each claim's reports."""
+        weights = np.broadcast_to(self.log_others, self.claim.shape)
+        return np.bincount(self.claim, weights, minlength=self.n_claims)
+
+    @cached_property
+    def log_others_named(self) -> np.ndarray:
+        """``(n_claims, K)``: ``log_others`` summed over each claim's reports naming each label."""
+        weights = np.broadcast_to(self.log_others, self.claim.shape)
+        counts = np.bincount(self.claim_label, weights, minlength=self.n_claims * self.n_classes)
+        return counts.reshape(self.n_claims, self.n_classes)
 
     @cached_property
     def by_claim(self) -> scipy.sparse.csr_array:
@@ -697,7 +717,7 @@ def block_step(block: Block, exp: Expectations) -> tuple:
     """
     q_true, q_apparent, log_z, own, agree = _posterior(block, exp)
     source, copies = _stats(block, exp.model, q_apparent, own)
-    return source, q_true.sum(axis=0), copies, agree.sum(axis=0), log_z
+    return source, column_sums(q_true), copies, column_sums(agree), log_z
 
 
 def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
@@ -840,14 +860,15 @@ def kl_dirichlet(alpha: np.ndarray, alpha0: np.ndarray) -> float:
     -------
     float
     """
-    alpha0 = np.broadcast_to(alpha0, alpha.shape)
-    total, total0 = alpha.sum(-1), alpha0.sum(-1)
+    alpha0 = np.asarray(alpha0, dtype=float)
+    # the prior's normaliser once a row of alpha0, then broadcast
+    log_norm0 = np.broadcast_to(row_sums(gammaln(alpha0)) - gammaln(row_sums(alpha0)),
+                                alpha.shape[:-1])
     kl = (
-        gammaln(total)
-        - gammaln(alpha).sum(-1)
-        - gammaln(total0)
-        + gammaln(alpha0).sum(-1)
-        + ((alpha - alpha0) * expected_log(alpha)).sum(-1)
+        gammaln(row_sums(alpha))
+        - row_sums(gammaln(alpha))
+        + log_norm0
+        + row_sums((alpha - alpha0) * expected_log(alpha))
     )
     return float(kl.sum())
 
@@ -955,7 +976,7 @@ Step = Callable[[Expectations], tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 def _means(*arrays: np.ndarray | None) -> np.ndarray:
     return np.concatenate(
-        [(a / a.sum(-1, keepdims=True)).ravel() for a in arrays if a is not None]
+        [(a / row_sums(a)[..., None]).ravel() for a in arrays if a is not None]
     )
 
 

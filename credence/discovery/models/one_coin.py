@@ -38,14 +38,11 @@ class OneCoin(SourceModel):
         """See :meth:`SourceModel.scores` (per-source values first, one gather each)."""
         n, k = block.n_claims, block.n_classes
         log_wrong = np.ascontiguousarray(elog[:, 1])
-        gain = (elog[:, 0] - log_wrong)[block.source] + block.log_others
+        gain = (elog[:, 0] - log_wrong)[block.source]
         scores = np.bincount(block.claim_label, gain, minlength=n * k).reshape(n, k)
+        scores += block.log_others_named
         wrong = np.bincount(block.claim, log_wrong[block.source], minlength=n)
-        if np.ndim(block.log_others):
-            wrong -= np.bincount(block.claim, block.log_others, minlength=n)
-        else:
-            wrong -= block.log_others * np.bincount(block.claim, minlength=n)
-        scores += wrong[:, None]
+        scores += (wrong - block.log_others_total)[:, None]
         return scores
 
     def terms(self, block: Any, elog: np.ndarray) -> np.ndarray:
