@@ -29,15 +29,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, zeta
 
-__all__ = [
-    "MAX_CONCENTRATION",
-    "MIN_ALPHA",
-    "column_sums",
-    "expected_log",
-    "inverse_digamma",
-    "pooled_prior",
-    "row_sums",
-]
+from credence.discovery.arrays import column_sums, row_sums, rows
+
+__all__ = ["MAX_CONCENTRATION", "MIN_ALPHA", "expected_log", "inverse_digamma", "pooled_prior"]
 
 #: Largest total pseudo-count of a learned prior row: beyond it every source of the
 #: group has, in effect, the same parameters (complete pooling).
@@ -46,43 +40,6 @@ MAX_CONCENTRATION = 1e4
 #: source has not used, digamma(alpha) - digamma(A), heads to minus infinity, and a
 #: source with one report would be read as certain never to give any other label.
 MIN_ALPHA = 0.5
-
-
-def row_sums(x: np.ndarray) -> np.ndarray:
-    """Sums along the last axis, as a product with ones.
-
-    numpy's reductions along a short last axis (a Beta's two parameters, a
-    confusion row's few) cost several times a product's.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-
-    Returns
-    -------
-    numpy.ndarray
-        ``x.shape[:-1]``.
-    """
-    return x @ np.ones(x.shape[-1])
-
-
-def column_sums(x: np.ndarray) -> np.ndarray:
-    """Sums along the first axis, one strided column at a time.
-
-    numpy's ``sum(axis=0)`` of a tall array adds it row by row, twenty times
-    slower than summing each column (pairwise, so also more accurately).
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-
-    Returns
-    -------
-    numpy.ndarray
-        ``x.shape[1:]``.
-    """
-    flat = x.reshape(x.shape[0], -1)
-    return np.array([flat[:, j].sum() for j in range(flat.shape[1])]).reshape(x.shape[1:])
 
 
 def expected_log(alpha: np.ndarray) -> np.ndarray:
@@ -173,9 +130,9 @@ def pooled_prior(
     for _ in range(steps):
         a_total = row_sums(alpha)
         # digamma of the group's parameters once a group, not once a source
-        top = digamma(flat + alpha[code]) - digamma(alpha)[code]
+        top = digamma(flat + rows(alpha, code)) - rows(digamma(alpha), code)
         top = np.where(active[..., None], top, 0.0)
-        bottom = digamma(totals + a_total[code]) - digamma(a_total)[code]
+        bottom = digamma(totals + rows(a_total, code)) - rows(digamma(a_total), code)
         bottom = np.where(active, bottom, 0.0)
         top_sum = _group_sum(top, code, n_groups)
         bottom_sum = _group_sum(bottom, code, n_groups)

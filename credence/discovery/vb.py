@@ -47,16 +47,10 @@ import scipy.sparse
 from scipy.special import gammaln
 
 from credence.discovery import models, shared_error
+from credence.discovery.arrays import column_sums, row_sums, rows
 from credence.discovery.copying import earlier_matches
 from credence.discovery.models.base import PriorSettings
-from credence.discovery.pooling import (
-    MAX_CONCENTRATION,
-    MIN_ALPHA,
-    column_sums,
-    expected_log,
-    pooled_prior,
-    row_sums,
-)
+from credence.discovery.pooling import MAX_CONCENTRATION, MIN_ALPHA, expected_log, pooled_prior
 from credence.options import strict_options
 
 __all__ = [
@@ -586,12 +580,12 @@ def _copy_terms(block: Block, exp: Expectations) -> tuple[np.ndarray, _Own]:
 def _normalise(block: Block, scores: np.ndarray) -> tuple[np.ndarray, float]:
     """Posterior q(T) and the sum of log normalisers (the data part of the bound)."""
     # logsumexp by hand: numpy's reductions along a short last axis are slow, so the
-    # row maximum is taken column by column and the row sum is a product
+    # row maximum is taken column by column (see credence.discovery.arrays)
     top = scores[:, 0].copy()
     for t in range(1, scores.shape[1]):
         np.maximum(top, scores[:, t], out=top)
     q = np.exp(scores - top[:, None])
-    total = q @ np.ones(q.shape[1])
+    total = row_sums(q)
     q /= total[:, None]
     log_z = top + np.log(total)
     known = np.flatnonzero(block.gold >= 0)
@@ -657,9 +651,9 @@ def _stats(
                            np.bincount(block.source, wrong, minlength=s)], axis=1)
         independent = right + wrong
     else:
-        parts = q[block.claim] * own.arrays
+        parts = rows(q, block.claim) * own.arrays
         source = source_model.accumulate(block, parts)
-        independent = parts @ np.ones(block.n_classes)
+        independent = row_sums(parts)
     own_later = np.bincount(block.source, np.where(later, independent, 0.0), minlength=s)
     copies[:, 0] = np.bincount(block.source, later, minlength=s) - own_later
     copies[:, 1] = own_later
@@ -989,11 +983,11 @@ SQUAREM_STEP = (4.0, 2.0)
 
 def _kl_terms(state: tuple, priors: Priors, code: np.ndarray) -> float:
     source, classes, copy, fidelity, hyper, copy_hyper = state
-    kl = kl_dirichlet(source, hyper[code])
+    kl = kl_dirichlet(source, rows(hyper, code))
     if classes is not None:
         kl += kl_dirichlet(classes, priors.classes)
     if copy is not None:
-        kl += kl_dirichlet(copy, copy_hyper[code])
+        kl += kl_dirichlet(copy, rows(copy_hyper, code))
     if fidelity is not None:
         kl += kl_dirichlet(fidelity, priors.fidelity)
     return kl
@@ -1115,9 +1109,9 @@ def run_vb(
     hyper = np.broadcast_to(priors.source, (n_groups, *priors.source.shape)).astype(float)
     copying = priors.copy is not None
     copy_hyper = np.broadcast_to(priors.copy, (n_groups, 2)).astype(float) if copying else None
-    source = hyper[code] + source_stats
+    source = rows(hyper, code) + source_stats
     classes = None if priors.classes is None else priors.classes + class_stats
-    copy = copy_hyper[code] + copy_stats if copying else None
+    copy = rows(copy_hyper, code) + copy_stats if copying else None
     fidelity = None if priors.fidelity is None else priors.fidelity + fidelity_stats
     pooling = False
     if start is not None:
@@ -1140,11 +1134,11 @@ def run_vb(
         exp = expectations(priors.model, source, classes, copy, fidelity)
         source_stats, class_stats, copy_stats, fidelity_stats, log_z = step(exp)
         elbo = float(log_z - _kl_terms(state, priors, code))
-        source = hyper[code] + source_stats
+        source = rows(hyper, code) + source_stats
         if classes is not None:
             classes = priors.classes + class_stats
         if copying:
-            copy = copy_hyper[code] + copy_stats
+            copy = rows(copy_hyper, code) + copy_stats
         if fidelity is not None:
             fidelity = priors.fidelity + fidelity_stats
         stats = (source_stats, copy_stats, exp)
@@ -1156,10 +1150,10 @@ def run_vb(
         # the new one (on the first pooled step, thousands of nats below the fit's own)
         source, classes, copy, fidelity, hyper, copy_hyper = state
         hyper = pooled_prior(stats[0], code, n_groups, hyper)
-        source = hyper[code] + stats[0]
+        source = rows(hyper, code) + stats[0]
         if copying and priors.pool_copying:
             copy_hyper = pooled_prior(stats[1], code, n_groups, copy_hyper)
-            copy = copy_hyper[code] + stats[1]
+            copy = rows(copy_hyper, code) + stats[1]
         return source, classes, copy, fidelity, hyper, copy_hyper
 
     previous = _means(source, classes, copy, fidelity)

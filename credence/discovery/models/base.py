@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from credence.discovery.arrays import rows
+
 __all__ = ["PriorSettings", "SourceModel"]
 
 
@@ -167,7 +169,7 @@ class SourceModel:
         numpy.ndarray
             ``(S, *param_shape)``: :meth:`accumulate` of each report's claim's q.
         """
-        return self.accumulate(block, q[block.claim])
+        return self.accumulate(block, rows(q, block.claim))
 
     def accumulate(self, block: Any, weights: np.ndarray) -> np.ndarray:
         """Expected counts per source from each report's weight under every claim label.

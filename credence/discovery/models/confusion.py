@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from credence.discovery.arrays import rows
 from credence.discovery.models.base import PriorSettings, SourceModel
 
 __all__ = ["Confusion"]
@@ -55,7 +56,7 @@ class Confusion(SourceModel):
     def terms(self, block: Any, elog: np.ndarray) -> np.ndarray:
         """See :meth:`SourceModel.terms` (one gather of rows)."""
         s, k, r = elog.shape
-        return elog.transpose(0, 2, 1).reshape(s * r, k)[block.source_label]
+        return rows(elog.transpose(0, 2, 1).reshape(s * r, k), block.source_label)
 
     def stats(self, block: Any, q: np.ndarray) -> np.ndarray:
         """See :meth:`SourceModel.stats` (one sparse product)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from credence.discovery.arrays import row_sums
 from credence.discovery.models.base import PriorSettings, SourceModel
 
 __all__ = ["OneCoin"]
@@ -75,7 +76,7 @@ class OneCoin(SourceModel):
         """See :meth:`SourceModel.accumulate`."""
         s = block.n_sources
         hit = np.take_along_axis(weights, block.label[:, None], axis=1)[:, 0]
-        miss = weights @ np.ones(weights.shape[1]) - hit
+        miss = row_sums(weights) - hit
         return np.stack([np.bincount(block.source, hit, minlength=s),
                          np.bincount(block.source, miss, minlength=s)], axis=1)
 
