@@ -312,10 +312,10 @@ class Block:
         return _indicator(self.source_label, self.n_sources * self.n_labels)
 
 
-def _indicator(rows: np.ndarray, n_rows: int) -> scipy.sparse.csr_array:
-    """``(n_rows, N)`` sparse matrix with a 1 at ``(rows[i], i)``."""
-    n = rows.shape[0]
-    return scipy.sparse.csr_array((np.ones(n), (rows, np.arange(n))), shape=(n_rows, n))
+def _indicator(index: np.ndarray, n_rows: int) -> scipy.sparse.csr_array:
+    """``(n_rows, N)`` sparse matrix with a 1 at ``(index[i], i)``."""
+    n = index.shape[0]
+    return scipy.sparse.csr_array((np.ones(n), (index, np.arange(n))), shape=(n_rows, n))
 
 
 def make_block(
