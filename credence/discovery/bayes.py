@@ -243,8 +243,7 @@ def sample_posterior(
     if copying:
         start["copy_propensity"] = vb.copy_params_[:, 0] / vb.copy_params_.sum(axis=1)
     if vb.shared_error_:
-        fidelity = vb.fidelity_params_ / vb.fidelity_params_.sum(axis=-1, keepdims=True)
-        start["fidelity"] = fidelity if shared_error.is_channel(fidelity) else fidelity[0]
+        start["fidelity"] = shared_error.posterior_mean(vb.fidelity_params_)
     with pm_model:
         idata = pm.sample(
             draws=draws,

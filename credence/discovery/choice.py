@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from credence.discovery import models
+from credence.discovery import models, shared_error
 from credence.discovery.held_out import standard_error
-from credence.discovery.shared_error import is_channel
 from credence.discovery.table import Reports
 from credence.discovery.vb import Block, Priors, VBResult, block_apparent_posterior
 
@@ -103,11 +102,8 @@ def information(
     if class_params is None:
         return np.inf, int(free.sum())
     prior = class_params / class_params.sum()
-    if is_channel(fidelity_params):
-        prior = prior @ (fidelity_params / fidelity_params.sum(axis=1, keepdims=True))
-    elif fidelity_params is not None:
-        rho = fidelity_params[0] / fidelity_params.sum()
-        prior = rho * prior + (1.0 - rho) * (1.0 - prior) / max(prior.size - 1, 1)
+    if fidelity_params is not None:
+        prior = prior @ shared_error.channel(fidelity_params, prior.size)
     q = apparent[free]
     with np.errstate(divide="ignore", invalid="ignore"):
         kl = np.where(q > 0, q * (np.log(q) - np.log(prior)), 0.0).sum()
@@ -158,7 +154,8 @@ def size(priors: Priors) -> tuple[int, int]:
         Free parameters a source; 1 for a story channel by label, else 0.
     """
     rows = 1 if priors.source.ndim == 1 else priors.source.shape[0]
-    return priors.source.size - rows + (priors.copy is not None), int(is_channel(priors.fidelity))
+    channel = int(shared_error.is_channel(priors.fidelity))
+    return priors.source.size - rows + (priors.copy is not None), channel
 
 
 def _informative(info: list[float]) -> list[int]:

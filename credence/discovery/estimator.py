@@ -28,7 +28,7 @@ from credence.discovery.held_out import (
     split_block,
     standard_error,
 )
-from credence.discovery.shared_error import is_channel
+from credence.discovery.shared_error import is_channel, posterior_mean
 from credence.discovery.table import (
     Reports,
     check_cells,
@@ -879,8 +879,8 @@ class TruthDiscovery:
         self.fidelity_params_ = result.fidelity_params
         self.fidelity_ = None
         if result.fidelity_params is not None:
-            means = result.fidelity_params / result.fidelity_params.sum(axis=-1, keepdims=True)
-            self.fidelity_ = np.diagonal(means).copy() if is_channel(means) else means[:1]
+            means = posterior_mean(result.fidelity_params)
+            self.fidelity_ = np.diagonal(means).copy() if is_channel(means) else np.array([means])
         self.claims_ = pd.Index(reports.claims, name="claim")
         self.sources_ = pd.Index(reports.sources, name="source")
         self.classes_ = reports.classes

@@ -38,7 +38,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["in_words", "is_channel", "label_prior", "posterior", "transition"]
+__all__ = [
+    "channel",
+    "in_words",
+    "is_channel",
+    "label_prior",
+    "posterior",
+    "posterior_mean",
+    "transition",
+]
 
 
 def transition(fidelity: Any, n_candidates: np.ndarray, xp: Any = np) -> tuple[Any, Any]:
@@ -80,6 +88,45 @@ def is_channel(fidelity: Any) -> bool:
     bool
     """
     return fidelity is not None and np.ndim(fidelity) == 2
+
+
+def posterior_mean(fidelity_params: np.ndarray) -> Any:
+    """The posterior mean of fidelity parameters: one fidelity, or a channel's ``(K, K)`` rows.
+
+    Parameters
+    ----------
+    fidelity_params : numpy.ndarray
+        ``(2,)`` Beta parameters, or ``(K, K)`` Dirichlet rows of a story channel.
+
+    Returns
+    -------
+    float or numpy.ndarray
+    """
+    means = fidelity_params / fidelity_params.sum(axis=-1, keepdims=True)
+    return means if is_channel(means) else float(means[0])
+
+
+def channel(fidelity_params: np.ndarray, n_classes: int) -> np.ndarray:
+    """``(K, K)`` mean P(apparent label | true label) of either form of shared error.
+
+    Parameters
+    ----------
+    fidelity_params : numpy.ndarray
+        ``(2,)`` Beta parameters of one fidelity (spread over the other labels
+        as :func:`transition` says), or ``(K, K)`` Dirichlet rows.
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    means = posterior_mean(fidelity_params)
+    if is_channel(means):
+        return means
+    with np.errstate(divide="ignore"):
+        same, other = transition(np.log([means, 1.0 - means]), np.array([n_classes]))
+    return np.where(np.eye(n_classes, dtype=bool), np.exp(same[0]), np.exp(other[0]))
 
 
 def in_words(fidelity: np.ndarray, classes: Any = None) -> str:

@@ -50,23 +50,19 @@ class Confusion(SourceModel):
 
     def scores(self, block: Any, elog: np.ndarray) -> np.ndarray:
         """See :meth:`SourceModel.scores` (one sparse product, :attr:`~.vb.Block.design`)."""
-        s, k, r = elog.shape
-        return block.design @ elog.transpose(0, 2, 1).reshape(s * r, k)
+        return block.design @ _by_source_label(elog)
 
     def terms(self, block: Any, elog: np.ndarray) -> np.ndarray:
         """See :meth:`SourceModel.terms` (one gather of rows)."""
-        s, k, r = elog.shape
-        return rows(elog.transpose(0, 2, 1).reshape(s * r, k), block.source_label)
+        return rows(_by_source_label(elog), block.source_label)
 
     def stats(self, block: Any, q: np.ndarray) -> np.ndarray:
         """See :meth:`SourceModel.stats` (one sparse product)."""
-        s, k, r = block.n_sources, block.n_classes, block.n_labels
-        return (block.design_transposed @ q).reshape(s, r, k).transpose(0, 2, 1)
+        return _from_source_label(block.design_transposed @ q, block)
 
     def accumulate(self, block: Any, weights: np.ndarray) -> np.ndarray:
         """See :meth:`SourceModel.accumulate` (one sparse product)."""
-        s, k, r = block.n_sources, block.n_classes, block.n_labels
-        return (block.by_source_label @ weights).reshape(s, r, k).transpose(0, 2, 1)
+        return _from_source_label(block.by_source_label @ weights, block)
 
     def held_out_probabilities(
         self, block: Any, params: np.ndarray, q: np.ndarray, own: Any
@@ -145,3 +141,15 @@ class Confusion(SourceModel):
     def pymc_term(self, block: Any, log_params: Any, t: int):
         """See :meth:`SourceModel.pymc_term`."""
         return log_params[:, t, :][block.source, block.label]
+
+
+def _by_source_label(values: np.ndarray) -> np.ndarray:
+    """``(S, K, R)`` per-source channels as ``(S * R, K)``: a row per (source, report label)."""
+    s, k, r = values.shape
+    return values.transpose(0, 2, 1).reshape(s * r, k)
+
+
+def _from_source_label(counts: np.ndarray, block: Any) -> np.ndarray:
+    """``(S * R, K)`` counts by (source, report label) back as ``(S, K, R)`` channels."""
+    s, k, r = block.n_sources, block.n_classes, block.n_labels
+    return counts.reshape(s, r, k).transpose(0, 2, 1)
