@@ -126,14 +126,16 @@ def pooled_prior(
     present = np.bincount(code, minlength=n_groups) > 0
     alpha = np.clip(start, MIN_ALPHA, None).astype(float).reshape(n_groups, -1, d)
     totals = row_sums(flat)
-    active = totals > 0
     for _ in range(steps):
         a_total = row_sums(alpha)
-        # digamma of the group's parameters once a group, not once a source
-        top = digamma(flat + rows(alpha, code)) - rows(digamma(alpha), code)
-        top = np.where(active[..., None], top, 0.0)
-        bottom = digamma(totals + rows(a_total, code)) - rows(digamma(a_total), code)
-        bottom = np.where(active, bottom, 0.0)
+        # digamma of the group's parameters once a group, not once a source (a source
+        # without counts adds exactly zero to both sums)
+        if n_groups == 1:
+            top = digamma(flat + alpha[0]) - digamma(alpha[0])
+            bottom = digamma(totals + a_total[0]) - digamma(a_total[0])
+        else:
+            top = digamma(flat + rows(alpha, code)) - rows(digamma(alpha), code)
+            bottom = digamma(totals + rows(a_total, code)) - rows(digamma(a_total), code)
         top_sum = _group_sum(top, code, n_groups)
         bottom_sum = _group_sum(bottom, code, n_groups)
         with np.errstate(divide="ignore", invalid="ignore"):
