@@ -3,6 +3,7 @@
 import json
 import os
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,6 +61,8 @@ def test_same_output_twice_and_output_over_input_are_refused(tmp_path, reports, 
     assert not claims.exists()
     code, _, err = run(["discover", reports, "-o", reports], capsys)
     assert code == 2 and "would overwrite an input" in err
+    code, _, err = run(["discover", reports, "-o", claims, "--reports-out", reports], capsys)
+    assert code == 2 and "would overwrite an input" in err and not claims.exists()
     assert reports.read_text() == GOOD
     truth = tmp_path / "t.csv"
     truth.write_text("claim,label\nc1,1\n")
@@ -231,9 +234,10 @@ THREE = "claim,source,label\nc1,a,x\nc1,b,y\nc2,a,z\nc2,b,z\nc3,a,x\nc3,c,y\n"
     extra=st.sampled_from([[], ["--no-pooling"], ["--claim-labels", "0,1"],
                            ["--claim-labels", "true,false"]]),
     truth=st.booleans(),
+    weigh=st.booleans(),
 )
 def test_every_combination_of_discover_options_fits_or_exits_2(
-    tmp_path, capsys, table, model, copying, shared, candidates, extra, truth
+    tmp_path, capsys, table, model, copying, shared, candidates, extra, truth, weigh
 ):
     # Any mix of the choices a user can give, on two labels or three: a fit (0), or a
     # clear refusal (2) with nothing written; never a traceback.
@@ -241,15 +245,22 @@ def test_every_combination_of_discover_options_fits_or_exits_2(
     reports.write_text(table)
     known = tmp_path / "known.csv"
     known.write_text("claim,label\nc1,1\n" if table == GOOD else "claim,label\nc1,x\n")
-    out = tmp_path / "o.csv"
+    out, weights = tmp_path / "o.csv", tmp_path / "w.csv"
     out.unlink(missing_ok=True)
+    weights.unlink(missing_ok=True)
     argv = ["discover", reports, "-o", out, *model, "--copying", copying,
             "--shared-error", shared, "--candidates", candidates, *extra,
-            *(["--truth", known] if truth else [])]
+            *(["--truth", known] if truth else []), *(["--reports-out", weights] if weigh else [])]
     code, stdout, err = run(argv, capsys)
     assert "Traceback" not in err
     assert code in (0, 2), err
     if code == 2:
-        assert err.strip() and not out.exists()
+        assert err.strip() and not out.exists() and not weights.exists()
     else:
         assert out.exists()
+        assert weights.exists() == weigh
+        if weigh:  # a row per report, toward the label written for its claim
+            written = pd.read_csv(weights, dtype=str)
+            claims = pd.read_csv(out, dtype=str).set_index("claim")["label"]
+            assert len(written) == table.count("\n") - 1
+            assert (written["claim_label"] == claims.loc[written["claim"]].to_numpy()).all()

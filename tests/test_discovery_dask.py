@@ -415,3 +415,9 @@ def test_dask_reads_gold_labels_as_in_process():
         dd.from_pandas(df, npartitions=2), y
     )
     _assert_equivalent(local, distributed)
+
+
+def test_report_weights_are_refused_on_dask():
+    df = _reports(1, n_claims=20)
+    with pytest.raises(ValueError, match="report_weights needs the reports in one process"):
+        DaskTruthDiscovery(report_weights=True).fit(dd.from_pandas(df, npartitions=2))

@@ -272,6 +272,7 @@ def test_bad_options_are_refused_by_name(params, message):
         "reliability_prior": st.sampled_from([(2.0, 1.0), (0.0, 1.0), (1.0,), "ab"]),
         "fidelity_prior": st.sampled_from([(2.0, 1.0), (1e-9, 1e9), (-1.0, 1.0)]),
         "class_prior": st.sampled_from([1.0, 0.0, float("inf")]),
+        "report_weights": st.sampled_from([True, False, None, "yes"]),
     }),
     gold=st.booleans(),
 )
@@ -285,3 +286,5 @@ def test_any_options_fit_or_are_refused_with_a_value_or_type_error(params, gold)
         assert str(err)
     else:
         assert np.isfinite(model.claim_posterior_).all()
+        if model.report_weights:
+            assert len(model.report_weights_) == len(REPORTS)

@@ -56,7 +56,8 @@ def _discover(args: argparse.Namespace) -> int:
     from credence.files import check_outputs, write_outputs
 
     inputs = [args.reports, *([args.truth] if args.truth else [])]
-    targets = [args.output, *([args.sources_out] if args.sources_out else [])]
+    extra = [path for path in (args.sources_out, args.reports_out) if path]
+    targets = [args.output, *extra]
     check_outputs(targets, inputs)  # before the fit, not after it
     reports = read_reports(args.reports)
     gold = read_gold(args.truth) if args.truth else None
@@ -85,6 +86,7 @@ def _discover(args: argparse.Namespace) -> int:
         copying=CHOICE[args.copying],
         shared_error=CHOICE.get(args.shared_error, args.shared_error),
         claim_labels=claim_labels,
+        report_weights=bool(args.reports_out),
     )
     progress = not args.quiet and len(reports) >= PROGRESS_THRESHOLD and sys.stderr.isatty()
     try:
@@ -97,19 +99,27 @@ def _discover(args: argparse.Namespace) -> int:
             outputs.append((args.sources_out, sources_yaml(model)))
         except CaseError as err:
             raise CaseError(f"--sources-out: {err.message}", path=args.sources_out) from None
+    if args.reports_out:
+        weights = model.report_weights_.to_csv(index=False, lineterminator="\n")
+        outputs.append((args.reports_out, weights))
     write_outputs(outputs, inputs=inputs)
     if not args.quiet:
         state = "converged" if model.converged_ else "did not converge"
         print(
             f"{printable(args.reports)}: {len(reports):,} reports, {model.claims_.size:,} "
             f"claims, {model.sources_.size:,} sources; {model.model_} {state} in "
-            f"{model.n_iter_} iterations; wrote {printable(args.output)}"
-            + (f" and {printable(args.sources_out)}" if args.sources_out else "")
+            f"{model.n_iter_} iterations; wrote {_listed([args.output, *extra])}"
             + f"\nmodel: {printable(model.choice_)}"
             + (_fidelity_line(model, args.truth is not None) if model.shared_error_ else ""),
             file=sys.stderr,
         )
     return 0
+
+
+def _listed(paths: list[str]) -> str:
+    """Paths in words: "a", "a and b", "a, b and c"."""
+    shown = [printable(path) for path in paths]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _fidelity_line(model: Any, taught: bool) -> str:
@@ -259,6 +269,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--sources-out",
         metavar="SOURCES.yaml",
         help="write the learned reliabilities as a case-file sources: list",
+    )
+    p.add_argument(
+        "--reports-out",
+        metavar="REPORTS.csv",
+        help="write every report's weight toward its claim's most probable label (log10 "
+        "Bayes factor, in time order) and, with copying, the probability it is a copy",
     )
     p.add_argument(
         "--truth",

@@ -18,6 +18,8 @@ copying
     Reports on a claim repeating earlier ones.
 vb
     Mean-field variational Bayes in NumPy (the numbers).
+weights
+    What moved each claim: its reports' weights of evidence, in time order.
 estimator
     :class:`TruthDiscovery`, the scikit-learn style estimator.
 bridge

@@ -373,6 +373,11 @@ copy_prior, claim_labels, shared_error, fidelity_prior
         import dask.dataframe as dd
 
         self._check_params()
+        if self.report_weights:
+            raise ValueError(
+                "report_weights needs the reports in one process: fit TruthDiscovery on the "
+                "claims to explain (a report's weight depends only on its own claim's reports)"
+            )
         if self.npartitions is not None:
             whole_number("npartitions", self.npartitions, 1, 100_000)
         path = None

@@ -6,6 +6,7 @@ import inspect
 import math
 import os
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,7 @@ from credence.discovery.vb import (
     staged,
     sum_stats,
 )
+from credence.discovery.weights import ReportWeights, block_report_weights
 from credence.errors import CaseError, shown
 from credence.options import MAX_ITER, unknown_options, whole_number
 
@@ -170,6 +172,7 @@ class Blocks:
         if reports.n_reports <= 2 * size or n < 2:
             self.blocks = [block_of(reports, copying=copying)]
             self.edges = np.array([0, n])
+            self.rows = [np.arange(reports.n_reports)]
             return
         counts = np.bincount(reports.claim, minlength=n)
         ends = np.cumsum(counts)
@@ -181,8 +184,10 @@ class Blocks:
         starts = np.concatenate([[0], ends])[edges]
         self.edges = edges
         self.blocks = []
+        self.rows = []  # each block's rows of the table
         for lo, hi, a, b in zip(edges[:-1], edges[1:], starts[:-1], starts[1:], strict=True):
             rows = order[a:b]
+            self.rows.append(rows)
             self.blocks.append(make_block(
                 reports.claim[rows] - lo,
                 reports.source[rows],
@@ -229,6 +234,32 @@ class Blocks:
         numpy.ndarray
         """
         return np.concatenate(self._map(lambda b: block_held_out_posterior(b, result)))
+
+    def report_weights(self, result: VBResult, verdict: np.ndarray) -> tuple:
+        """Each report's row of the table and its weight toward its claim's most probable label.
+
+        Parameters
+        ----------
+        result : VBResult
+        verdict : numpy.ndarray of int
+            Each claim's most probable label.
+
+        Returns
+        -------
+        rows : numpy.ndarray of int
+        weights : ReportWeights
+            :func:`~credence.discovery.weights.block_report_weights`, the
+            blocks' reports in ``rows`` order.
+        """
+        parts = self._map(
+            lambda item: block_report_weights(item[0], result, verdict[item[1]:item[2]]),
+            list(zip(self.blocks, self.edges[:-1], self.edges[1:], strict=True)),
+        )
+        joined = {}
+        for field in fields(ReportWeights):
+            values = [getattr(part, field.name) for part in parts]
+            joined[field.name] = None if values[0] is None else np.concatenate(values)
+        return np.concatenate(self.rows), ReportWeights(**joined)
 
     def information(self, result: VBResult) -> tuple[float, int]:
         """Summed :func:`~.choice.block_information` of the blocks."""
@@ -323,6 +354,8 @@ class TruthDiscovery:
     fidelity_prior : (a, b), default (2, 1)
         Beta prior of the fidelity (by label, of each row's diagonal entry:
         :func:`~credence.discovery.shared_error.label_prior`).
+    report_weights : bool, default False
+        Also weigh every report (``report_weights_``): what moved each claim.
 
     Attributes
     ----------
@@ -382,6 +415,16 @@ class TruthDiscovery:
     reliability_ : pandas.DataFrame
         Per source: number of reports, posterior means and (with copying)
         the copy propensity's posterior mean.
+    report_weights_ : pandas.DataFrame
+        With ``report_weights``: a row per report, by claim and in time order
+        (:mod:`credence.discovery.weights`): ``claim, source, label, order``
+        (its place among the claim's reports), ``claim_label`` (the claim's
+        most probable label), ``log10_bf_in_order`` (the change in that
+        label's log10 odds as the report is added after those before it:
+        a claim's sum to its posterior log10 odds less its prior's),
+        ``probability_after`` (that label's probability then) and, with
+        copying, ``copy_probability`` (the posterior probability that the
+        report repeats an earlier one).
     positive_index_ : int
         Index in ``classes_`` of the positive label (two labels only).
     history_ : tuple of IterationInfo
@@ -436,6 +479,7 @@ class TruthDiscovery:
         claim_labels: Any = None,
         shared_error: bool | None = None,
         fidelity_prior: tuple[float, float] = (2.0, 1.0),
+        report_weights: bool = False,
     ):
         self.model = model
         self.candidates = candidates
@@ -454,6 +498,7 @@ class TruthDiscovery:
         self.claim_labels = claim_labels
         self.shared_error = shared_error
         self.fidelity_prior = fidelity_prior
+        self.report_weights = report_weights
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Hyperparameters, as scikit-learn's ``get_params``.
@@ -534,6 +579,7 @@ class TruthDiscovery:
         if self.claim_labels is not None and self.candidates == "per-claim":
             raise ValueError("claim_labels needs candidates='global'")
         _flag("pooling", self.pooling, allow_none=False)
+        _flag("report_weights", self.report_weights, allow_none=False)
         _flag("copying", self.copying, allow_none=True)
         _flag("shared_error", self.shared_error, allow_none=True, also=("label",))
         if self.shared_error == "label" and self.candidates == "per-claim":
@@ -705,7 +751,34 @@ class TruthDiscovery:
         posterior = block.posterior(result)
         n_reports = np.bincount(reports.source, minlength=reports.n_sources)
         self._set_fitted(reports, priors, result, posterior, n_reports)
+        if self.report_weights:
+            self.report_weights_ = self._weights_table(
+                reports, *block.report_weights(result, posterior.argmax(axis=1))
+            )
         return self
+
+    def _weights_table(self, reports: Reports, rows: np.ndarray, weights: ReportWeights):
+        """``report_weights_`` from each report's row of the table and its weights."""
+        claim = reports.claim[rows]
+        verdict = self.claim_posterior_.argmax(axis=1)[claim]
+        if reports.per_claim:
+            label = reports.candidate_values[claim, reports.label[rows]]
+            toward = reports.candidate_values[claim, verdict]
+        else:
+            labels = reports.classes if reports.report_labels is None else reports.report_labels
+            label, toward = labels[reports.label[rows]], reports.classes[verdict]
+        table = pd.DataFrame({
+            "claim": reports.claims[claim],
+            "source": reports.sources[reports.source[rows]],
+            "label": label,
+            "order": weights.order,
+            "claim_label": toward,
+            "log10_bf_in_order": weights.log10_bf,
+            "probability_after": weights.probability_after,
+        })
+        if weights.copy_probability is not None:
+            table["copy_probability"] = weights.copy_probability
+        return table.iloc[np.lexsort((weights.order, claim))].reset_index(drop=True)
 
     def _fit_and_choose(
         self,

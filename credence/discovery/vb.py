@@ -57,6 +57,7 @@ __all__ = [
     "MODELS",
     "Block",
     "Expectations",
+    "HeldOutTerms",
     "IterationInfo",
     "Priors",
     "VBResult",
@@ -64,6 +65,8 @@ __all__ = [
     "block_apparent_posterior",
     "block_claim_posterior",
     "block_held_out_posterior",
+    "block_held_out_terms",
+    "block_posterior",
     "block_init_stats",
     "block_log_evidence",
     "block_step",
@@ -714,8 +717,46 @@ def block_step(block: Block, exp: Expectations) -> tuple:
     return source, column_sums(q_true), copies, column_sums(agree), log_z
 
 
-def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
-    r"""Each claim's posterior given every other claim, ``(n_claims, K)``.
+@dataclass(frozen=True, eq=False)
+class HeldOutTerms:
+    """What a block's claims' posteriors given every other claim are made of.
+
+    Attributes
+    ----------
+    probabilities : list of numpy.ndarray
+        Per claim label ``t``, ``(N,)`` each report's probability given ``t``
+        (with copying, the mixture ``c m + (1 - c) P(own report | t)``); or,
+        with ``label`` given, two arrays: if the report names ``t``, and if
+        it does not.
+    label : numpy.ndarray or None
+        The claim label each report names, when ``probabilities`` are two arrays.
+    copied : numpy.ndarray or None
+        ``(N,)`` each report's ``c m``, its probability as a copy (None
+        without copying).
+    prior : numpy.ndarray
+        ``(n_claims, K)`` log prior of each claim's label.
+    fidelity : numpy.ndarray or None
+        Log fidelity (``[log rho, log(1 - rho)]`` by claim, or ``(K, K)`` log
+        rows of a story channel), None without a shared error.
+    by_label : bool
+        Whether ``fidelity`` is a story channel by label.
+    """
+
+    probabilities: list
+    label: np.ndarray | None
+    copied: np.ndarray | None
+    prior: np.ndarray
+    fidelity: np.ndarray | None
+    by_label: bool
+
+    def log_probabilities(self) -> list[np.ndarray]:
+        """The logs of :attr:`probabilities` (-inf for an impossible report)."""
+        with np.errstate(divide="ignore"):
+            return [np.log(p) for p in self.probabilities]
+
+
+def block_held_out_terms(block: Block, result: VBResult) -> HeldOutTerms:
+    r"""Each report's probability, and each claim's prior, with the claim's own counts out.
 
     Mean field's q(T_i) weighs claim i's reports by its sources' posteriors,
     which hold what those very reports added, and by expected logs: both
@@ -736,14 +777,14 @@ def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray
+    HeldOutTerms
     """
     exp = result.counted
     q_true, q_apparent, _, own, agree = _posterior(block, exp)
-    n, k = block.n_claims, block.n_classes
     probs, label, independent = models.get(exp.model).held_out_probabilities(
         block, result.source_params, q_apparent, own
     )
+    copied = None
     if own is not None:
         later = block.earlier > 0
         independent = np.where(later, independent, 0.0)
@@ -751,26 +792,72 @@ def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
         a = copy[:, 0][block.source] - np.where(later, 1.0 - independent, 0.0)
         b = copy[:, 1][block.source] - independent
         c = np.where(later, a / (a + b), 0.0)
-        probs = [c * block.match_fraction + (1.0 - c) * p for p in probs]
+        copied = c * block.match_fraction
+        probs = [copied + (1.0 - c) * p for p in probs]
+    classes = result.class_params
     with np.errstate(divide="ignore"):
-        logs = [np.log(p) for p in probs]
-        if label is not None:  # two values a report: it names the label, or not
-            scores = np.bincount(block.claim_label, logs[0] - logs[1], minlength=n * k)
-            scores = scores.reshape(n, k) + np.bincount(block.claim, logs[1], minlength=n)[:, None]
-        else:
-            scores = np.stack([np.bincount(block.claim, x, minlength=n) for x in logs], axis=1)
-        classes = result.class_params
         if classes is None:
             prior = _log_prior(block, exp)
         else:
             prior = np.log((classes - q_true) / (classes.sum() - 1.0))
     fidelity = result.fidelity_params
-    if fidelity is None:
-        return _normalise(block, scores + prior)[0]
-    rest = fidelity - agree
-    logs = np.log(rest / rest.sum(axis=-1, keepdims=True))
-    by_label = shared_error.is_channel(fidelity)
-    return _shared(block, scores, prior, logs if by_label else logs.T, by_label)[0]
+    by_label = fidelity is not None and shared_error.is_channel(fidelity)
+    if fidelity is not None:
+        rest = fidelity - agree
+        fidelity = np.log(rest / rest.sum(axis=-1, keepdims=True))
+        fidelity = fidelity if by_label else fidelity.T
+    return HeldOutTerms(probs, label, copied, prior, fidelity, by_label)
+
+
+def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
+    """Each claim's posterior given every other claim, ``(n_claims, K)``.
+
+    Bayes' rule with :func:`block_held_out_terms`.
+
+    Parameters
+    ----------
+    block : Block
+    result : VBResult
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    terms = block_held_out_terms(block, result)
+    n, k = block.n_claims, block.n_classes
+    logs = terms.log_probabilities()
+    if terms.label is not None:  # two values a report: it names the label, or not
+        scores = np.bincount(block.claim_label, logs[0] - logs[1], minlength=n * k)
+        scores = scores.reshape(n, k) + np.bincount(block.claim, logs[1], minlength=n)[:, None]
+    else:
+        scores = np.stack([np.bincount(block.claim, x, minlength=n) for x in logs], axis=1)
+    return block_posterior(block, scores, terms)[0]
+
+
+def block_posterior(
+    block: Block, scores: np.ndarray, terms: HeldOutTerms
+) -> tuple[np.ndarray, np.ndarray]:
+    """Claims' posteriors from their reports' summed log probabilities and the cavity's prior.
+
+    Parameters
+    ----------
+    block : Block
+    scores : numpy.ndarray
+        ``(n_claims, K)`` summed log probabilities of each claim's reports
+        given the label they describe.
+    terms : HeldOutTerms
+        Of the block (its prior and fidelity).
+
+    Returns
+    -------
+    q_true, q_apparent : numpy.ndarray
+        ``(n_claims, K)`` posteriors of each claim's label and of the label its
+        reports describe (the same without a shared error).
+    """
+    if terms.fidelity is None:
+        q = _normalise(block, scores + terms.prior)[0]
+        return q, q
+    return _shared(block, scores, terms.prior, terms.fidelity, terms.by_label)[:2]
 
 
 def block_log_evidence(block: Block, exp: Expectations) -> float:
