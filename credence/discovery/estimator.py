@@ -752,15 +752,19 @@ class TruthDiscovery:
         n_reports = np.bincount(reports.source, minlength=reports.n_sources)
         self._set_fitted(reports, priors, result, posterior, n_reports)
         if self.report_weights:
+            verdict = posterior.argmax(axis=1)
             self.report_weights_ = self._weights_table(
-                reports, *block.report_weights(result, posterior.argmax(axis=1))
+                reports, verdict, *block.report_weights(result, verdict)
             )
         return self
 
-    def _weights_table(self, reports: Reports, rows: np.ndarray, weights: ReportWeights):
+    @staticmethod
+    def _weights_table(
+        reports: Reports, verdict: np.ndarray, rows: np.ndarray, weights: ReportWeights
+    ) -> pd.DataFrame:
         """``report_weights_`` from each report's row of the table and its weights."""
         claim = reports.claim[rows]
-        verdict = self.claim_posterior_.argmax(axis=1)[claim]
+        verdict = verdict[claim]
         if reports.per_claim:
             label = reports.candidate_values[claim, reports.label[rows]]
             toward = reports.candidate_values[claim, verdict]
