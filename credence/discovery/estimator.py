@@ -172,7 +172,6 @@ class Blocks:
         if reports.n_reports <= 2 * size or n < 2:
             self.blocks = [block_of(reports, copying=copying)]
             self.edges = np.array([0, n])
-            self.rows = [np.arange(reports.n_reports)]
             return
         counts = np.bincount(reports.claim, minlength=n)
         ends = np.cumsum(counts)
@@ -184,10 +183,8 @@ class Blocks:
         starts = np.concatenate([[0], ends])[edges]
         self.edges = edges
         self.blocks = []
-        self.rows = []  # each block's rows of the table
         for lo, hi, a, b in zip(edges[:-1], edges[1:], starts[:-1], starts[1:], strict=True):
             rows = order[a:b]
-            self.rows.append(rows)
             self.blocks.append(make_block(
                 reports.claim[rows] - lo,
                 reports.source[rows],
@@ -235,11 +232,13 @@ class Blocks:
         """
         return np.concatenate(self._map(lambda b: block_held_out_posterior(b, result)))
 
-    def report_weights(self, result: VBResult, verdict: np.ndarray) -> tuple:
+    def report_weights(self, reports: Reports, result: VBResult, verdict: np.ndarray) -> tuple:
         """Each report's row of the table and its weight toward its claim's most probable label.
 
         Parameters
         ----------
+        reports : Reports
+            The reports the blocks were made of.
         result : VBResult
         verdict : numpy.ndarray of int
             Each claim's most probable label.
@@ -259,7 +258,10 @@ class Blocks:
         for field in fields(ReportWeights):
             values = [getattr(part, field.name) for part in parts]
             joined[field.name] = None if values[0] is None else np.concatenate(values)
-        return np.concatenate(self.rows), ReportWeights(**joined)
+        # the blocks' rows, in order: the table's, or sorted by claim (as made above)
+        rows = (np.arange(reports.n_reports) if len(self.blocks) == 1
+                else np.argsort(reports.claim, kind="stable"))
+        return rows, ReportWeights(**joined)
 
     def information(self, result: VBResult) -> tuple[float, int]:
         """Summed :func:`~.choice.block_information` of the blocks."""
@@ -754,7 +756,7 @@ class TruthDiscovery:
         if self.report_weights:
             verdict = posterior.argmax(axis=1)
             self.report_weights_ = self._weights_table(
-                reports, verdict, *block.report_weights(result, verdict)
+                reports, verdict, *block.report_weights(reports, result, verdict)
             )
         return self
 
