@@ -27,7 +27,7 @@ def _with_claim(labels, order):
     return pd.concat([background, claim], ignore_index=True)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     labels=st.lists(st.integers(0, 1), min_size=1, max_size=6),
     seed=st.integers(0, 2**32 - 1),
@@ -48,13 +48,26 @@ def test_weights_are_bayes_rule_in_time_order(labels, seed, reliability, copy):
     posterior = model.predict_proba().loc["x"].to_numpy()
     verdict = int(np.argmax(posterior))
     timed = [labels[i] for i in order]  # the reports in time order
-    expected_bf, expected_copy = [], []
-    for n, label in enumerate(timed):
-        own = np.array([r if label == t else 1.0 - r for t in (0, 1)])
-        m = np.mean([earlier == label for earlier in timed[:n]]) if n else 0.0
-        f = c * m + (1.0 - c) * own if n else own
-        expected_bf.append(np.log10(f[verdict] / f[1 - verdict]))
-        expected_copy.append(float(posterior @ (c * m / f)) if n else 0.0)
+
+    def factors(reports):
+        """P(report | t) of each report, in time order (t = 0, 1)."""
+        out = []
+        for n, label in enumerate(reports):
+            own = np.array([r if label == t else 1.0 - r for t in (0, 1)])
+            m = np.mean([earlier == label for earlier in reports[:n]]) if n else 0.0
+            out.append(c * m + (1.0 - c) * own if n else own)
+        return np.array(out).reshape(-1, 2)
+
+    def log10_odds(reports):  # of the verdict against the other label, less the prior's
+        f = factors(reports)
+        return np.log10(f[:, verdict]).sum() - np.log10(f[:, 1 - verdict]).sum()
+
+    f = factors(timed)
+    expected_bf = np.log10(f[:, verdict] / f[:, 1 - verdict])
+    expected_copy = [float(posterior @ (c * m / f[n])) if n else 0.0 for n, m in enumerate(
+        [np.mean([e == lab for e in timed[:n]]) if n else 0.0 for n, lab in enumerate(timed)])]
+    expected_out = [log10_odds(timed) - log10_odds(timed[:n] + timed[n + 1:])
+                    for n in range(len(timed))]
     rows = model.report_weights_.query("claim == 'x'")
     assert rows["order"].tolist() == list(range(1, len(labels) + 1))
     assert rows["label"].tolist() == timed
@@ -62,12 +75,15 @@ def test_weights_are_bayes_rule_in_time_order(labels, seed, reliability, copy):
     assert (rows["claim_label"] == model.predict()["x"]).all()
     np.testing.assert_allclose(rows["log10_bf_in_order"], expected_bf, atol=1e-9)
     np.testing.assert_allclose(rows["copy_probability"], expected_copy, atol=1e-9)
+    np.testing.assert_allclose(rows["log10_bf_leave_one_out"], expected_out, atol=1e-9)
     assert rows["probability_after"].iloc[-1] == pytest.approx(posterior[verdict], abs=1e-12)
     if reliability == (1e6, 1e6):  # a source right half the time says nothing
         assert np.abs(rows["log10_bf_in_order"]).max() < 1e-5
     if copy == (1e6, 1.0):  # a report that can only be a copy of an agreeing one adds nothing
         agrees = [n > 0 and all(e == lab for e in timed[:n]) for n, lab in enumerate(timed)]
         assert np.all(np.abs(rows["log10_bf_in_order"].to_numpy()[agrees]) < 1e-5)
+        if len(timed) > 1 and len(set(timed)) == 1:  # one of many alike, left out: nothing
+            assert np.all(np.abs(rows["log10_bf_leave_one_out"].to_numpy()) < 1e-5)
 
 
 TABLES = {
@@ -118,6 +134,12 @@ def test_a_claims_weights_end_at_its_posterior(table, model, copying, shared, st
     counts = weights.groupby("claim")["order"].agg(["min", "max", "size"])
     assert (counts["min"] == 1).all() and (counts["max"] == counts["size"]).all()
     assert not weights["log10_bf_in_order"].isna().any()
+    alone = weights.groupby("claim")["order"].transform("size") == 1
+    both = weights[["log10_bf_in_order", "log10_bf_leave_one_out"]].to_numpy()
+    np.testing.assert_allclose(both[alone, 0], both[alone, 1], atol=1e-9)
+    if not (fitted.copying_ or fitted.shared_error_ or per_claim) and table == "two labels":
+        # two labels, independent reports: log odds add up, in any order
+        np.testing.assert_allclose(both[:, 0], both[:, 1], atol=1e-9)
     if fitted.copying_:
         copies = weights["copy_probability"]
         assert ((copies >= 0) & (copies <= 1)).all()

@@ -274,7 +274,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--reports-out",
         metavar="REPORTS.csv",
         help="write every report's weight toward its claim's most probable label (log10 "
-        "Bayes factor, in time order) and, with copying, the probability it is a copy",
+        "Bayes factors, in time order and left out) and, with copying, the probability "
+        "it is a copy",
     )
     p.add_argument(
         "--truth",

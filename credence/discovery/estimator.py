@@ -424,7 +424,9 @@ class TruthDiscovery:
         most probable label), ``log10_bf_in_order`` (the change in that
         label's log10 odds as the report is added after those before it:
         a claim's sum to its posterior log10 odds less its prior's),
-        ``probability_after`` (that label's probability then) and, with
+        ``log10_bf_leave_one_out`` (the change when it is removed from the
+        claim's reports, the others kept in order), ``probability_after``
+        (that label's probability once it is added, in order) and, with
         copying, ``copy_probability`` (the posterior probability that the
         report repeats an earlier one).
     positive_index_ : int
@@ -779,7 +781,8 @@ class TruthDiscovery:
             "label": label,
             "order": weights.order,
             "claim_label": toward,
-            "log10_bf_in_order": weights.log10_bf,
+            "log10_bf_in_order": weights.in_order,
+            "log10_bf_leave_one_out": weights.leave_one_out,
             "probability_after": weights.probability_after,
         })
         if weights.copy_probability is not None:

@@ -723,16 +723,18 @@ class HeldOutTerms:
 
     Attributes
     ----------
-    probabilities : list of numpy.ndarray
+    own : list of numpy.ndarray
         Per claim label ``t``, ``(N,)`` each report's probability given ``t``
-        (with copying, the mixture ``c m + (1 - c) P(own report | t)``); or,
-        with ``label`` given, two arrays: if the report names ``t``, and if
-        it does not.
+        as its source's own report; or, with ``label`` given, two arrays: if
+        the report names ``t``, and if it does not.
     label : numpy.ndarray or None
-        The claim label each report names, when ``probabilities`` are two arrays.
-    copied : numpy.ndarray or None
-        ``(N,)`` each report's ``c m``, its probability as a copy (None
-        without copying).
+        Each report's label, when ``own`` holds two arrays.
+    copy : numpy.ndarray or None
+        ``(N,)`` each report's copy propensity (0 for a claim's first report;
+        None without copying).
+    match : numpy.ndarray or None
+        ``(N,)`` the fraction of the claim's earlier reports with the report's
+        label (None without copying).
     prior : numpy.ndarray
         ``(n_claims, K)`` log prior of each claim's label.
     fidelity : numpy.ndarray or None
@@ -742,17 +744,30 @@ class HeldOutTerms:
         Whether ``fidelity`` is a story channel by label.
     """
 
-    probabilities: list
+    own: list
     label: np.ndarray | None
-    copied: np.ndarray | None
+    copy: np.ndarray | None
+    match: np.ndarray | None
     prior: np.ndarray
     fidelity: np.ndarray | None
     by_label: bool
 
+    @property
+    def copied(self) -> np.ndarray | None:
+        """``(N,)`` each report's probability as a copy, ``c m`` (None without copying)."""
+        return None if self.copy is None else self.copy * self.match
+
+    def probabilities(self) -> list[np.ndarray]:
+        """As :attr:`own`, each report's probability: with copying ``c m + (1 - c) P(own)``."""
+        if self.copy is None:
+            return self.own
+        copied = self.copied
+        return [copied + (1.0 - self.copy) * p for p in self.own]
+
     def log_probabilities(self) -> list[np.ndarray]:
-        """The logs of :attr:`probabilities` (-inf for an impossible report)."""
+        """The logs of :meth:`probabilities` (-inf for an impossible report)."""
         with np.errstate(divide="ignore"):
-            return [np.log(p) for p in self.probabilities]
+            return [np.log(p) for p in self.probabilities()]
 
 
 def block_held_out_terms(block: Block, result: VBResult) -> HeldOutTerms:
@@ -784,7 +799,7 @@ def block_held_out_terms(block: Block, result: VBResult) -> HeldOutTerms:
     probs, label, independent = models.get(exp.model).held_out_probabilities(
         block, result.source_params, q_apparent, own
     )
-    copied = None
+    c = match = None
     if own is not None:
         later = block.earlier > 0
         independent = np.where(later, independent, 0.0)
@@ -792,8 +807,7 @@ def block_held_out_terms(block: Block, result: VBResult) -> HeldOutTerms:
         a = copy[:, 0][block.source] - np.where(later, 1.0 - independent, 0.0)
         b = copy[:, 1][block.source] - independent
         c = np.where(later, a / (a + b), 0.0)
-        copied = c * block.match_fraction
-        probs = [copied + (1.0 - c) * p for p in probs]
+        match = block.match_fraction
     classes = result.class_params
     with np.errstate(divide="ignore"):
         if classes is None:
@@ -806,7 +820,7 @@ def block_held_out_terms(block: Block, result: VBResult) -> HeldOutTerms:
         rest = fidelity - agree
         fidelity = np.log(rest / rest.sum(axis=-1, keepdims=True))
         fidelity = fidelity if by_label else fidelity.T
-    return HeldOutTerms(probs, label, copied, prior, fidelity, by_label)
+    return HeldOutTerms(probs, label, c, match, prior, fidelity, by_label)
 
 
 def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:

@@ -1,15 +1,18 @@
-"""What moved each claim: its reports' weights of evidence, in time order.
+"""What moved each claim: its reports' weights of evidence.
 
 A fitted claim's posterior (held out from its own counts, as the estimator
 prints it: :func:`~credence.discovery.vb.block_held_out_terms`) is Bayes' rule
 over its reports, taken in time order: with copying, each report's probability
-depends only on the reports before it. A report's weight is the change in the
-log10 odds of the claim's most probable label as it is added (in bans, as a
-case file's ledger has them, :mod:`credence.ledger`), so a claim's weights sum
-to its posterior log10 odds less its prior's; with copying, the posterior
-probability that the report repeats an earlier one says how much of it was
-discounted. For a claim whose label was given, the weights are what its
-reports say of that label.
+depends on the reports before it. A report's weight is a change in the log10
+odds of the claim's most probable label (in bans, as a case file's ledger has
+them, :mod:`credence.ledger`): *in order*, as the report is added after the
+ones before it (a claim's weights sum to its posterior log10 odds less its
+prior's); *left out*, when it is removed and the others kept in their order
+(with copying, the later reports then match among fewer earlier ones, and one
+left first is its source's own). With copying, the posterior probability that
+a report repeats an earlier one says how much of it was discounted. For a
+claim whose label was given, the weights are what its reports say of that
+label. The fitted parameters are held fixed throughout.
 """
 
 from __future__ import annotations
@@ -35,26 +38,36 @@ __all__ = ["ReportWeights", "block_report_weights"]
 
 @dataclass(frozen=True, eq=False)
 class ReportWeights:
-    """Per report of a block: its rank on its claim, weight, posterior after it, copy probability.
+    """Per report of a block: its place on its claim, its weights, and its copy probability.
 
     Attributes
     ----------
     order : numpy.ndarray of int
         ``(N,)`` the report's place among its claim's reports (1 for the first).
-    log10_bf : numpy.ndarray
+    in_order : numpy.ndarray
         ``(N,)`` change in the log10 odds of the claim's most probable label
         as the report is added after the ones before it.
+    leave_one_out : numpy.ndarray
+        ``(N,)`` change in those log10 odds when the report is removed from
+        all of its claim's reports (what it adds to the others).
     probability_after : numpy.ndarray
-        ``(N,)`` that label's probability once the report is added.
+        ``(N,)`` that label's probability once the report is added, in order.
     copy_probability : numpy.ndarray or None
         ``(N,)`` posterior probability that the report repeats an earlier one
         (None without copying).
     """
 
     order: np.ndarray
-    log10_bf: np.ndarray
+    in_order: np.ndarray
+    leave_one_out: np.ndarray
     probability_after: np.ndarray
     copy_probability: np.ndarray | None
+
+
+#: Pairs of a report and a later report on its claim handled at once when the
+#: later ones' match fractions are recomputed without the first (memory: 16 bytes
+#: a pair and label).
+PAIRS_AT_ONCE = 1 << 21
 
 
 def block_report_weights(block: Block, result: VBResult, verdict: np.ndarray) -> ReportWeights:
@@ -73,42 +86,104 @@ def block_report_weights(block: Block, result: VBResult, verdict: np.ndarray) ->
     ReportWeights
     """
     terms = block_held_out_terms(block, result)
-    n, k = block.n_claims, block.n_classes
     size = block.claim.shape[0]
-    logs = terms.log_probabilities()
-    if terms.label is not None:  # the report names its label, or another
-        names = (block.claim_label - block.claim * k)[:, None] == np.arange(k)
-        per_label = np.where(names, logs[0][:, None], logs[1][:, None])
-    else:
-        per_label = np.stack(logs, axis=1)
+    two = terms.label is not None
+    with np.errstate(divide="ignore"):
+        logs = np.log(_by_label(block, terms.probabilities(), two))
     rank = block.earlier
     if rank is None:  # without copying, in the table's order
         rank = earlier_matches(block.claim, block.label, np.arange(size))[0]
-    # each claim's running sum, rank by rank (a claim has one report a rank)
-    before = np.empty((size, k))
-    running = np.zeros((n, k))
-    by_rank = np.argsort(rank, kind="stable")
-    start = 0
-    for count in np.bincount(rank):
-        at = by_rank[start:start + count]
-        start += count
-        before[at] = running[block.claim[at]]
-        running[block.claim[at]] += per_label[at]
+    before = _exclusive_sums(block.claim, rank, logs, block.n_claims)
+    later = _exclusive_sums(block.claim, rank, logs, block.n_claims, later=True)
+    without = (later if terms.copy is None
+               else _later_without(block, terms, rank, _by_label(block, terms.own, two)))
     pick = np.arange(size), verdict[block.claim]
-    log_after = _log_posterior(block, terms, before + per_label)
-    after = log10_odds(log_after)[pick]
-    before = log10_odds(_log_posterior(block, terms, before))[pick]
-    with np.errstate(invalid="ignore"):  # nothing moves a claim that is already certain
-        weight = zero_negligible(np.where(after == before, 0.0, after - before))
-        probability = np.exp(log_after - log_after.max(axis=1, keepdims=True))
-    probability = probability[pick] / row_sums(probability)
+
+    def odds(scores: np.ndarray) -> np.ndarray:
+        return log10_odds(_log_posterior(block, terms, scores))[pick]
+
+    log_after = _log_posterior(block, terms, before + logs)
+    everything = before + logs + later
+    in_order = _change(log10_odds(log_after)[pick], odds(before))
+    leave_one_out = _change(odds(everything), odds(before + without))
+    with np.errstate(invalid="ignore"):
+        after = np.exp(log_after - log_after.max(axis=1, keepdims=True))
     copy_probability = None
-    if terms.copied is not None:
-        _, apparent = block_posterior(block, running, terms)
+    if terms.copy is not None:
+        claim_scores = np.zeros((block.n_claims, logs.shape[1]))
+        claim_scores[block.claim] = everything
+        _, apparent = block_posterior(block, claim_scores, terms)
         with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(per_label > -np.inf, terms.copied[:, None] / np.exp(per_label), 0.0)
+            share = np.where(logs > -np.inf, terms.copied[:, None] / np.exp(logs), 0.0)
         copy_probability = np.minimum(row_sums(apparent[block.claim] * share), 1.0)
-    return ReportWeights(rank + 1, weight, probability, copy_probability)
+    return ReportWeights(rank + 1, in_order, leave_one_out,
+                         after[pick] / row_sums(after), copy_probability)
+
+
+def _change(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """``new - old`` in bans, negligible changes 0 (nothing moves a claim already certain)."""
+    with np.errstate(invalid="ignore"):
+        return zero_negligible(np.where(new == old, 0.0, new - old))
+
+
+def _by_label(block: Block, values: list[np.ndarray], two: bool) -> np.ndarray:
+    """``(N, K)`` from per-label arrays (``two``: if the report names the label, if not)."""
+    if not two:
+        return np.stack(values, axis=1)
+    k = block.n_classes
+    names = (block.claim_label - block.claim * k)[:, None] == np.arange(k)
+    return np.where(names, values[0][:, None], values[1][:, None])
+
+
+def _exclusive_sums(
+    claim: np.ndarray, rank: np.ndarray, values: np.ndarray, n_claims: int, later: bool = False
+) -> np.ndarray:
+    """Per report, the sum of ``values`` over its claim's reports before it (or after it)."""
+    out = np.empty_like(values)
+    running = np.zeros((n_claims, values.shape[1]))
+    by_rank = np.argsort(rank, kind="stable")
+    ranks = np.split(by_rank, np.cumsum(np.bincount(rank))[:-1])
+    for at in reversed(ranks) if later else ranks:  # a claim has one report a rank
+        out[at] = running[claim[at]]
+        running[claim[at]] += values[at]
+    return out
+
+
+def _later_without(
+    block: Block, terms: HeldOutTerms, rank: np.ndarray, own: np.ndarray
+) -> np.ndarray:
+    """Per report, the summed log probabilities of its claim's later reports without it.
+
+    Removing report r leaves each later report j one earlier report fewer
+    (and one fewer with its label, if r had it); a report left first has no
+    earlier one to repeat, and is its source's own.
+    """
+    size, k = own.shape
+    claim = block.claim
+    order = np.lexsort((rank, claim))
+    end = np.cumsum(np.bincount(claim, minlength=block.n_claims))[claim[order]]
+    position = np.arange(size)
+    count = end - position - 1  # later reports, in claim-then-rank order
+    reach = np.cumsum(count)
+    same = np.rint(terms.match * rank)  # earlier reports with the same label
+    out = np.zeros((size, k))
+    first = 0
+    while first < size:
+        last = max(first + 1, int(np.searchsorted(reach, reach[first] - count[first]
+                                                  + PAIRS_AT_ONCE, side="right")))
+        lengths = count[first:last]
+        pair = np.repeat(position[first:last], lengths)
+        step = np.arange(pair.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        r, j = order[pair], order[pair + 1 + step]
+        earlier = rank[j] - 1
+        c = np.where(earlier > 0, terms.copy[j], 0.0)
+        m = (same[j] - (block.label[r] == block.label[j])) / np.maximum(earlier, 1)
+        with np.errstate(divide="ignore"):
+            logs = np.log((c * m)[:, None] + (1.0 - c)[:, None] * own[j])
+        for t in range(k):
+            out[:, t] += np.bincount(r, logs[:, t], minlength=size)
+        first = last
+    return out
 
 
 def _log_posterior(block: Block, terms: HeldOutTerms, scores: np.ndarray) -> np.ndarray:
