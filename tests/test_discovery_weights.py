@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from credence.discovery import TruthDiscovery, estimator
+from credence.discovery import TruthDiscovery, estimator, weights
 from credence.discovery.simulate import copy_cascades
 
 BACKGROUND = copy_cascades(150, 12, seed=5).reports[["claim", "source", "label"]]
@@ -33,8 +33,18 @@ def _with_claim(labels, order):
     seed=st.integers(0, 2**32 - 1),
     reliability=st.sampled_from([(2.0, 1.0), (3.0, 5.0), (1e6, 1e6)]),
     copy=st.sampled_from([(1.0, 1.0), (2.0, 6.0), (1e6, 1.0)]),
+    ranks_at_once=st.sampled_from([weights.RANKS_AT_ONCE, 1]),
 )
-def test_weights_are_bayes_rule_in_time_order(labels, seed, reliability, copy):
+def test_weights_are_bayes_rule_in_time_order(labels, seed, reliability, copy, ranks_at_once):
+    # (ranks_at_once 1: every claim summed claim by claim, as a long claim is)
+    default, weights.RANKS_AT_ONCE = weights.RANKS_AT_ONCE, ranks_at_once
+    try:
+        _check_bayes_rule(labels, seed, reliability, copy)
+    finally:
+        weights.RANKS_AT_ONCE = default
+
+
+def _check_bayes_rule(labels, seed, reliability, copy):
     # Sources seen only on claim x keep their fixed priors once the claim's own counts
     # are out, so each report's probability is DESIGN.md's group semantics with
     # accuracy r and copy propensity c: the first report P(l | t), each later one
@@ -122,30 +132,30 @@ def test_a_claims_weights_end_at_its_posterior(table, model, copying, shared, st
         gold = None if gold is None else gold.map({0: "against", 1: "for"})
     fitted = TruthDiscovery(model, copying=copying, report_weights=True, **options).fit(
         reports, gold)
-    weights = fitted.report_weights_
-    assert len(weights) == len(reports)
+    weighed = fitted.report_weights_
+    assert len(weighed) == len(reports)
     table_ = fitted.predict_table().set_index("claim")
-    last = weights.groupby("claim").tail(1).set_index("claim")
+    last = weighed.groupby("claim").tail(1).set_index("claim")
     assert (last["claim_label"] == table_.loc[last.index, "label"]).all()
     # a claim whose label was given is certain; its weights are what its reports say
     free = last.loc[~last.index.isin([] if gold is None else gold.index)]
     np.testing.assert_allclose(free["probability_after"], table_.loc[free.index, "probability"],
                                atol=1e-9)
-    counts = weights.groupby("claim")["order"].agg(["min", "max", "size"])
+    counts = weighed.groupby("claim")["order"].agg(["min", "max", "size"])
     assert (counts["min"] == 1).all() and (counts["max"] == counts["size"]).all()
-    assert not weights["log10_bf_in_order"].isna().any()
-    alone = weights.groupby("claim")["order"].transform("size") == 1
-    both = weights[["log10_bf_in_order", "log10_bf_leave_one_out"]].to_numpy()
+    assert not weighed["log10_bf_in_order"].isna().any()
+    alone = weighed.groupby("claim")["order"].transform("size") == 1
+    both = weighed[["log10_bf_in_order", "log10_bf_leave_one_out"]].to_numpy()
     np.testing.assert_allclose(both[alone, 0], both[alone, 1], atol=1e-9)
     if not (fitted.copying_ or fitted.shared_error_ or per_claim) and table == "two labels":
         # two labels, independent reports: log odds add up, in any order
         np.testing.assert_allclose(both[:, 0], both[:, 1], atol=1e-9)
     if fitted.copying_:
-        copies = weights["copy_probability"]
+        copies = weighed["copy_probability"]
         assert ((copies >= 0) & (copies <= 1)).all()
-        assert (copies[weights["order"] == 1] == 0).all()
+        assert (copies[weighed["order"] == 1] == 0).all()
     else:
-        assert "copy_probability" not in weights
+        assert "copy_probability" not in weighed
 
 
 def test_blocks_on_threads_weigh_as_one_block(monkeypatch):

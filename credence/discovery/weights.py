@@ -64,10 +64,9 @@ class ReportWeights:
     copy_probability: np.ndarray | None
 
 
-#: Pairs of a report and a later report on its claim handled at once when the
-#: later ones' match fractions are recomputed without the first (memory: 16 bytes
-#: a pair and label).
-PAIRS_AT_ONCE = 1 << 21
+#: Claims with more reports than this are summed claim by claim (fewer, longer
+#: claims are summed rank by rank across all claims at once).
+RANKS_AT_ONCE = 64
 
 
 def block_report_weights(block: Block, result: VBResult, verdict: np.ndarray) -> ReportWeights:
@@ -93,8 +92,8 @@ def block_report_weights(block: Block, result: VBResult, verdict: np.ndarray) ->
     rank = block.earlier
     if rank is None:  # without copying, in the table's order
         rank = earlier_matches(block.claim, block.label, np.arange(size))[0]
-    before = _exclusive_sums(block.claim, rank, logs, block.n_claims)
-    later = _exclusive_sums(block.claim, rank, logs, block.n_claims, later=True)
+    before = _exclusive_sums(block.claim, rank, logs)
+    later = _exclusive_sums(block.claim, rank, logs, later=True)
     without = (later if terms.copy is None
                else _later_without(block, terms, rank, _by_label(block, terms.own, two)))
     pick = np.arange(size), verdict[block.claim]
@@ -136,54 +135,52 @@ def _by_label(block: Block, values: list[np.ndarray], two: bool) -> np.ndarray:
 
 
 def _exclusive_sums(
-    claim: np.ndarray, rank: np.ndarray, values: np.ndarray, n_claims: int, later: bool = False
+    group: np.ndarray, rank: np.ndarray, values: np.ndarray, later: bool = False
 ) -> np.ndarray:
-    """Per report, the sum of ``values`` over its claim's reports before it (or after it)."""
-    out = np.empty_like(values)
-    running = np.zeros((n_claims, values.shape[1]))
-    by_rank = np.argsort(rank, kind="stable")
-    ranks = np.split(by_rank, np.cumsum(np.bincount(rank))[:-1])
-    for at in reversed(ranks) if later else ranks:  # a claim has one report a rank
-        out[at] = running[claim[at]]
-        running[claim[at]] += values[at]
+    """Per report, the sum of ``values`` over the reports of its group before it (or after it).
+
+    ``rank`` orders the reports within a group (distinct ranks). Each sum is a
+    run of additions within one group, never a difference of running totals.
+    """
+    out = np.zeros_like(values)
+    code, group = np.unique(group, return_inverse=True)
+    group = group.reshape(-1)
+    size = np.bincount(group)
+    long = size[group] > RANKS_AT_ONCE
+    short = np.flatnonzero(~long)
+    running = np.zeros((code.size, values.shape[1]))
+    by_rank = short[np.argsort(rank[short], kind="stable")]
+    ranks = np.split(by_rank, np.cumsum(np.bincount(rank[short]))[:-1])
+    for at in reversed(ranks) if later else ranks:  # a group has one report a rank
+        out[at] = running[group[at]]
+        running[group[at]] += values[at]
+    members = np.flatnonzero(long)
+    members = members[np.lexsort((rank[members], group[members]))]
+    for run in np.split(members, np.flatnonzero(np.diff(group[members])) + 1):
+        if run.size:
+            run = run[::-1] if later else run
+            out[run[1:]] = np.cumsum(values[run[:-1]], axis=0)
     return out
 
 
-def _later_without(
-    block: Block, terms: HeldOutTerms, rank: np.ndarray, own: np.ndarray
-) -> np.ndarray:
+def _later_without(block: Block, terms: HeldOutTerms, rank: np.ndarray, own: np.ndarray):
     """Per report, the summed log probabilities of its claim's later reports without it.
 
-    Removing report r leaves each later report j one earlier report fewer
-    (and one fewer with its label, if r had it); a report left first has no
-    earlier one to repeat, and is its source's own.
+    Removing report r leaves each later report j one earlier report fewer, and
+    one fewer with j's label if r had it: j's probability is then one of two
+    values, so the sums over r's later reports are sums over the later reports
+    with r's label and over all of them. A report left first has no earlier
+    one to repeat, and is its source's own.
     """
-    size, k = own.shape
-    claim = block.claim
-    order = np.lexsort((rank, claim))
-    end = np.cumsum(np.bincount(claim, minlength=block.n_claims))[claim[order]]
-    position = np.arange(size)
-    count = end - position - 1  # later reports, in claim-then-rank order
-    reach = np.cumsum(count)
+    earlier = rank - 1  # of a later report, once an earlier one is gone
+    c = np.where(earlier > 0, terms.copy, 0.0)
     same = np.rint(terms.match * rank)  # earlier reports with the same label
-    out = np.zeros((size, k))
-    first = 0
-    while first < size:
-        last = max(first + 1, int(np.searchsorted(reach, reach[first] - count[first]
-                                                  + PAIRS_AT_ONCE, side="right")))
-        lengths = count[first:last]
-        pair = np.repeat(position[first:last], lengths)
-        step = np.arange(pair.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        r, j = order[pair], order[pair + 1 + step]
-        earlier = rank[j] - 1
-        c = np.where(earlier > 0, terms.copy[j], 0.0)
-        m = (same[j] - (block.label[r] == block.label[j])) / np.maximum(earlier, 1)
-        with np.errstate(divide="ignore"):
-            logs = np.log((c * m)[:, None] + (1.0 - c)[:, None] * own[j])
-        for t in range(k):
-            out[:, t] += np.bincount(r, logs[:, t], minlength=size)
-        first = last
-    return out
+    with np.errstate(divide="ignore"):  # r had j's label, or another
+        logs = [np.log((c * np.maximum(same - gone, 0.0) / np.maximum(earlier, 1))[:, None]
+                       + (1.0 - c)[:, None] * own) for gone in (1.0, 0.0)]
+    by_label = block.claim * (int(block.label.max(initial=0)) + 1) + block.label
+    same_had, same_not = (_exclusive_sums(by_label, rank, x, later=True) for x in logs)
+    return same_had + _exclusive_sums(block.claim, rank, logs[1], later=True) - same_not
 
 
 def _log_posterior(block: Block, terms: HeldOutTerms, scores: np.ndarray) -> np.ndarray:
