@@ -64,8 +64,9 @@ class ReportWeights:
     copy_probability: np.ndarray | None
 
 
-#: Claims with more reports than this are summed claim by claim (fewer, longer
-#: claims are summed rank by rank across all claims at once).
+#: A claim's running sums go rank by rank, all claims at once, up to this many
+#: reports; a claim with more is summed on its own (a loop over its length would be
+#: a Python loop over every rank).
 RANKS_AT_ONCE = 64
 
 
