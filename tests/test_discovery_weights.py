@@ -14,7 +14,7 @@ BACKGROUND = copy_cascades(150, 12, seed=5).reports[["claim", "source", "label"]
 
 def _with_claim(labels, order):
     """The background table and claim "x": a report of each label by a source seen only there,
-    dated so that the reports' time order is ``order`` (the rows stay in label order)."""
+    dated so that the reports' time order is ``order`` (the rows stay in the order given)."""
     n = len(labels)
     dates = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.argsort(order), unit="h")
     claim = pd.DataFrame({
@@ -59,13 +59,15 @@ def _check_bayes_rule(labels, seed, reliability, copy):
     verdict = int(np.argmax(posterior))
     timed = [labels[i] for i in order]  # the reports in time order
 
+    def share(reports, n):  # m: the fraction of the earlier reports with report n's label
+        return np.mean([earlier == reports[n] for earlier in reports[:n]]) if n else 0.0
+
     def factors(reports):
         """P(report | t) of each report, in time order (t = 0, 1)."""
         out = []
         for n, label in enumerate(reports):
             own = np.array([r if label == t else 1.0 - r for t in (0, 1)])
-            m = np.mean([earlier == label for earlier in reports[:n]]) if n else 0.0
-            out.append(c * m + (1.0 - c) * own if n else own)
+            out.append(c * share(reports, n) + (1.0 - c) * own if n else own)
         return np.array(out).reshape(-1, 2)
 
     def log10_odds(reports):  # of the verdict against the other label, less the prior's
@@ -74,8 +76,8 @@ def _check_bayes_rule(labels, seed, reliability, copy):
 
     f = factors(timed)
     expected_bf = np.log10(f[:, verdict] / f[:, 1 - verdict])
-    expected_copy = [float(posterior @ (c * m / f[n])) if n else 0.0 for n, m in enumerate(
-        [np.mean([e == lab for e in timed[:n]]) if n else 0.0 for n, lab in enumerate(timed)])]
+    expected_copy = [float(posterior @ (c * share(timed, n) / f[n])) if n else 0.0
+                     for n in range(len(timed))]
     expected_out = [log10_odds(timed) - log10_odds(timed[:n] + timed[n + 1:])
                     for n in range(len(timed))]
     rows = model.report_weights_.query("claim == 'x'")

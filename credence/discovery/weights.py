@@ -144,12 +144,11 @@ def _exclusive_sums(
     run of additions within one group, never a difference of running totals.
     """
     out = np.zeros_like(values)
-    code, group = np.unique(group, return_inverse=True)
-    group = group.reshape(-1)
+    group = np.unique(group, return_inverse=True)[1].reshape(-1)
     size = np.bincount(group)
     long = size[group] > RANKS_AT_ONCE
     short = np.flatnonzero(~long)
-    running = np.zeros((code.size, values.shape[1]))
+    running = np.zeros((size.size, values.shape[1]))
     by_rank = short[np.argsort(rank[short], kind="stable")]
     ranks = np.split(by_rank, np.cumsum(np.bincount(rank[short]))[:-1])
     for at in reversed(ranks) if later else ranks:  # a group has one report a rank
@@ -164,7 +163,9 @@ def _exclusive_sums(
     return out
 
 
-def _later_without(block: Block, terms: HeldOutTerms, rank: np.ndarray, own: np.ndarray):
+def _later_without(
+    block: Block, terms: HeldOutTerms, rank: np.ndarray, own: np.ndarray
+) -> np.ndarray:
     """Per report, the summed log probabilities of its claim's later reports without it.
 
     Removing report r leaves each later report j one earlier report fewer, and
