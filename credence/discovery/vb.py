@@ -725,10 +725,10 @@ class HeldOutTerms:
     ----------
     own : list of numpy.ndarray
         Per claim label ``t``, ``(N,)`` each report's probability given ``t``
-        as its source's own report; or, with ``label`` given, two arrays: if
-        the report names ``t``, and if it does not.
-    label : numpy.ndarray or None
-        Each report's label, when ``own`` holds two arrays.
+        as its source's own report; or, if ``two_valued``, two arrays: if the
+        report names ``t``, and if it does not.
+    two_valued : bool
+        Whether ``own`` holds those two arrays (one-coin).
     copy : numpy.ndarray or None
         ``(N,)`` each report's copy propensity (0 for a claim's first report;
         None without copying).
@@ -745,7 +745,7 @@ class HeldOutTerms:
     """
 
     own: list
-    label: np.ndarray | None
+    two_valued: bool
     copy: np.ndarray | None
     match: np.ndarray | None
     prior: np.ndarray
@@ -820,7 +820,7 @@ def block_held_out_terms(block: Block, result: VBResult) -> HeldOutTerms:
         rest = fidelity - agree
         fidelity = np.log(rest / rest.sum(axis=-1, keepdims=True))
         fidelity = fidelity if by_label else fidelity.T
-    return HeldOutTerms(probs, label, c, match, prior, fidelity, by_label)
+    return HeldOutTerms(probs, label is not None, c, match, prior, fidelity, by_label)
 
 
 def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
@@ -840,7 +840,7 @@ def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
     terms = block_held_out_terms(block, result)
     n, k = block.n_claims, block.n_classes
     logs = terms.log_probabilities()
-    if terms.label is not None:  # two values a report: it names the label, or not
+    if terms.two_valued:  # two values a report: it names the label, or not
         scores = np.bincount(block.claim_label, logs[0] - logs[1], minlength=n * k)
         scores = scores.reshape(n, k) + np.bincount(block.claim, logs[1], minlength=n)[:, None]
     else:

@@ -87,7 +87,7 @@ def block_report_weights(block: Block, result: VBResult, verdict: np.ndarray) ->
     """
     terms = block_held_out_terms(block, result)
     size = block.claim.shape[0]
-    two = terms.label is not None
+    two = terms.two_valued
     with np.errstate(divide="ignore"):
         logs = np.log(_by_label(block, terms.probabilities(), two))
     rank = block.earlier
@@ -180,8 +180,11 @@ def _later_without(
     with np.errstate(divide="ignore"):  # r had j's label, or another
         logs = [np.log((c * np.maximum(same - gone, 0.0) / np.maximum(earlier, 1))[:, None]
                        + (1.0 - c)[:, None] * own) for gone in (1.0, 0.0)]
+    k = own.shape[1]
     by_label = block.claim * (int(block.label.max(initial=0)) + 1) + block.label
-    same_had, same_not = (_exclusive_sums(by_label, rank, x, later=True) for x in logs)
+    # both values' sums over the later reports with r's label, in one pass
+    same = _exclusive_sums(by_label, rank, np.concatenate(logs, axis=1), later=True)
+    same_had, same_not = same[:, :k], same[:, k:]
     return same_had + _exclusive_sums(block.claim, rank, logs[1], later=True) - same_not
 
 
