@@ -117,7 +117,8 @@ def test_stance_channels_export_as_two_coin_by_the_aggregation_property():
     channel = np.array([[0.6, 0.1, 0.3], [0.1, 0.6, 0.3]])
     df, gold = _stances(2, 300, 8, 3, channel)
     df["label"] = df["label"].replace({"for": "true", "against": "false"})
-    model = TruthDiscovery("dawid-skene", claim_labels=["false", "true"]).fit(df, gold)
+    model = TruthDiscovery(
+        "dawid-skene", claim_labels=["false", "true"], pooling=False).fit(df, gold)
     sources = source_reliabilities(model, digits=6)
     alpha = model.source_params_[0]  # rows false, true; columns false, observing, true
     sens = sources[0].reliability.sensitivity.beta

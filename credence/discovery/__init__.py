@@ -14,6 +14,8 @@ models
     The source models, one module each (one-coin, two-coin, Dawid–Skene).
 pooling
     Learned population priors (empirical Bayes).
+hyperposterior
+    A learned prior's own uncertainty, integrated out of what a fit exports.
 copying
     Reports on a claim repeating earlier ones.
 vb

@@ -16,6 +16,12 @@ Beta(alpha[t, supports], alpha[t, refutes]) under the source's Dirichlet row.
 A fit with copying exports copy propensities as the ``copy_probability`` Beta
 of a case file's ``groups:`` (:func:`copy_probability`): the pooled prior for
 a group of reports whose sources are many, or one source's posterior.
+
+With pooling, every exported Beta has the pooled prior's own uncertainty
+integrated in (:mod:`credence.discovery.hyperposterior`): the fit learns the
+prior as a point, and on a thin record that point can claim that every source
+is known to hundreds of reports' precision. What a case file gets is the
+hierarchical posterior instead, which on a rich record is the fit's own.
 """
 
 from __future__ import annotations
@@ -25,16 +31,64 @@ from typing import Any
 
 import numpy as np
 
-from credence.case import Beta, Source
+from credence.case import Beta, Source, TwoCoin
 from credence.discovery import models, shared_error
+from credence.discovery.hyperposterior import marginal_betas, predictive_betas
 from credence.errors import CaseError, shown
 from credence.options import strict_options
 
-__all__ = ["copy_probability", "source_reliabilities", "sources_document", "sources_yaml"]
+__all__ = [
+    "copy_probability",
+    "exported_betas",
+    "source_reliabilities",
+    "sources_document",
+    "sources_yaml",
+]
 
 
 def _beta(a: float, b: float, digits: int) -> Beta:
     return Beta(float(np.round(a, digits)), float(np.round(b, digits)))
+
+
+def _pair(params: np.ndarray, index: tuple[tuple, tuple]) -> np.ndarray:
+    """``(..., 2)``: the Beta at entries ``index`` (a's, b's) of each parameter row."""
+    a, b = index
+    return np.stack([params[(..., *a)], params[(..., *b)]], axis=-1)
+
+
+def _copy_counts(model: Any) -> np.ndarray | None:
+    """Each source's copy counts, when the fit learned their prior (else None)."""
+    priors = model.priors_
+    if not (priors.pooling and priors.pool_copying):
+        return None
+    return model.copy_params_ - model.copy_prior_[model.source_group_]
+
+
+def exported_betas(model: Any) -> dict[str, np.ndarray]:
+    """Every source's Betas as a case file gets them, by case-file field.
+
+    Parameters
+    ----------
+    model : TruthDiscovery
+        A fitted estimator whose sources export (see :func:`source_reliabilities`).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``reliability``, or ``sensitivity`` and ``false_positive_rate``, each
+        ``(S, 2)``: the posterior Betas, and with pooling the hierarchical
+        posteriors, the pooled prior's uncertainty integrated in
+        (:func:`~credence.discovery.hyperposterior.marginal_betas`).
+    """
+    fields = models.get(model.model_).export(model.positive_index_, _says(model))
+    out = {}
+    for field, index in fields.items():
+        betas = _pair(model.source_params_, index)
+        if model.priors_.pooling:
+            counts = betas - _pair(model.source_prior_, index)[model.source_group_]
+            betas = marginal_betas(counts, model.source_group_)
+        out[field] = betas
+    return out
 
 
 def _says(model: Any) -> tuple[int, int] | None:
@@ -79,6 +133,14 @@ def copy_probability(
     ------
     CaseError
         The fit does not model copying, or the source was not fitted.
+
+    Notes
+    -----
+    With a learned copy prior, a source's Beta has that prior's uncertainty
+    integrated in (:func:`~credence.discovery.hyperposterior.marginal_betas`),
+    and a kind's or all sources' is the prior averaged over its posterior
+    (:func:`~credence.discovery.hyperposterior.predictive_betas`): both the
+    Beta with the same mean and variance.
     """
     if not hasattr(model, "source_params_"):
         raise RuntimeError("the model is not fitted yet: call fit first")
@@ -87,23 +149,31 @@ def copy_probability(
     if source is not None and kind is not None:
         raise ValueError("give source or kind, not both")
     kinds = getattr(model, "kinds_", None)
-    if source is None and kind is None:
-        if kinds is not None and len(kinds) > 1:
+    counts = _copy_counts(model)
+    if source is None:
+        if kind is None and kinds is not None and len(kinds) > 1:
             raise CaseError(
                 f"this fit pooled copy propensities by kind ({shown(kinds.tolist())}): "
                 "give kind= (or source=)"
             )
-        a, b = model.copy_prior_[0]
-    elif kind is not None:
-        match = np.flatnonzero(np.asarray(kinds if kinds is not None else []) == kind)
-        if match.size == 0:
-            raise CaseError(f"kind {shown(kind)} was not in the fitted reports")
-        a, b = model.copy_prior_[int(match[0])]
-    else:
-        i = model.sources_.get_indexer([source])[0]
-        if i < 0:
-            raise CaseError(f"source {shown(source)} was not in the fitted reports")
+        g = 0
+        if kind is not None:
+            match = np.flatnonzero(np.asarray(kinds if kinds is not None else []) == kind)
+            if match.size == 0:
+                raise CaseError(f"kind {shown(kind)} was not in the fitted reports")
+            g = int(match[0])
+        if counts is None:
+            a, b = model.copy_prior_[g]
+        else:
+            a, b = predictive_betas(counts, model.source_group_)[g]
+        return _beta(a, b, digits)
+    i = model.sources_.get_indexer([source])[0]
+    if i < 0:
+        raise CaseError(f"source {shown(source)} was not in the fitted reports")
+    if counts is None:
         a, b = model.copy_params_[i]
+    else:
+        a, b = marginal_betas(counts, model.source_group_)[i]
     return _beta(a, b, digits)
 
 
@@ -132,7 +202,8 @@ def source_reliabilities(
     -------
     list of Source
         ``reliability`` is the posterior Beta of the accuracy (one-coin) or a
-        :class:`~credence.case.TwoCoin` of posterior Betas.
+        :class:`~credence.case.TwoCoin` of posterior Betas (see
+        :func:`exported_betas`).
 
     Raises
     ------
@@ -157,18 +228,16 @@ def source_reliabilities(
     why = source_model.exportable(params.shape[1], params.shape[-1]) if params.ndim == 3 else ""
     if why:
         raise CaseError(why)
-    says = _says(model)
     wanted = model.sources_ if sources is None else list(sources)
     position = model.sources_.get_indexer(wanted)
     if (position < 0).any():
         missing = wanted[int(np.flatnonzero(position < 0)[0])]
         raise CaseError(f"source {shown(missing)} was not in the fitted reports")
+    betas = exported_betas(model)
     out = []
     for source_id, i in zip(wanted, position, strict=True):
-        if says is None:
-            reliability = source_model.export(params[i], model.positive_index_, digits)
-        else:
-            reliability = source_model.export(params[i], model.positive_index_, digits, says=says)
+        fields = {field: _beta(*pair[i], digits) for field, pair in betas.items()}
+        reliability = fields.pop("reliability") if "reliability" in fields else TwoCoin(**fields)
         out.append(Source(id=str(source_id), kind=kind, reliability=reliability))
     return out
 
@@ -211,6 +280,8 @@ def sources_yaml(model: Any, **kwargs: Any) -> str:
         "# Source reliabilities learned from a track record (credence discover).\n"
         "# Posterior Beta parameters; paste under a case file's top level.\n"
     )
+    if model.priors_.pooling:
+        header += "# (The learned population prior's own uncertainty is integrated in.)\n"
     if getattr(model, "copy_params_", None) is not None:
         kinds = getattr(model, "kinds_", None)
         names = [None] if kinds is None or len(kinds) < 2 else list(kinds)

@@ -205,19 +205,22 @@ class SourceModel:
         """
         raise NotImplementedError
 
-    def export(self, params: np.ndarray, positive: int | None, digits: int) -> Any:
-        """A source's posterior as a case-file reliability.
+    def export(self, positive: int | None, says: tuple[int, int] | None = None) -> dict:
+        """Which entries of a source's parameters make each Beta of its case-file reliability.
 
         Parameters
         ----------
-        params : numpy.ndarray
-            One source's posterior parameters.
         positive : int or None
-        digits : int
+            The claim label meaning the claim is true.
+        says : (int, int), optional
+            Report labels meaning supports and refutes (stance channels).
 
         Returns
         -------
-        credence.case.Beta or credence.case.TwoCoin
+        dict of str to (tuple, tuple)
+            Case-file field (``reliability``, or ``sensitivity`` and
+            ``false_positive_rate``) to the indices, into one source's
+            parameters, of its Beta's ``a`` and ``b``.
         """
         raise NotImplementedError
 

@@ -93,7 +93,7 @@ class Confusion(SourceModel):
             )
         return ""
 
-    def export(self, params: np.ndarray, positive: int | None, digits: int, *, says=None) -> Any:
+    def export(self, positive: int | None, says: tuple[int, int] | None = None) -> dict:
         """A source's channel as case-file sensitivity and false-positive rate.
 
         A case-file report either supports or refutes the claim. Given that a
@@ -105,30 +105,19 @@ class Confusion(SourceModel):
 
         Parameters
         ----------
-        params : numpy.ndarray
-            ``(2, R)`` posterior rows.
         positive : int
-        digits : int
         says : (int, int), optional
             Report labels meaning supports and refutes; default the labels
             at ``positive`` and the other claim label.
 
         Returns
         -------
-        credence.case.TwoCoin
+        dict
+            See :meth:`SourceModel.export`.
         """
-        from credence.case import Beta, TwoCoin
-
         p, n = positive, 1 - positive
         yes, no = (p, n) if says is None else says
-
-        def beta(a: float, b: float) -> Beta:
-            return Beta(float(np.round(a, digits)), float(np.round(b, digits)))
-
-        return TwoCoin(
-            sensitivity=beta(params[p, yes], params[p, no]),
-            false_positive_rate=beta(params[n, yes], params[n, no]),
-        )
+        return {"sensitivity": ((p, yes), (p, no)), "false_positive_rate": ((n, yes), (n, no))}
 
     def pymc_parameters(self, prior: np.ndarray, n_sources: int):
         """See :meth:`SourceModel.pymc_parameters`."""

@@ -84,11 +84,9 @@ class OneCoin(SourceModel):
         """See :meth:`SourceModel.table`."""
         return {"accuracy": params[:, 0] / params.sum(axis=1), "a": params[:, 0], "b": params[:, 1]}
 
-    def export(self, params: np.ndarray, positive: int | None, digits: int) -> Any:
-        """See :meth:`SourceModel.export`."""
-        from credence.case import Beta
-
-        return Beta(float(np.round(params[0], digits)), float(np.round(params[1], digits)))
+    def export(self, positive: int | None, says: tuple[int, int] | None = None) -> dict:
+        """See :meth:`SourceModel.export` (the accuracy's Beta)."""
+        return {"reliability": ((0,), (1,))}
 
     def pymc_parameters(self, prior: np.ndarray, n_sources: int):
         """See :meth:`SourceModel.pymc_parameters`."""

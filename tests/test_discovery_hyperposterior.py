@@ -1,0 +1,174 @@
+"""The pooled prior's uncertainty integrated out of exports, against direct integration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate
+from scipy.special import betaln
+
+from credence.discovery import TruthDiscovery, copy_probability, source_reliabilities
+from credence.discovery.bridge import exported_betas
+from credence.discovery.hyperposterior import marginal_betas, predictive_betas
+from credence.discovery.pooling import MAX_CONCENTRATION, MIN_ALPHA, pooled_prior
+from credence.discovery.simulate import copy_cascades
+
+
+def _moments_by_quadrature(counts, source=None):
+    """Mean and variance of a source's parameter (None: a new source's), by scipy's dblquad
+    over (log kappa, m) in the pooled prior's range, flat in both (the module's docstring)."""
+
+    def log_density(m, kappa):
+        alpha, beta = kappa * m, kappa * (1 - m)
+        return sum(betaln(alpha + a, beta + b) - betaln(alpha, beta) for a, b in counts)
+
+    a, b = (0.0, 0.0) if source is None else counts[source]
+    peak = max(log_density(m, k) for m in np.linspace(0.05, 0.95, 19)
+               for k in np.exp(np.linspace(0.1, np.log(MAX_CONCENTRATION) - 0.1, 19)))
+
+    def moment(f):
+        def integrand(m, t):
+            kappa = np.exp(t)
+            return np.exp(log_density(m, kappa) - peak) * f(kappa * m + a, kappa * (1 - m) + b)
+        return integrate.dblquad(
+            integrand, np.log(2 * MIN_ALPHA), np.log(MAX_CONCENTRATION),
+            lambda t: MIN_ALPHA / np.exp(t), lambda t: 1 - MIN_ALPHA / np.exp(t),
+            epsabs=0, epsrel=1e-9,
+        )[0]
+
+    z = moment(lambda x, y: 1.0)
+    mean = moment(lambda x, y: x / (x + y)) / z
+    second = moment(lambda x, y: x * (x + 1) / ((x + y) * (x + y + 1))) / z
+    return mean, second - mean**2
+
+
+def _beta_moments(pair):
+    a, b = pair
+    return a / (a + b), a * b / ((a + b) ** 2 * (a + b + 1))
+
+
+RECORDS = {
+    # a thin record: complete pooling is as likely as any
+    "thin": np.array([[0.6, 1.4], [1.2, 1.4], [1.4, 0.6], [0.8, 1.8]]),
+    # sources that differ, with records
+    "varied": np.array([[25.0, 3.0], [5.0, 0.0], [9.0, 9.0], [30.0, 2.0], [0.0, 0.0]]),
+    # sources alike: the concentration's posterior piles up at its largest value
+    "alike": np.array([[9.0, 3.0], [20.0, 6.0], [14.0, 6.0], [7.0, 3.0], [21.0, 9.0]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_source_posteriors_match_direct_integration(name):
+    counts = RECORDS[name]
+    out = marginal_betas(counts)
+    for j in (0, 1, len(counts) - 1):
+        mean, var = _moments_by_quadrature(counts, j)
+        got_mean, got_var = _beta_moments(out[j])
+        # quadrature error of the 32-point Gauss-Legendre grids, measured <= 5e-6
+        assert got_mean == pytest.approx(mean, rel=1e-5)
+        assert got_var == pytest.approx(var, rel=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_a_new_sources_prior_matches_direct_integration(name):
+    counts = RECORDS[name]
+    mean, var = _moments_by_quadrature(counts)
+    got_mean, got_var = _beta_moments(predictive_betas(counts)[0])
+    assert got_mean == pytest.approx(mean, rel=1e-5)
+    assert got_var == pytest.approx(var, rel=1e-4)
+
+
+def test_a_source_without_reports_is_a_new_source_and_groups_are_apart():
+    counts = RECORDS["varied"]
+    np.testing.assert_allclose(marginal_betas(counts)[-1], predictive_betas(counts)[0],
+                               rtol=1e-12)
+    thin = RECORDS["thin"]
+    both = np.vstack([counts, thin])
+    group = np.r_[np.zeros(len(counts), int), np.ones(len(thin), int)]
+    np.testing.assert_allclose(
+        marginal_betas(both, group),
+        np.vstack([marginal_betas(counts), marginal_betas(thin)]), rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        predictive_betas(both, group),
+        np.vstack([predictive_betas(counts), predictive_betas(thin)]), rtol=1e-12,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 300), st.floats(0, 300)), min_size=1, max_size=10))
+def test_no_source_is_surer_than_its_groups_reports_pooled(counts):
+    # Complete pooling, the surest the prior can be, makes every source's parameter the
+    # group's mean, whose posterior under the flat prior is Beta(1 + sum a, 1 + sum b):
+    # no export may claim more.
+    counts = np.array(counts)
+    for out in (marginal_betas(counts), predictive_betas(counts)):
+        assert (out > 0).all()
+        assert (out.sum(axis=1) <= 2 + counts.sum()).all()
+
+
+def test_on_a_rich_record_the_export_is_the_fits_own_posterior():
+    rng = np.random.default_rng(3)
+    n = rng.integers(20, 60, 300)
+    right = rng.binomial(n, rng.beta(8, 2, 300))
+    counts = np.stack([right, n - right], axis=1).astype(float)
+    hyper = np.array([[2.0, 1.0]])
+    for _ in range(200):  # the pooled prior, to convergence
+        hyper = pooled_prior(counts, None, 1, hyper, steps=5)
+    fitted = hyper[0] + counts
+    out = marginal_betas(counts)
+    np.testing.assert_allclose(out[:, 0] / out.sum(1), fitted[:, 0] / fitted.sum(1), atol=2e-3)
+    np.testing.assert_allclose(out.sum(1), fitted.sum(1), rtol=0.05)
+
+
+SHEET = pd.DataFrame(
+    [("troops", "nis", "true"), ("troops", "pentagon", "true"), ("troops", "kremlin", "false"),
+     ("dam", "nis", "false"), ("dam", "pentagon", "true"), ("dam", "kremlin", "false"),
+     ("dam", "daily-wire", "true"), ("grain", "pentagon", "true"), ("grain", "kremlin", "true"),
+     ("grain", "daily-wire", "false"), ("ceasefire", "kremlin", "true"),
+     ("ceasefire", "nis", "false"), ("ceasefire", "daily-wire", "true"),
+     ("ceasefire", "pentagon", "false")],
+    columns=["claim", "source", "label"],
+)
+
+
+@pytest.mark.parametrize("model", ["one-coin", "two-coin"])
+def test_a_thin_record_exports_what_it_knows(model):
+    fitted = TruthDiscovery(model, pooling=True).fit(SHEET, {"ceasefire": "false"})
+    reports = SHEET["source"].value_counts()
+    for source in source_reliabilities(fitted, digits=6):
+        reliability = source.reliability
+        for beta in ([reliability] if model == "one-coin" else
+                     [reliability.sensitivity, reliability.false_positive_rate]):
+            # 14 reports in all, on 4 claims: no source is known better than all of them
+            assert sum(beta.beta) <= 2 + len(SHEET)
+        assert reports[source.id] <= 4
+    # the fit's own pooled prior had grown sure that the sources are alike
+    assert fitted.source_prior_.sum(axis=-1).max() > 100
+
+
+def test_fixed_priors_export_the_fits_posterior():
+    fitted = TruthDiscovery("two-coin", pooling=False).fit(SHEET, {"ceasefire": "false"})
+    betas = exported_betas(fitted)
+    p = fitted.positive_index_
+    np.testing.assert_array_equal(betas["sensitivity"], fitted.source_params_[:, p, [p, 1 - p]])
+    np.testing.assert_array_equal(
+        betas["false_positive_rate"], fitted.source_params_[:, 1 - p, [p, 1 - p]]
+    )
+
+
+def test_copy_propensities_export_with_their_priors_uncertainty():
+    cascades = copy_cascades(150, 30, copy=(6.0, 4.0), seed=1)
+    fitted = TruthDiscovery("one-coin", copying=True).fit(
+        cascades.reports[["claim", "source", "label"]])
+    counts = fitted.copy_params_ - fitted.copy_prior_[0]
+    for j, source in enumerate(fitted.sources_[:5]):
+        pair = copy_probability(fitted, source=source, digits=9).beta
+        assert _beta_moments(pair) == pytest.approx(
+            _beta_moments(marginal_betas(counts)[j]), rel=1e-6)
+        assert sum(pair) <= 2 + counts.sum()
+    assert _beta_moments(copy_probability(fitted, digits=9).beta) == pytest.approx(
+        _beta_moments(predictive_betas(counts)[0]), rel=1e-6)
