@@ -569,10 +569,7 @@ def _copy_terms(block: Block, exp: Expectations) -> tuple[np.ndarray, _Own]:
                 scores[:, t] = np.bincount(block.claim, values, minlength=n)
         return scores, _Own([own_right, own_wrong], block.label)
     own_weight = own_weight.ravel()[block.source_later]
-    # a confusion model's term is a gather of (S, K, R) values: exponentiate those once
-    gather = exp.source.ndim == 3
-    terms = source_model.terms(block, np.exp(exp.source) if gather else exp.source)
-    terms = own_weight[:, None] * (terms if gather else np.exp(terms))
+    terms = own_weight[:, None] * source_model.exp_terms(block, exp.source)
     mixed = copied[:, None] + terms
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = block.by_claim @ np.log(mixed)

@@ -111,15 +111,27 @@ class SourceModel:
         ----------
         block : Block
         elog : numpy.ndarray
-            ``(S, *param_shape)`` expected log parameters. A model whose
-            terms each pick one parameter (a confusion matrix's cell) is also
-            given the exponentiated values, and returns the probabilities.
+            ``(S, *param_shape)`` expected log parameters.
 
         Returns
         -------
         numpy.ndarray
         """
         raise NotImplementedError
+
+    def exp_terms(self, block: Any, elog: np.ndarray) -> np.ndarray:
+        """``exp`` of :meth:`terms`, ``(N, K)``: each report's geometric-mean likelihoods.
+
+        Parameters
+        ----------
+        block : Block
+        elog : numpy.ndarray
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        return np.exp(self.terms(block, elog))
 
     def held_out_probabilities(
         self, block: Any, params: np.ndarray, q: np.ndarray, own: Any

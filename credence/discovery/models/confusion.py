@@ -56,6 +56,10 @@ class Confusion(SourceModel):
         """See :meth:`SourceModel.terms` (one gather of rows)."""
         return rows(_by_source_label(elog), block.source_label)
 
+    def exp_terms(self, block: Any, elog: np.ndarray) -> np.ndarray:
+        """See :meth:`SourceModel.exp_terms`: the (S, K, R) cells exponentiated, then gathered."""
+        return self.terms(block, np.exp(elog))
+
     def stats(self, block: Any, q: np.ndarray) -> np.ndarray:
         """See :meth:`SourceModel.stats` (one sparse product)."""
         return _from_source_label(block.design_transposed @ q, block)
