@@ -19,25 +19,41 @@ from credence.discovery.simulate import copy_cascades
 
 def _moments_by_quadrature(counts, source=None):
     """Mean and variance of a source's parameter (None: a new source's), by scipy's dblquad
-    over (log kappa, m) in the pooled prior's range, flat in both (the module's docstring)."""
+    over (log kappa, m) in the pooled prior's range, flat in both (the module's docstring).
+
+    The range of m is cut at ten standard errors either side of the pooled mean, so that
+    the adaptive rule finds a sharp peak there.
+    """
 
     def log_density(m, kappa):
         alpha, beta = kappa * m, kappa * (1 - m)
         return sum(betaln(alpha + a, beta + b) - betaln(alpha, beta) for a, b in counts)
 
     a, b = (0.0, 0.0) if source is None else counts[source]
-    peak = max(log_density(m, k) for m in np.linspace(0.05, 0.95, 19)
+    total = counts.sum(axis=0) + 1.0
+    pooled = total[0] / total.sum()
+    spread = 10 * np.sqrt(pooled * (1 - pooled) / total.sum())
+    cuts = [pooled - spread, pooled + spread]
+    peak = max(log_density(m, k) for m in np.r_[np.linspace(0.05, 0.95, 19), pooled]
                for k in np.exp(np.linspace(0.1, np.log(MAX_CONCENTRATION) - 0.1, 19)))
 
     def moment(f):
         def integrand(m, t):
             kappa = np.exp(t)
             return np.exp(log_density(m, kappa) - peak) * f(kappa * m + a, kappa * (1 - m) + b)
-        return integrate.dblquad(
-            integrand, np.log(2 * MIN_ALPHA), np.log(MAX_CONCENTRATION),
-            lambda t: MIN_ALPHA / np.exp(t), lambda t: 1 - MIN_ALPHA / np.exp(t),
-            epsabs=0, epsrel=1e-9,
-        )[0]
+
+        def edges(t):
+            lo, hi = MIN_ALPHA / np.exp(t), 1 - MIN_ALPHA / np.exp(t)
+            return [lo, *np.clip(cuts, lo, hi), hi]
+
+        return sum(
+            integrate.dblquad(
+                integrand, np.log(2 * MIN_ALPHA), np.log(MAX_CONCENTRATION),
+                lambda t, i=i: edges(t)[i], lambda t, i=i: edges(t)[i + 1],
+                epsabs=0, epsrel=1e-9,
+            )[0]
+            for i in range(3)
+        )
 
     z = moment(lambda x, y: 1.0)
     mean = moment(lambda x, y: x / (x + y)) / z
@@ -57,6 +73,9 @@ RECORDS = {
     "varied": np.array([[25.0, 3.0], [5.0, 0.0], [9.0, 9.0], [30.0, 2.0], [0.0, 0.0]]),
     # sources alike: the concentration's posterior piles up at its largest value
     "alike": np.array([[9.0, 3.0], [20.0, 6.0], [14.0, 6.0], [7.0, 3.0], [21.0, 9.0]]),
+    # alike, with long records: a peak a thousandth wide
+    "long": np.array([[1552.0, 107.0], [2790.0, 195.0], [410.0, 31.0], [2011.0, 139.0],
+                      [95.0, 6.0], [2650.0, 190.0]]),
 }
 
 
@@ -67,7 +86,8 @@ def test_source_posteriors_match_direct_integration(name):
     for j in (0, 1, len(counts) - 1):
         mean, var = _moments_by_quadrature(counts, j)
         got_mean, got_var = _beta_moments(out[j])
-        # quadrature error of the 32-point Gauss-Legendre grids, measured <= 5e-6
+        # quadrature error of the zoomed Gauss-Legendre grids, measured <= 2e-5 on 24
+        # random records up to 3,000 reports a source
         assert got_mean == pytest.approx(mean, rel=1e-5)
         assert got_var == pytest.approx(var, rel=1e-4)
 

@@ -46,7 +46,7 @@ __all__ = ["GRID", "ZOOMS", "marginal_betas", "predictive_betas"]
 #: that zoom onto the posterior's mass first, and how many of those there are.
 GRID = 32
 COARSE = 16
-ZOOMS = 2
+ZOOMS = 3
 #: Grid points whose log posterior is this far below the best one carry no mass.
 _NEGLIGIBLE = 40.0
 #: Sources whose evidence is summed at once (bounds the memory to grid x this).
