@@ -417,7 +417,37 @@ def test_dask_reads_gold_labels_as_in_process():
     _assert_equivalent(local, distributed)
 
 
-def test_report_weights_are_refused_on_dask():
-    df = _reports(1, n_claims=20)
-    with pytest.raises(ValueError, match="report_weights needs the reports in one process"):
-        DaskTruthDiscovery(report_weights=True).fit(dd.from_pandas(df, npartitions=2))
+def _assert_same_weights(a, b):
+    want, got = a.report_weights_, b.report_weights_
+    assert list(got.columns) == list(want.columns)
+    for column in ("claim", "source", "label", "order", "claim_label"):
+        np.testing.assert_array_equal(got[column], want[column], err_msg=column)
+    numbers = [c for c in want.columns if c.startswith(("log10", "probability", "copy"))]
+    np.testing.assert_allclose(got[numbers], want[numbers], rtol=0, atol=1e-8)
+
+
+def test_dask_weighs_reports_as_in_process():
+    # dated copy cascades (the time order from dates, rows shuffled), pooled, by kind
+    df, _ = _dated(7, 150)
+    local = TruthDiscovery("one-coin", copying=True, report_weights=True).fit(df)
+    distributed = DaskTruthDiscovery(
+        "one-coin", copying=True, report_weights=True, npartitions=3
+    ).fit(dd.from_pandas(df, npartitions=2))
+    _assert_equivalent(local, distributed)
+    _assert_same_weights(local, distributed)
+
+
+def test_dask_weighs_stances_and_per_claim_candidates_as_in_process():
+    df, gold = _stances(3, ["false", "observing", "true"])
+    local = TruthDiscovery(claim_labels=["false", "true"], report_weights=True).fit(
+        df, gold.iloc[:100])
+    distributed = DaskTruthDiscovery(
+        claim_labels=["false", "true"], report_weights=True, npartitions=4
+    ).fit(dd.from_pandas(df, npartitions=2), gold.iloc[:100])
+    _assert_same_weights(local, distributed)
+    values = _reports(2, n_claims=200).assign(label=lambda d: d["label"] * 10 + d.index % 3)
+    local = TruthDiscovery(candidates="per-claim", report_weights=True).fit(values)
+    distributed = DaskTruthDiscovery(
+        candidates="per-claim", report_weights=True, npartitions=3
+    ).fit(dd.from_pandas(values, npartitions=2))
+    _assert_same_weights(local, distributed)

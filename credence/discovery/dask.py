@@ -49,6 +49,7 @@ from credence.discovery.vb import (
     make_block,
     sum_stats,
 )
+from credence.discovery.weights import block_report_weights, weights_table
 from credence.errors import CaseError, shown
 from credence.options import whole_number
 
@@ -271,8 +272,24 @@ def _split(part: _Part, held: int) -> tuple:
     return split_block(part.block, claim_folds(part.claims), held)
 
 
-def _posterior(part: _Part, result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    return part.claims, block_held_out_posterior(part.block, result), part.candidate_values
+def _posterior(
+    part: _Part, result: Any, meta: Reports | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, pd.DataFrame | None]:
+    """A partition's claims and their posteriors; given ``meta``, its reports' weights too."""
+    posterior = block_held_out_posterior(part.block, result)
+    table = None
+    if meta is not None:
+        verdict = posterior.argmax(axis=1)
+        block = part.block
+        reports = replace(
+            meta, claims=part.claims, claim=block.claim, source=block.source, label=block.label,
+            candidate_values=part.candidate_values,
+        )
+        table = weights_table(
+            reports, verdict, np.arange(block.claim.shape[0]),
+            block_report_weights(block, result, verdict),
+        )
+    return part.claims, posterior, part.candidate_values, table
 
 
 class DaskTruthDiscovery(TruthDiscovery):
@@ -287,9 +304,10 @@ class DaskTruthDiscovery(TruthDiscovery):
     ----------
     model, candidates, reliability_prior, sensitivity_prior, false_positive_prior, \
 confusion_prior, class_prior, positive_label, duplicates, max_iter, tol, pooling, copying, \
-copy_prior, claim_labels, shared_error, fidelity_prior
+copy_prior, claim_labels, shared_error, fidelity_prior, report_weights
         As :class:`~credence.discovery.TruthDiscovery`; the table's ``date``
-        and ``kind`` columns are read as it reads them.
+        and ``kind`` columns are read as it reads them. Report weights are
+        computed partition by partition and gathered on the client.
     npartitions : int, optional
         Partitions after shuffling by claim (default: as the input).
 
@@ -373,11 +391,6 @@ copy_prior, claim_labels, shared_error, fidelity_prior
         import dask.dataframe as dd
 
         self._check_params()
-        if self.report_weights:
-            raise ValueError(
-                "report_weights needs the reports in one process: fit TruthDiscovery on the "
-                "claims to explain (a report's weight depends only on its own claim's reports)"
-            )
         if self.npartitions is not None:
             whole_number("npartitions", self.npartitions, 1, 100_000)
         path = None
@@ -467,8 +480,9 @@ copy_prior, claim_labels, shared_error, fidelity_prior
             meta, lambda copying: partitions, any(f[1] for f in facts), sum(f[4] for f in facts),
             callback,
         )
-        outputs = dask.compute(*[dask.delayed(_posterior)(p, result) for p in parts])
-        claims, posterior, values = _assemble(outputs, k)
+        asked = meta if self.report_weights else None
+        outputs = dask.compute(*[dask.delayed(_posterior)(p, result, asked) for p in parts])
+        claims, posterior, values = _assemble([o[:3] for o in outputs], k)
         meta = replace(
             meta,
             claims=claims,
@@ -476,6 +490,10 @@ copy_prior, claim_labels, shared_error, fidelity_prior
             candidate_values=values,
         )
         self._set_fitted(meta, priors, result, posterior, n_reports)
+        if self.report_weights:
+            # in claim order as in process: partitions hold whole claims, each in order
+            self.report_weights_ = pd.concat([o[3] for o in outputs]).sort_values(
+                "claim", kind="stable", ignore_index=True)
         return self
 
 

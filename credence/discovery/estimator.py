@@ -55,7 +55,7 @@ from credence.discovery.vb import (
     staged,
     sum_stats,
 )
-from credence.discovery.weights import ReportWeights, block_report_weights
+from credence.discovery.weights import ReportWeights, block_report_weights, weights_table
 from credence.errors import CaseError, shown
 from credence.options import MAX_ITER, unknown_options, whole_number
 
@@ -757,37 +757,10 @@ class TruthDiscovery:
         self._set_fitted(reports, priors, result, posterior, n_reports)
         if self.report_weights:
             verdict = posterior.argmax(axis=1)
-            self.report_weights_ = self._weights_table(
+            self.report_weights_ = weights_table(
                 reports, verdict, *block.report_weights(reports, result, verdict)
             )
         return self
-
-    @staticmethod
-    def _weights_table(
-        reports: Reports, verdict: np.ndarray, rows: np.ndarray, weights: ReportWeights
-    ) -> pd.DataFrame:
-        """``report_weights_`` from each report's row of the table and its weights."""
-        claim = reports.claim[rows]
-        verdict = verdict[claim]
-        if reports.per_claim:
-            label = reports.candidate_values[claim, reports.label[rows]]
-            toward = reports.candidate_values[claim, verdict]
-        else:
-            labels = reports.classes if reports.report_labels is None else reports.report_labels
-            label, toward = labels[reports.label[rows]], reports.classes[verdict]
-        table = pd.DataFrame({
-            "claim": reports.claims[claim],
-            "source": reports.sources[reports.source[rows]],
-            "label": label,
-            "order": weights.order,
-            "claim_label": toward,
-            "log10_bf_in_order": weights.in_order,
-            "log10_bf_leave_one_out": weights.leave_one_out,
-            "probability_after": weights.probability_after,
-        })
-        if weights.copy_probability is not None:
-            table["copy_probability"] = weights.copy_probability
-        return table.iloc[np.lexsort((weights.order, claim))].reset_index(drop=True)
 
     def _fit_and_choose(
         self,

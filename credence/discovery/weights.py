@@ -20,10 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from credence.discovery import shared_error
 from credence.discovery.arrays import row_sums
 from credence.discovery.copying import earlier_matches
+from credence.discovery.table import Reports
 from credence.discovery.vb import (
     Block,
     HeldOutTerms,
@@ -33,7 +35,7 @@ from credence.discovery.vb import (
 )
 from credence.ledger import log10_odds, zero_negligible
 
-__all__ = ["ReportWeights", "block_report_weights"]
+__all__ = ["ReportWeights", "block_report_weights", "weights_table"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,3 +204,48 @@ def _log_posterior(block: Block, terms: HeldOutTerms, scores: np.ndarray) -> np.
                                     np.full(claim.shape[0], -1), by_label=terms.by_label)[0]
     with np.errstate(divide="ignore"):
         return np.log(q_true)
+
+
+def weights_table(
+    reports: Reports, verdict: np.ndarray, rows: np.ndarray, weights: ReportWeights
+) -> pd.DataFrame:
+    """The estimator's ``report_weights_``: a row per report, by claim and in time order.
+
+    Parameters
+    ----------
+    reports : Reports
+        The coded reports (their claims, sources and labels name the rows).
+    verdict : numpy.ndarray of int
+        Each claim's most probable label.
+    rows : numpy.ndarray of int
+        The reports' rows of ``reports``, in the order of ``weights``.
+    weights : ReportWeights
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``claim, source, label, order, claim_label, log10_bf_in_order,
+        log10_bf_leave_one_out, probability_after`` and, with copying,
+        ``copy_probability``.
+    """
+    claim = reports.claim[rows]
+    verdict = verdict[claim]
+    if reports.per_claim:
+        label = reports.candidate_values[claim, reports.label[rows]]
+        toward = reports.candidate_values[claim, verdict]
+    else:
+        labels = reports.classes if reports.report_labels is None else reports.report_labels
+        label, toward = labels[reports.label[rows]], reports.classes[verdict]
+    table = pd.DataFrame({
+        "claim": reports.claims[claim],
+        "source": reports.sources[reports.source[rows]],
+        "label": label,
+        "order": weights.order,
+        "claim_label": toward,
+        "log10_bf_in_order": weights.in_order,
+        "log10_bf_leave_one_out": weights.leave_one_out,
+        "probability_after": weights.probability_after,
+    })
+    if weights.copy_probability is not None:
+        table["copy_probability"] = weights.copy_probability
+    return table.iloc[np.lexsort((weights.order, claim))].reset_index(drop=True)
