@@ -10,6 +10,7 @@ from scipy.special import digamma, gammaln
 
 from credence.discovery import TruthDiscovery
 from credence.discovery.pooling import inverse_digamma, pooled_prior
+from credence.errors import CaseError
 
 
 @given(x=st.floats(1e-3, 1e4))
@@ -82,6 +83,33 @@ def test_pooling_by_kind_learns_each_kind_and_a_newcomer_borrows_from_its_kind()
     assert model.reliability_.loc[80, "accuracy"] < 0.5
     fixed = TruthDiscovery("one-coin", copying=False, pooling=False).fit(df)
     assert fixed.reliability_.loc[80, "accuracy"] > 0.5  # Beta(2, 1) plus one report
+
+
+def test_new_reports_from_unseen_sources_are_read_with_their_kinds_prior():
+    df, _ = _kinds(3)
+    model = TruthDiscovery("one-coin", copying=False).fit(df)
+    new = pd.DataFrame({"claim": ["x", "y", "z"], "source": [900, 901, 0],
+                        "label": [1, 1, 1], "kind": ["wire", "troll", "wire"]})
+    got = model.predict_proba(new)[1]
+    # one report saying 1, at the fitted means: Bayes' rule by hand
+    prior_true = model.class_prior_[1]
+
+    def bayes(accuracy):
+        return prior_true * accuracy / (prior_true * accuracy + (1 - prior_true) * (1 - accuracy))
+
+    mean = model.source_prior_[:, 0] / model.source_prior_.sum(axis=1)  # troll, wire
+    assert got["x"] == pytest.approx(bayes(mean[1]), rel=1e-12)
+    assert got["y"] == pytest.approx(bayes(mean[0]), rel=1e-12)
+    # a source the fit saw keeps its own posterior, whatever kind is written
+    assert got["z"] == pytest.approx(bayes(model.reliability_.loc[0, "accuracy"]), rel=1e-12)
+    seen = model.predict_proba(new.iloc[2:].drop(columns="kind"))[1]
+    assert seen["z"] == pytest.approx(got["z"], rel=1e-12)
+    with pytest.raises(CaseError, match="give the new reports a kind column.*such as 900"):
+        model.predict_proba(new.drop(columns="kind"))
+    with pytest.raises(CaseError, match="kind 'pundit', which the fit did not see"):
+        model.predict_proba(new.assign(kind=["wire", "pundit", "wire"]))
+    with pytest.raises(CaseError, match="a source has one kind"):
+        model.predict_proba(pd.concat([new, new.assign(claim="q", kind="troll")]))
 
 
 @settings(max_examples=8, deadline=None)

@@ -1012,20 +1012,53 @@ class TruthDiscovery:
                 report_labels=None if self.report_labels_ is self.classes_ else self.report_labels_,
                 match=self.label_match_,
                 position=coded.position,
+                kind=coded.kind,
+                kinds=coded.kinds,
             )
         known = self.sources_.get_indexer(reports.sources)
         seen = known >= 0
-        prior = self.source_prior_[0]  # a new source: the population's (first group's) prior
-        params = np.broadcast_to(prior, (reports.n_sources, *prior.shape)).copy()
+        group = self._new_source_groups(reports, seen)
+        params = self.source_prior_[group]  # a new source: its group's prior
         params[seen] = self.source_params_[known[seen]]
         copy = None
         if self.copying_:
-            copy = np.broadcast_to(self.copy_prior_[0], (reports.n_sources, 2)).copy()
+            copy = self.copy_prior_[group]
             copy[seen] = self.copy_params_[known[seen]]
         # the fit did not count these claims: Bayes' rule at its posterior means
         exp = at_means(self.model_, params, self.class_params_, copy, self.fidelity_params_)
         block = block_of(reports, copying=self.copying_)
         return block_claim_posterior(block, exp), reports
+
+    def _new_source_groups(self, reports: Reports, seen: np.ndarray) -> np.ndarray:
+        """The prior group of each source of new reports (a seen source's is not used).
+
+        Raises
+        ------
+        CaseError
+            New sources, a fit with a prior per kind, and no kind for them (or
+            one the fit did not see).
+        """
+        group = np.zeros(reports.n_sources, np.intp)
+        kinds = self.kinds_
+        if kinds is None or len(kinds) < 2 or seen.all():
+            return group
+        new = np.flatnonzero(~seen)
+        if reports.kind is None:
+            raise CaseError(
+                f"this fit learned a prior per kind ({shown(kinds.tolist())}): give the new "
+                f"reports a kind column for sources it did not see, such as "
+                f"{show_value(reports.sources[new[0]])}"
+            )
+        named = pd.Index(kinds).get_indexer(reports.kinds[reports.kind[new]])
+        if (named < 0).any():
+            i = new[int(np.flatnonzero(named < 0)[0])]
+            raise CaseError(
+                f"source {show_value(reports.sources[i])} has kind "
+                f"{show_value(reports.kinds[reports.kind[i]])}, which the fit did not see "
+                f"({shown(kinds.tolist())}): it has no learned prior"
+            )
+        group[new] = named
+        return group
 
     def predict_proba(self, X: pd.DataFrame | None = None) -> pd.DataFrame:
         """Posterior probability of each label of each claim.
@@ -1034,8 +1067,9 @@ class TruthDiscovery:
         ----------
         X : pandas.DataFrame, optional
             New reports (any claims) to assess with the fitted reliabilities;
-            sources not seen in fitting get the (pooled) prior. Default: the
-            fitted claims.
+            sources not seen in fitting get the (pooled) prior, of their
+            ``kind`` when the fit learned one per kind. Default: the fitted
+            claims.
 
         Returns
         -------

@@ -1176,7 +1176,8 @@ def encode_against(df: pd.DataFrame, labels: np.ndarray, *, path: str | None = N
     Raises
     ------
     CaseError
-        Missing columns or values, or a label the fit did not see.
+        Missing columns or values, a label the fit did not see, or a source
+        given two kinds.
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"X must be a pandas DataFrame, not {type(df).__name__}")
@@ -1188,6 +1189,9 @@ def encode_against(df: pd.DataFrame, labels: np.ndarray, *, path: str | None = N
     ok = _check_values(df, present, problems)
     when = _dates(df, ok, problems) if "date" in df.columns else None
     problems.check()
+    if "kind" in df.columns:
+        _check_kinds(df, problems)
+        problems.check()
     label = pd.Index(labels).get_indexer(df["label"])
     for i in np.flatnonzero(label < 0)[:_KEEP]:
         bad = df["label"].iloc[int(i)]
@@ -1195,6 +1199,11 @@ def encode_against(df: pd.DataFrame, labels: np.ndarray, *, path: str | None = N
     problems.check()
     claim, claims = _factorize(df["claim"])
     source, sources = _factorize(df["source"])
+    kind = kinds = None
+    if "kind" in df.columns:
+        kind_of_row, kinds = _factorize(df["kind"])
+        kind = np.zeros(sources.shape[0], np.intp)
+        kind[source] = kind_of_row
     position = _time_order(when, len(df))
     k = labels.shape[0]
     return Reports(
@@ -1208,6 +1217,8 @@ def encode_against(df: pd.DataFrame, labels: np.ndarray, *, path: str | None = N
         candidate_values=None,
         gold=np.full(claims.shape[0], -1, np.intp),
         position=position,
+        kind=kind,
+        kinds=kinds,
     )
 
 
