@@ -122,12 +122,17 @@ def test_pooled_fit_does_not_depend_on_names_or_row_order(seed):
     accuracy = rng.uniform(0.3, 0.95, 6)
     label = np.where(rng.random(claim.size) < accuracy[source], truth[claim], 1 - truth[claim])
     df = pd.DataFrame({"claim": claim, "source": source, "label": label})
-    base = TruthDiscovery("one-coin", copying=False).fit(df).predict_proba()
+    # On 25 claims the pooled prior creeps towards complete pooling, and where the default
+    # tol stops it depends on the summation order (by 1e-3 in 1 of 600 examples measured):
+    # compare the fits where they settle. There they differ by rounding along thousands of
+    # iterations: at most 3.4e-6 over 300 examples, a tenth of the tolerance.
+    settled = dict(copying=False, tol=1e-12, max_iter=20_000)
+    base = TruthDiscovery("one-coin", **settled).fit(df).predict_proba()
     renamed = df.assign(claim="c" + df["claim"].astype(str), source="s" + df["source"].astype(str))
     renamed = renamed.sample(frac=1.0, random_state=seed % 2**31)
-    other = TruthDiscovery("one-coin", copying=False).fit(renamed).predict_proba()
+    other = TruthDiscovery("one-coin", **settled).fit(renamed).predict_proba()
     other.index = other.index.str[1:].astype(int)
-    np.testing.assert_allclose(other.loc[base.index].to_numpy(), base.to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(other.loc[base.index].to_numpy(), base.to_numpy(), atol=3e-5)
 
 
 def _stances(seed, n_claims=200, n_outlets=150):
