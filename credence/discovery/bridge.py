@@ -21,7 +21,9 @@ With pooling, every exported Beta has the pooled prior's own uncertainty
 integrated in (:mod:`credence.discovery.hyperposterior`): the fit learns the
 prior as a point, and on a thin record that point can claim that every source
 is known to hundreds of reports' precision. What a case file gets is the
-hierarchical posterior instead, which on a rich record is the fit's own.
+hierarchical posterior instead, which on a rich record is the fit's own. (For a
+stance channel, the prior of the two entries exported is learned from those
+entries' counts alone, which leaves it a little less sure than the whole row's.)
 """
 
 from __future__ import annotations
