@@ -809,11 +809,7 @@ def encode_reports(
     claim, claims = _factorize(df["claim"])
     source, sources = _factorize(df["source"])
     label, values = _factorize(df["label"])
-    kind = kinds = None
-    if "kind" in df.columns:
-        kind_of_row, kinds = _factorize(df["kind"])
-        kind = np.zeros(sources.shape[0], np.intp)
-        kind[source] = kind_of_row
+    kind, kinds = _source_kinds(df, source, sources.shape[0])
     position = _time_order(when, len(df))
     values, report_labels, match = label_sets(
         values,
@@ -953,6 +949,18 @@ def _dates(df: pd.DataFrame, ok: np.ndarray, problems: _Problems) -> np.ndarray:
         )
     problems.more(max(0, bad.size - _KEEP))
     return parsed.fillna(pd.Timestamp(0, tz="UTC")).to_numpy("datetime64[ns]").astype(np.int64)
+
+
+def _source_kinds(
+    df: pd.DataFrame, source: np.ndarray, n_sources: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Each source's kind code and the distinct kinds, sorted (None, None without kinds)."""
+    if "kind" not in df.columns:
+        return None, None
+    kind_of_row, kinds = _factorize(df["kind"])
+    kind = np.zeros(n_sources, np.intp)
+    kind[source] = kind_of_row
+    return kind, kinds
 
 
 def _check_kinds(
@@ -1199,11 +1207,7 @@ def encode_against(df: pd.DataFrame, labels: np.ndarray, *, path: str | None = N
     problems.check()
     claim, claims = _factorize(df["claim"])
     source, sources = _factorize(df["source"])
-    kind = kinds = None
-    if "kind" in df.columns:
-        kind_of_row, kinds = _factorize(df["kind"])
-        kind = np.zeros(sources.shape[0], np.intp)
-        kind[source] = kind_of_row
+    kind, kinds = _source_kinds(df, source, sources.shape[0])
     position = _time_order(when, len(df))
     k = labels.shape[0]
     return Reports(
