@@ -35,6 +35,8 @@ References
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from scipy.special import betaln, logsumexp
 
@@ -69,15 +71,29 @@ def _shapes(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def _log_posterior(t: np.ndarray, v: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Log density in (log kappa, v), flat in (log kappa, m): log dm/dv plus the evidence."""
+    """Log density in (log kappa, v), flat in (log kappa, m): log dm/dv plus the evidence.
+
+    The sources' evidence is summed a chunk at a time, the chunks on threads (SciPy's
+    special functions release the GIL) and added in order, so the result does not
+    depend on the number of threads.
+    """
     alpha, beta, out = _shapes(t, v)
     seen = counts[counts.sum(axis=1) > 0]
-    for start in range(0, len(seen), _CHUNK):
-        a = seen[start:start + _CHUNK, 0]
-        b = seen[start:start + _CHUNK, 1]
-        out += (betaln(alpha[:, None] + a, beta[:, None] + b)).sum(axis=1)
-        out -= min(len(seen) - start, _CHUNK) * betaln(alpha, beta)
-    return out
+    chunks = [seen[start:start + _CHUNK] for start in range(0, len(seen), _CHUNK)]
+
+    def evidence(chunk: np.ndarray) -> np.ndarray:
+        return betaln(alpha[:, None] + chunk[:, 0], beta[:, None] + chunk[:, 1]).sum(axis=1)
+
+    if len(chunks) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(len(chunks), os.cpu_count() or 1)) as pool:
+            parts = list(pool.map(evidence, chunks))
+    else:
+        parts = [evidence(chunk) for chunk in chunks]
+    for part in parts:
+        out += part
+    return out - len(seen) * betaln(alpha, beta)
 
 
 def _row_weights(t: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
