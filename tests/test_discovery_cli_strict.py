@@ -78,6 +78,25 @@ def test_both_outputs_written_together(tmp_path, reports, capsys):
     assert sources.read_text().startswith("#")
 
 
+def test_a_long_export_shows_a_spinner_and_writes_the_same(tmp_path, reports, capsys,
+                                                            monkeypatch):
+    import sys
+
+    import rich.console
+
+    quiet = tmp_path / "quiet.yaml"
+    assert run(["discover", reports, "-o", tmp_path / "a.csv", "--sources-out", quiet],
+               capsys)[0] == 0
+    monkeypatch.setattr(commands, "EXPORT_THRESHOLD", 1)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
+    shown = tmp_path / "shown.yaml"
+    code, _, err = run(["discover", reports, "-o", tmp_path / "b.csv", "--sources-out", shown],
+                       capsys)
+    assert code == 0 and "exporting 2 sources" in err
+    assert shown.read_text() == quiet.read_text()
+
+
 def test_a_bad_truth_file_is_named(tmp_path, reports, capsys):
     truth = tmp_path / "gold.csv"
     truth.write_text("claim,label\nc1,maybe\n")
