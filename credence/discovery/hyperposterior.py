@@ -42,7 +42,7 @@ from scipy.special import betaln, logsumexp
 
 from credence.discovery.pooling import MAX_CONCENTRATION, MIN_ALPHA
 
-__all__ = ["GRID", "ZOOMS", "marginal_betas", "predictive_betas"]
+__all__ = ["COARSE", "GRID", "ZOOMS", "marginal_betas", "predictive_betas"]
 
 #: Gauss-Legendre nodes along each axis of the final grid, and of the coarser grids
 #: that zoom onto the posterior's mass first, and how many of those there are.
@@ -109,7 +109,8 @@ def _row_weights(t: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray,
         lo, hi = _zoom(v, log_p, lo, hi)
 
 
-def _zoom(x: np.ndarray, log_p: np.ndarray, lo, hi):
+def _zoom(x: np.ndarray, log_p: np.ndarray, lo: np.ndarray | float,
+          hi: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """Each row's interval narrowed to its nodes with mass, with a margin of the widest gap.
 
     A unimodal density's peak lies between its best node and a neighbour, so it stays in.
