@@ -276,19 +276,16 @@ def _posterior(
     part: _Part, result: Any, meta: Reports | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, pd.DataFrame | None]:
     """A partition's claims and their posteriors; given ``meta``, its reports' weights too."""
-    posterior = block_held_out_posterior(part.block, result)
-    table = None
-    if meta is not None:
-        verdict = posterior.argmax(axis=1)
-        block = part.block
-        reports = replace(
-            meta, claims=part.claims, claim=block.claim, source=block.source, label=block.label,
-            candidate_values=part.candidate_values,
-        )
-        table = weights_table(
-            reports, verdict, np.arange(block.claim.shape[0]),
-            block_report_weights(block, result, verdict),
-        )
+    block = part.block
+    if meta is None:
+        return part.claims, block_held_out_posterior(block, result), part.candidate_values, None
+    posterior, weights = block_report_weights(block, result)
+    reports = replace(
+        meta, claims=part.claims, claim=block.claim, source=block.source, label=block.label,
+        candidate_values=part.candidate_values,
+    )
+    table = weights_table(reports, posterior.argmax(axis=1), np.arange(block.claim.shape[0]),
+                          weights)
     return part.claims, posterior, part.candidate_values, table
 
 

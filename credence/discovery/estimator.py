@@ -232,36 +232,32 @@ class Blocks:
         """
         return np.concatenate(self._map(lambda b: block_held_out_posterior(b, result)))
 
-    def report_weights(self, reports: Reports, result: VBResult, verdict: np.ndarray) -> tuple:
-        """Each report's row of the table and its weight toward its claim's most probable label.
+    def posterior_and_weights(self, reports: Reports, result: VBResult) -> tuple:
+        """:meth:`posterior`, and each report's row and weight toward its claim's verdict.
 
         Parameters
         ----------
         reports : Reports
             The reports the blocks were made of.
         result : VBResult
-        verdict : numpy.ndarray of int
-            Each claim's most probable label.
 
         Returns
         -------
+        posterior : numpy.ndarray
         rows : numpy.ndarray of int
         weights : ReportWeights
             :func:`~credence.discovery.weights.block_report_weights`, the
             blocks' reports in ``rows`` order.
         """
-        parts = self._map(
-            lambda item: block_report_weights(item[0], result, verdict[item[1]:item[2]]),
-            list(zip(self.blocks, self.edges[:-1], self.edges[1:], strict=True)),
-        )
+        parts = self._map(lambda b: block_report_weights(b, result))
         joined = {}
         for field in fields(ReportWeights):
-            values = [getattr(part, field.name) for part in parts]
+            values = [getattr(part[1], field.name) for part in parts]
             joined[field.name] = None if values[0] is None else np.concatenate(values)
         # the blocks' rows, in order: the table's, or sorted by claim (as made above)
         rows = (np.arange(reports.n_reports) if len(self.blocks) == 1
                 else np.argsort(reports.claim, kind="stable"))
-        return rows, ReportWeights(**joined)
+        return np.concatenate([part[0] for part in parts]), rows, ReportWeights(**joined)
 
     def information(self, result: VBResult) -> tuple[float, int]:
         """Summed :func:`~.choice.block_information` of the blocks."""
@@ -752,14 +748,15 @@ class TruthDiscovery:
         _, _, priors, block, result = self._fit_and_choose(
             reports, data, bool((reports.gold >= 0).any()), reports.n_claims, callback
         )
-        posterior = block.posterior(result)
+        if self.report_weights:
+            posterior, rows, weights = block.posterior_and_weights(reports, result)
+        else:
+            posterior = block.posterior(result)
         n_reports = np.bincount(reports.source, minlength=reports.n_sources)
         self._set_fitted(reports, priors, result, posterior, n_reports)
         if self.report_weights:
-            verdict = posterior.argmax(axis=1)
             self.report_weights_ = weights_table(
-                reports, verdict, *block.report_weights(reports, result, verdict)
-            )
+                reports, posterior.argmax(axis=1), rows, weights)
         return self
 
     def _fit_and_choose(

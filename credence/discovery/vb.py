@@ -70,6 +70,7 @@ __all__ = [
     "block_init_stats",
     "block_log_evidence",
     "block_step",
+    "block_terms_posterior",
     "expectations",
     "kl_dirichlet",
     "make_block",
@@ -834,7 +835,21 @@ def block_held_out_posterior(block: Block, result: VBResult) -> np.ndarray:
     -------
     numpy.ndarray
     """
-    terms = block_held_out_terms(block, result)
+    return block_terms_posterior(block, block_held_out_terms(block, result))
+
+
+def block_terms_posterior(block: Block, terms: HeldOutTerms) -> np.ndarray:
+    """Each claim's posterior from its reports' :class:`HeldOutTerms`, ``(n_claims, K)``.
+
+    Parameters
+    ----------
+    block : Block
+    terms : HeldOutTerms
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     n, k = block.n_claims, block.n_classes
     logs = terms.log_probabilities()
     if terms.two_valued:  # two values a report: it names the label, or not

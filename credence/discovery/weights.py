@@ -32,6 +32,7 @@ from credence.discovery.vb import (
     VBResult,
     block_held_out_terms,
     block_posterior,
+    block_terms_posterior,
 )
 from credence.ledger import log10_odds, zero_negligible
 
@@ -72,22 +73,25 @@ class ReportWeights:
 RANKS_AT_ONCE = 64
 
 
-def block_report_weights(block: Block, result: VBResult, verdict: np.ndarray) -> ReportWeights:
-    """The weights of a block's reports toward their claims' most probable labels.
+def block_report_weights(block: Block, result: VBResult) -> tuple[np.ndarray, ReportWeights]:
+    """A block's claims' posteriors, and its reports' weights toward their most probable labels.
 
     Parameters
     ----------
     block : Block
     result : VBResult
         The fit.
-    verdict : numpy.ndarray of int
-        ``(n_claims,)`` each claim's most probable label (from its posterior).
 
     Returns
     -------
-    ReportWeights
+    posterior : numpy.ndarray
+        ``(n_claims, K)`` as :func:`~credence.discovery.vb.block_held_out_posterior`
+        (from the same terms, computed once).
+    weights : ReportWeights
     """
     terms = block_held_out_terms(block, result)
+    posterior = block_terms_posterior(block, terms)
+    verdict = posterior.argmax(axis=1)
     size = block.claim.shape[0]
     two = terms.two_valued
     with np.errstate(divide="ignore"):
@@ -118,8 +122,8 @@ def block_report_weights(block: Block, result: VBResult, verdict: np.ndarray) ->
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(logs > -np.inf, terms.copied[:, None] / np.exp(logs), 0.0)
         copy_probability = np.minimum(row_sums(apparent[block.claim] * share), 1.0)
-    return ReportWeights(rank + 1, in_order, leave_one_out,
-                         after[pick] / row_sums(after), copy_probability)
+    return posterior, ReportWeights(rank + 1, in_order, leave_one_out,
+                                    after[pick] / row_sums(after), copy_probability)
 
 
 def _change(new: np.ndarray, old: np.ndarray) -> np.ndarray:
