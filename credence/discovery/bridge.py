@@ -166,8 +166,8 @@ def copy_probability(
             g = int(match[0])
         if counts is None:
             a, b = model.copy_prior_[g]
-        else:
-            a, b = predictive_betas(counts, model.source_group_)[g]
+        else:  # the group's own sources are all its prior's posterior depends on
+            a, b = predictive_betas(counts[model.source_group_ == g])[0]
         return _beta(a, b, digits)
     i = model.sources_.get_indexer([source])[0]
     if i < 0:
@@ -175,7 +175,8 @@ def copy_probability(
     if counts is None:
         a, b = model.copy_params_[i]
     else:
-        a, b = marginal_betas(counts, model.source_group_)[i]
+        members = model.source_group_ == model.source_group_[i]
+        a, b = marginal_betas(counts[members])[np.count_nonzero(members[:i])]
     return _beta(a, b, digits)
 
 
