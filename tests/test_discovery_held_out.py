@@ -7,10 +7,18 @@ import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from sheet import SHEET
 
 from credence.calibration import log_loss
 from credence.discovery import TruthDiscovery, encode_reports
-from credence.discovery.choice import MIN_INFORMATION, choose, size
+from credence.discovery.choice import (
+    MIN_INFORMATION,
+    MIN_POOLED_SHARE,
+    choose,
+    learned,
+    size,
+    twins,
+)
 from credence.discovery.estimator import Blocks
 from credence.discovery.held_out import FOLDS, REFIT_ITER, claim_folds, standard_error
 from credence.discovery.simulate import copy_cascades
@@ -245,6 +253,39 @@ def test_choose_sets_aside_a_fit_that_learned_nothing():
     assert (index, reason) == (1, "uninformative")
     # a single fit is chosen without scores
     assert choose([np.full(FOLDS, np.nan)], [0.0], [1]) == (0, "best")
+
+
+def test_a_pooled_fit_that_learned_less_than_its_twin_is_set_aside():
+    fixed, pooled = make_priors("one-coin", 2), make_priors("one-coin", 2, pooling=True)
+    copying = make_priors("one-coin", 2, copy=(1, 1), pooling=True)
+    shared = make_priors("one-coin", 2, fidelity=(2, 1), pooling=True)
+    fits = [("one-coin", fixed), ("one-coin", pooled), ("two-coin", pooled),
+            ("one-coin", copying), ("one-coin", shared)]
+    # only the same fit with fixed priors is a twin: a copying fit's claims are less
+    # sure than an independent one's by design
+    assert twins(fits) == [None, 0, None, None, None]
+    assert learned(MIN_POOLED_SHARE * 0.4, 0.4)
+    assert not learned(MIN_POOLED_SHARE * 0.4 - 1e-9, 0.4)
+    assert not learned(MIN_INFORMATION / 2)
+    worse, better = _folds(-1000.0, -900.0)
+    # the pooled fit predicts better, but learned a tenth of its twin's information
+    assert choose([worse, better], [0.3, 0.03], [1, 1], twins=[None, 0]) == (0, "uninformative")
+    assert choose([worse, better], [0.3, 0.2], [1, 1], twins=[None, 0]) == (1, "best")
+
+
+def test_four_claims_do_not_pool_the_sources_into_coin_flips():
+    # Pooled, the sheet's fits settle where every source is alike and each claim stays
+    # at the class prior the one resolved claim taught (0.72-0.75 "false" measured,
+    # 0.010 nats a claim against 0.234 with fixed priors); they predict the held-out
+    # reports better and were chosen. Set aside, the fixed priors' fits decide, and
+    # "troops", which two of its three sources call true, leans true.
+    model = TruthDiscovery().fit(SHEET, {"ceasefire": "false"})
+    table = model.selection_
+    assert not model.priors_.pooling
+    pooled = table.loc[table["pooled"]]
+    assert len(pooled) and not pooled["learned"].any()
+    assert "with fixed priors) and was set aside" in model.choice_
+    assert model.predict_proba().loc["troops", "true"] > 0.5
 
 
 def test_the_default_counts_copies_once_on_thin_records():

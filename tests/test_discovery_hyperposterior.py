@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 from scipy.special import betaln
+from sheet import SHEET
 
 from credence.discovery import TruthDiscovery, copy_probability, source_reliabilities
 from credence.discovery.bridge import exported_betas
@@ -144,15 +144,6 @@ def test_on_a_rich_record_the_export_is_the_fits_own_posterior():
     np.testing.assert_allclose(out.sum(1), fitted.sum(1), rtol=0.05)
 
 
-SHEET = pd.DataFrame(
-    [("troops", "nis", "true"), ("troops", "pentagon", "true"), ("troops", "kremlin", "false"),
-     ("dam", "nis", "false"), ("dam", "pentagon", "true"), ("dam", "kremlin", "false"),
-     ("dam", "daily-wire", "true"), ("grain", "pentagon", "true"), ("grain", "kremlin", "true"),
-     ("grain", "daily-wire", "false"), ("ceasefire", "kremlin", "true"),
-     ("ceasefire", "nis", "false"), ("ceasefire", "daily-wire", "true"),
-     ("ceasefire", "pentagon", "false")],
-    columns=["claim", "source", "label"],
-)
 
 
 @pytest.mark.parametrize("model", ["one-coin", "two-coin"])

@@ -19,8 +19,10 @@ from credence.discovery.choice import (
     block_information,
     candidate_fits,
     choose_final,
+    learned,
     search,
     size,
+    twins,
 )
 from credence.discovery.held_out import (
     FOLDS,
@@ -818,12 +820,13 @@ class TruthDiscovery:
                                          staged(callback, f"held out, {self._fit_name(fit[2])}"))
             return fit[6]
 
-        def scores() -> tuple[list, list, list, int]:
+        def scores() -> tuple[list, list, list, int, list]:
             folds = (
                 [np.full(FOLDS, np.nan)] if len(tried) == 1
                 else [held_out(i) for i in range(len(tried))]
             )
-            return folds, [t[5] for t in tried], [size(t[2]) for t in tried], n_claims
+            return (folds, [t[5] for t in tried], [size(t[2]) for t in tried], n_claims,
+                    twins([(t[0], t[2]) for t in tried]))
 
         # with the model left to the data, so is pooling: on some tables a pooled prior
         # merges labels the fixed prior keeps apart
@@ -834,9 +837,11 @@ class TruthDiscovery:
             run, scores, lambda i: tuple(tried[i][:3]), self.shared_error, has_gold,
             by_label=not meta.per_claim,
         )
+        folds, info, _, _, twin = scores()
         self._set_selection(
-            [(t[0], t[1], t[4], t[5], t[2], f) for t, f in zip(tried, scores()[0], strict=True)],
+            [(t[0], t[1], t[4], t[5], t[2], f) for t, f in zip(tried, folds, strict=True)],
             index, reason,
+            [learned(i, None if j is None else info[j]) for i, j in zip(info, twin, strict=True)],
         )
         return tuple(tried[index][:5])
 
@@ -851,11 +856,15 @@ class TruthDiscovery:
         copying = "with" if priors.copy is not None else "without"
         return f"{priors.model} {copying} copying{shared}{fixed}"
 
-    def _set_selection(self, tried: list[tuple], index: int, reason: str) -> None:
+    def _set_selection(
+        self, tried: list[tuple], index: int, reason: str, informative: list[bool]
+    ) -> None:
         """Record the candidate fits and why the chosen one was chosen.
 
         ``tried``: per fit, ``(model, copying, VBResult, information, Priors,
-        held-out log likelihood per fold)``; ``reason`` from :func:`.choice.choose`.
+        held-out log likelihood per fold)``; ``reason`` from :func:`.choice.choose`;
+        ``informative``: whether each fit learned about the claims
+        (:func:`.choice.learned`).
         """
         folds = [t[5] for t in tried]
         table = pd.DataFrame(
@@ -872,6 +881,7 @@ class TruthDiscovery:
                 "held_out_se": [standard_error(f - folds[index]) for f in folds],
                 "elbo": [t[2].history[-1].elbo for t in tried],
                 "information": [t[3] for t in tried],
+                "learned": informative,
                 "n_iter": [len(t[2].history) for t in tried],
                 "converged": [t[2].converged for t in tried],
                 "chosen": [i == index for i in range(len(tried))],
@@ -898,11 +908,15 @@ class TruthDiscovery:
         others = table.loc[~table["chosen"]]
         if reason == "uninformative":
             top = table.iloc[0]
+            learnt = f"{top['information']:.3f} nats a claim"
+            if top["information"] >= MIN_INFORMATION:  # a pooled fit below its twin's share
+                twin = table.loc[(table["model"] == top["model"]) & ~table["pooled"]
+                                 & ~table["copying"] & ~table["shared_error"], "information"]
+                learnt += f" against {twin.iloc[0]:.3f} with fixed priors"
             self.choice_ = (
-                f"{chosen['fit']}: the best {score} of the "
-                f"{int((table['information'] >= MIN_INFORMATION).sum())} fits that learned "
-                f"about the claims; {versus(top)}, left every claim near the class prior "
-                f"({top['information']:.3f} nats a claim) and was set aside"
+                f"{chosen['fit']}: the best {score} of the {int(table['learned'].sum())} fits "
+                f"that learned about the claims; {versus(top)}, left every claim near the "
+                f"class prior ({learnt}) and was set aside"
             )
         elif reason == "simpler":
             self.choice_ = (
