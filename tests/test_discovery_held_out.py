@@ -219,26 +219,31 @@ def test_choose_keeps_a_simpler_fit_within_a_standard_error():
 
 
 def test_among_fits_of_one_size_the_better_held_out_likelihood_wins():
-    # pooled or fixed priors, with or without a shared error: one size, however close
+    # with or without one fidelity: one size, however close
     plain, shared = _folds(-1000.0, -999.5, spread=1.0)
-    assert choose([plain, shared], [1.0, 1.0], [1, 1]) == (1, "best")
+    assert choose([plain, shared], [1.0, 1.0], [(1, 0, 0), (1, 0, 0)]) == (1, "best")
     one_coin = make_priors("one-coin", 2)
-    assert size(one_coin) == (1, 0)
-    assert size(make_priors("one-coin", 2, copy=(1, 1), fidelity=(2, 1), pooling=True)) == (2, 0)
-    assert size(make_priors("dawid-skene", 3)) == (6, 0)  # three rows of three, each summing to 1
-    # a story channel by label is richer than one fidelity, not than a copying fit
+    assert size(one_coin) == size(make_priors("one-coin", 2, fidelity=(2, 1))) == (1, 0, 0)
+    assert size(make_priors("one-coin", 2, copy=(1, 1), fidelity=(2, 1), pooling=True)) == (2, 0, 1)
+    # three rows of three, each summing to 1
+    assert size(make_priors("dawid-skene", 3)) == (6, 0, 0)
+
+
+def test_a_channel_by_label_or_pooling_must_beat_the_plainer_fit_by_a_standard_error():
+    # neither is richer by the count a source; a story channel by label is richer than
+    # one fidelity, pooled priors than fixed ones, and neither than a copying fit
+    one_coin = make_priors("one-coin", 2)
+    pooled = size(make_priors("one-coin", 2, pooling=True))
     by_label = size(make_priors("one-coin", 2, fidelity=(2, 1), fidelity_by_label=True))
-    assert size(one_coin) < by_label < size(make_priors("one-coin", 2, copy=(1, 1)))
-
-
-def test_a_story_channel_by_label_must_beat_one_fidelity_by_a_standard_error():
-    # the same fit with one fidelity and by label: by label is kept only where it
-    # predicts held-out claims better by more than the margin
-    one, close = _folds(-1000.0, -999.5, spread=1.0)
-    assert standard_error(close - one) > 0.5
-    assert choose([one, close], [1.0, 1.0], [(1, 0), (1, 1)]) == (0, "simpler")
-    one, far = _folds(-1000.0, -900.0, spread=1.0)
-    assert choose([one, far], [1.0, 1.0], [(1, 0), (1, 1)]) == (1, "best")
+    copying = size(make_priors("one-coin", 2, copy=(1, 1)))
+    assert size(one_coin) < pooled < by_label < copying
+    plain, close = _folds(-1000.0, -999.5, spread=1.0)
+    assert standard_error(close - plain) > 0.5
+    for richer in (pooled, by_label):
+        assert choose([plain, close], [1.0, 1.0], [size(one_coin), richer]) == (0, "simpler")
+    plain, far = _folds(-1000.0, -900.0, spread=1.0)
+    for richer in (pooled, by_label):
+        assert choose([plain, far], [1.0, 1.0], [size(one_coin), richer]) == (1, "best")
 
 
 def test_a_richer_fit_must_gain_a_thousandth_of_a_nat_a_claim():

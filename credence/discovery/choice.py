@@ -137,15 +137,18 @@ def margin(difference: np.ndarray, n_claims: int) -> float:
     return max(standard_error(difference), MIN_GAIN * n_claims)
 
 
-def size(priors: Priors) -> tuple[int, int]:
-    """How complex a fit is: its free parameters per source, then its story channel's.
+def size(priors: Priors) -> tuple[int, int, int]:
+    """How complex a fit is: its free parameters per source, its story channel's, its pooling.
 
-    A shared error adds parameters in all, not per source, and pooling a few;
-    neither makes a fit richer by the first count. Of the two forms of shared
-    error, a story channel by label (K(K - 1) parameters) counts as richer
-    than one fidelity (one): among fits of one size a source, it is kept only
-    where it predicts held-out claims better by more than :func:`choose`'s
-    margin.
+    Compared in that order. A shared error adds parameters in all, not per
+    source, and pooling a few; neither makes a fit richer by the first count.
+    Of the two forms of shared error, a story channel by label (K(K - 1)
+    parameters) counts as richer than one fidelity (one). Pooled priors count
+    as richer than fixed ones: among fits of one size otherwise, the pooled
+    fit is kept only where it predicts held-out claims better by more than
+    :func:`choose`'s margin. On a small table (a few sources, tens of claims)
+    the held-out likelihoods lie within a standard error of each other, and
+    the analyst's fixed priors are the ones to keep.
 
     Parameters
     ----------
@@ -153,12 +156,13 @@ def size(priors: Priors) -> tuple[int, int]:
 
     Returns
     -------
-    (int, int)
-        Free parameters a source; 1 for a story channel by label, else 0.
+    (int, int, int)
+        Free parameters a source; 1 for a story channel by label, else 0; 1
+        if the priors are pooled, else 0.
     """
     rows = 1 if priors.source.ndim == 1 else priors.source.shape[0]
-    channel = int(shared_error.is_channel(priors.fidelity))
-    return priors.source.size - rows + (priors.copy is not None), channel
+    per_source = priors.source.size - rows + (priors.copy is not None)
+    return per_source, int(shared_error.is_channel(priors.fidelity)), int(priors.pooling)
 
 
 #: A pooled fit that learned less than this share of what its source model with fixed
@@ -277,14 +281,16 @@ def choose(
     Among the fits that learned about the claims (:func:`learned`: mean-field
     variational Bayes can settle where no source carries information and
     agreement is all copying, or every source is alike),
-    the one with the highest held-out log likelihood is the best; a fit with
-    fewer parameters a source (:func:`size`) whose held-out likelihood is
-    within one standard error of the paired difference from it (or within
-    :data:`MIN_GAIN` nats a claim, :func:`margin`) is chosen instead (the
-    one-standard-error rule of cross-validation: Hastie, Tibshirani and
-    Friedman, *The Elements of Statistical Learning*, 2nd ed., sec. 7.10), so
-    that copying or a richer channel is kept only where the reports show it.
-    Among fits of one size the higher held-out likelihood wins.
+    the one with the highest held-out log likelihood is the best; a simpler
+    fit (:func:`size`: fewer parameters a source, then one fidelity rather
+    than a story channel by label, then fixed priors rather than pooled ones)
+    whose held-out likelihood is within one standard error of the paired
+    difference from it (or within :data:`MIN_GAIN` nats a claim,
+    :func:`margin`) is chosen instead (the one-standard-error rule of
+    cross-validation: Hastie, Tibshirani and Friedman, *The Elements of
+    Statistical Learning*, 2nd ed., sec. 7.10), so that copying, a richer
+    channel or pooling is kept only where the reports show it. Among fits of
+    one size the higher held-out likelihood wins.
 
     Parameters
     ----------
@@ -293,7 +299,7 @@ def choose(
         (:func:`~credence.discovery.held_out.held_out`).
     info : list of float
         Mean information per claim of each fit.
-    sizes : list of (int, int) or of int
+    sizes : list of tuples or of int
         Each fit's :func:`size` (compared in order).
     n_claims : int, default 0
         Claims in the table.
