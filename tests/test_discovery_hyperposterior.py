@@ -13,7 +13,7 @@ from sheet import SHEET
 from credence.discovery import TruthDiscovery, copy_probability, source_reliabilities
 from credence.discovery.bridge import exported_betas
 from credence.discovery.hyperposterior import marginal_betas, predictive_betas
-from credence.discovery.pooling import MAX_CONCENTRATION, MIN_ALPHA, pooled_prior
+from credence.discovery.pooling import MIN_ALPHA, concentration_cap, pooled_prior
 from credence.discovery.simulate import copy_cascades
 
 
@@ -30,12 +30,13 @@ def _moments_by_quadrature(counts, source=None):
         return sum(betaln(alpha + a, beta + b) - betaln(alpha, beta) for a, b in counts)
 
     a, b = (0.0, 0.0) if source is None else counts[source]
+    top = np.log(concentration_cap(counts.sum(), 2))
     total = counts.sum(axis=0) + 1.0
     pooled = total[0] / total.sum()
     spread = 10 * np.sqrt(pooled * (1 - pooled) / total.sum())
     cuts = [pooled - spread, pooled + spread]
     peak = max(log_density(m, k) for m in np.r_[np.linspace(0.05, 0.95, 19), pooled]
-               for k in np.exp(np.linspace(0.1, np.log(MAX_CONCENTRATION) - 0.1, 19)))
+               for k in np.exp(np.linspace(0.1, top - 0.1, 19)))
 
     def moment(f):
         def integrand(m, t):
@@ -48,7 +49,7 @@ def _moments_by_quadrature(counts, source=None):
 
         return sum(
             integrate.dblquad(
-                integrand, np.log(2 * MIN_ALPHA), np.log(MAX_CONCENTRATION),
+                integrand, np.log(2 * MIN_ALPHA), top,
                 lambda t, i=i: edges(t)[i], lambda t, i=i: edges(t)[i + 1],
                 epsabs=0, epsrel=1e-9,
             )[0]
@@ -157,8 +158,9 @@ def test_a_thin_record_exports_what_it_knows(model):
             # 14 reports in all, on 4 claims: no source is known better than all of them
             assert sum(beta.beta) <= 2 + len(SHEET)
         assert reports[source.id] <= 4
-    # the fit's own pooled prior had grown sure that the sources are alike
-    assert fitted.source_prior_.sum(axis=-1).max() > 100
+    # nor is the fit's own pooled prior (without the cap it grew past 1,000: sure that
+    # the sources are alike), at complete pooling or short of it
+    assert fitted.source_prior_.sum(axis=-1).max() <= 2 + len(SHEET) + 1e-9
 
 
 def test_fixed_priors_export_the_fits_posterior():
@@ -172,9 +174,10 @@ def test_fixed_priors_export_the_fits_posterior():
 
 
 def test_copy_propensities_export_with_their_priors_uncertainty():
-    cascades = copy_cascades(150, 30, copy=(6.0, 4.0), seed=1)
+    cascades = copy_cascades(150, 30, copy=(6.0, 4.0), seed=2)
     fitted = TruthDiscovery("one-coin", copying=True).fit(
         cascades.reports[["claim", "source", "label"]])
+    assert fitted.priors_.pool_copying  # (on some tables the copy prior is kept fixed)
     counts = fitted.copy_params_ - fitted.copy_prior_[0]
     for j, source in enumerate(fitted.sources_[:5]):
         pair = copy_probability(fitted, source=source, digits=9).beta

@@ -11,9 +11,9 @@ Here the prior's parameters get a posterior of their own: the same evidence the
 pooled step climbs (the sources' expected counts under a Beta-binomial, or Pólya,
 likelihood), over the same range (each parameter at least
 :data:`~credence.discovery.pooling.MIN_ALPHA`, their sum at most
-:data:`~credence.discovery.pooling.MAX_CONCENTRATION`), flat in the mean :math:`m`
-and in :math:`\log \kappa`, so that its mode is the evidence's maximum. A source's
-posterior :math:`\int \mathrm{Beta}(\kappa m + a_j, \kappa(1 - m) + b_j)\,
+:func:`~credence.discovery.pooling.concentration_cap` of the group's counts), flat
+in the mean :math:`m` and in :math:`\log \kappa`, so that its mode is the evidence's
+maximum. A source's posterior :math:`\int \mathrm{Beta}(\kappa m + a_j, \kappa(1 - m) + b_j)\,
 p(m, \kappa \mid \text{counts})`, and a new source's :math:`\int
 \mathrm{Beta}(\kappa m, \kappa(1 - m))\, p(m, \kappa \mid \text{counts})`, are
 returned as the Beta with the same mean and variance (Kass and Steffey [1]_ make
@@ -40,7 +40,7 @@ import os
 import numpy as np
 from scipy.special import betaln, logsumexp
 
-from credence.discovery.pooling import MAX_CONCENTRATION, MIN_ALPHA
+from credence.discovery.pooling import MIN_ALPHA, concentration_cap
 
 __all__ = ["COARSE", "GRID", "ZOOMS", "marginal_betas", "predictive_betas"]
 
@@ -123,7 +123,7 @@ def _zoom(x: np.ndarray, log_p: np.ndarray, lo: np.ndarray | float,
 
 def _weights(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Grid points (alpha, beta) of a group's prior and their posterior weights."""
-    lo, hi = np.log(2.0 * MIN_ALPHA), np.log(MAX_CONCENTRATION)
+    lo, hi = np.log(2.0 * MIN_ALPHA), np.log(concentration_cap(counts.sum(), 2))
     for zoom in range(ZOOMS + 1):
         n = COARSE if zoom < ZOOMS else GRID
         t, wt = _nodes(lo, hi, n)

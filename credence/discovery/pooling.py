@@ -31,7 +31,15 @@ from scipy.special import digamma, zeta
 
 from credence.discovery.arrays import column_sums, row_sums, rows
 
-__all__ = ["MAX_CONCENTRATION", "MIN_ALPHA", "expected_log", "inverse_digamma", "pooled_prior"]
+__all__ = [
+    "MAX_CONCENTRATION",
+    "MIN_ALPHA",
+    "concentration_cap",
+    "expected_log",
+    "inverse_digamma",
+    "pooled_prior",
+    "within_cap",
+]
 
 #: Largest total pseudo-count of a learned prior row: beyond it every source of the
 #: group has, in effect, the same parameters (complete pooling).
@@ -40,6 +48,57 @@ MAX_CONCENTRATION = 1e4
 #: source has not used, digamma(alpha) - digamma(A), heads to minus infinity, and a
 #: source with one report would be read as certain never to give any other label.
 MIN_ALPHA = 0.5
+
+
+def concentration_cap(total: np.ndarray, d: int) -> np.ndarray:
+    """Largest total pseudo-count a prior row learned from ``total`` counts may hold.
+
+    The complete-pooling posterior's: a uniform Dirichlet (one pseudo-count an
+    entry) plus every count the group's sources have in that row, and at most
+    :data:`MAX_CONCENTRATION`. A population prior learned from the sources'
+    counts is no surer than all of them together: without the bound, a row
+    in which no source of a handful has erred (a few claims) was learned as a
+    point mass, and the claims it read were given probabilities of 0.999.
+
+    Parameters
+    ----------
+    total : numpy.ndarray
+        The group's summed counts in each row.
+    d : int
+        Entries a row.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``total``.
+    """
+    return np.minimum(MAX_CONCENTRATION, d + np.asarray(total, dtype=float))
+
+
+def within_cap(alpha: np.ndarray, cap: np.ndarray | float = MAX_CONCENTRATION) -> np.ndarray:
+    """Prior rows with every entry at least :data:`MIN_ALPHA` and their sums at most ``cap``.
+
+    A row above its cap keeps its entries' floor and shrinks what lies above it
+    in proportion.
+
+    Parameters
+    ----------
+    alpha : numpy.ndarray
+        Rows along the last axis.
+    cap : numpy.ndarray or float
+        Each row's largest sum (broadcast against ``alpha[..., :1]``), at least
+        ``MIN_ALPHA`` times the row's length.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    alpha = np.clip(alpha, MIN_ALPHA, None)
+    floor = MIN_ALPHA * alpha.shape[-1]
+    total = alpha.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = np.where(total > cap, (cap - floor) / (total - floor), 1.0)
+    return MIN_ALPHA + (alpha - MIN_ALPHA) * shrink
 
 
 def expected_log(alpha: np.ndarray) -> np.ndarray:
@@ -117,7 +176,8 @@ def pooled_prior(
     / \sum_j [\psi(n_j + A) - \psi(A)]`, with :math:`A = \sum_l \alpha_l`. A source
     with one report informs only the prior's mean (its evidence is
     :math:`\alpha_l / A`), so the spread between sources is learned from the
-    sources that have several reports.
+    sources that have several reports. Each row's concentration is kept within
+    :func:`concentration_cap` of its group's counts.
     """
     s = counts.shape[0]
     d = counts.shape[-1]
@@ -126,6 +186,8 @@ def pooled_prior(
     present = np.bincount(code, minlength=n_groups) > 0
     alpha = np.clip(start, MIN_ALPHA, None).astype(float).reshape(n_groups, -1, d)
     totals = row_sums(flat)
+    group_totals = _group_sum(totals, code, n_groups)
+    cap = concentration_cap(group_totals, d)[..., None]
     for _ in range(steps):
         a_total = row_sums(alpha)
         # digamma of the group's parameters once a group, not once a source (a source
@@ -141,8 +203,11 @@ def pooled_prior(
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = top_sum / bottom_sum[..., None]
         ratio = np.where(np.isfinite(ratio) & (bottom_sum[..., None] > 0), ratio, 1.0)
-        alpha = np.clip(alpha * ratio, MIN_ALPHA, None)
-        alpha = alpha * np.minimum(1.0, MAX_CONCENTRATION / alpha.sum(axis=-1, keepdims=True))
+        alpha = within_cap(alpha * ratio, cap)
+    # a row without counts keeps its prior (the fixed point leaves it), as does a group
+    # without sources
+    empty = group_totals <= 0
+    alpha[empty] = np.clip(start, MIN_ALPHA, None).reshape(alpha.shape)[empty]
     alpha = alpha.reshape(start.shape)
     alpha[~present] = start[~present]
     return alpha

@@ -50,7 +50,7 @@ from credence.discovery import models, shared_error
 from credence.discovery.arrays import column_sums, row_sums, rows
 from credence.discovery.copying import earlier_matches
 from credence.discovery.models.base import PriorSettings
-from credence.discovery.pooling import MAX_CONCENTRATION, MIN_ALPHA, expected_log, pooled_prior
+from credence.discovery.pooling import expected_log, pooled_prior, within_cap
 from credence.options import strict_options
 
 __all__ = [
@@ -1132,14 +1132,16 @@ def _extrapolate(x0: tuple, x1: tuple, x2: tuple, max_step: float) -> tuple[tupl
 
 
 def _clip_hyper(state: tuple) -> tuple:
-    """Keep extrapolated pooled priors within the range the pooled step keeps them."""
+    """Keep extrapolated pooled priors within the widest range the pooled step allows.
+
+    (:func:`~credence.discovery.pooling.within_cap` at
+    :data:`~credence.discovery.pooling.MAX_CONCENTRATION`; the bound by the
+    group's counts is the pooled step's, applied on the iteration from it.)
+    """
     source, classes, copy, fidelity, hyper, copy_hyper = state
 
     def clip(alpha: np.ndarray | None) -> np.ndarray | None:
-        if alpha is None:
-            return None
-        alpha = np.clip(alpha, MIN_ALPHA, None)
-        return alpha * np.minimum(1.0, MAX_CONCENTRATION / alpha.sum(axis=-1, keepdims=True))
+        return None if alpha is None else within_cap(alpha)
 
     return source, classes, copy, fidelity, clip(hyper), clip(copy_hyper)
 
