@@ -175,7 +175,7 @@ def learned(info: float, twin: float | None = None) -> bool:
 
     At least :data:`MIN_INFORMATION` nats a claim; and a pooled fit at least
     :data:`MIN_POOLED_SHARE` of its fixed-prior twin's information (the same
-    source model with fixed priors). Learning the population prior can settle
+    fit with fixed priors, :func:`twins`). Learning the population prior can settle
     where it makes every source alike and the claims stay near the class
     prior, mean field's uninformative fixed point: on a table of four claims
     a pooled fit learned 0.010 nats a claim where fixed priors learned 0.234
@@ -200,7 +200,10 @@ def learned(info: float, twin: float | None = None) -> bool:
 
 
 def twins(fits: list[tuple[str, Priors]]) -> list[int | None]:
-    """Each pooled fit's fixed-prior twin: the fit of its source model with fixed priors.
+    """Each pooled fit's fixed-prior twin: the same fit with fixed priors.
+
+    Only the same source model, copying and shared error compare: a copying
+    fit's claims are less sure than an independent one's by design.
 
     Parameters
     ----------
@@ -210,9 +213,8 @@ def twins(fits: list[tuple[str, Priors]]) -> list[int | None]:
     Returns
     -------
     list of int or None
-        The index of the fit of the same source model with fixed priors,
-        without copying or a shared error (the one model choice continues into
-        the pooled fit), for each pooled fit that has one; else None.
+        The index of the fit with the same source model, copying and shared
+        error and fixed priors, for each pooled fit that has one; else None.
     """
     def key(model: str, priors: Priors) -> tuple:
         return (model, priors.copy is not None, shared_error.is_channel(priors.fidelity),

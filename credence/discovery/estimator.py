@@ -386,7 +386,10 @@ class TruthDiscovery:
         (``fit``, as ``choice_`` and the iterations' ``stage`` give it), its
         held-out log likelihood (:mod:`~credence.discovery.held_out`) and the
         standard error of its difference from the chosen fit's, its ELBO,
-        information about the claims and iterations.
+        information about the claims (``information``; ``twin_information``
+        its fixed-prior twin's, for a pooled fit), whether it counts as having
+        learned about them (``learned``: :func:`~credence.discovery.choice.learned`)
+        and iterations.
     choice_ : str
         The chosen fit and why, in a sentence.
     claim_posterior_ : numpy.ndarray
@@ -840,8 +843,7 @@ class TruthDiscovery:
         folds, info, _, _, twin = scores()
         self._set_selection(
             [(t[0], t[1], t[4], t[5], t[2], f) for t, f in zip(tried, folds, strict=True)],
-            index, reason,
-            [learned(i, None if j is None else info[j]) for i, j in zip(info, twin, strict=True)],
+            index, reason, [None if j is None else info[j] for j in twin],
         )
         return tuple(tried[index][:5])
 
@@ -857,14 +859,14 @@ class TruthDiscovery:
         return f"{priors.model} {copying} copying{shared}{fixed}"
 
     def _set_selection(
-        self, tried: list[tuple], index: int, reason: str, informative: list[bool]
+        self, tried: list[tuple], index: int, reason: str, twin_info: list[float | None]
     ) -> None:
         """Record the candidate fits and why the chosen one was chosen.
 
         ``tried``: per fit, ``(model, copying, VBResult, information, Priors,
         held-out log likelihood per fold)``; ``reason`` from :func:`.choice.choose`;
-        ``informative``: whether each fit learned about the claims
-        (:func:`.choice.learned`).
+        ``twin_info``: each pooled fit's fixed-prior twin's information
+        (:func:`.choice.learned`), None where it has none.
         """
         folds = [t[5] for t in tried]
         table = pd.DataFrame(
@@ -881,7 +883,8 @@ class TruthDiscovery:
                 "held_out_se": [standard_error(f - folds[index]) for f in folds],
                 "elbo": [t[2].history[-1].elbo for t in tried],
                 "information": [t[3] for t in tried],
-                "learned": informative,
+                "learned": [learned(t[3], w) for t, w in zip(tried, twin_info, strict=True)],
+                "twin_information": [np.nan if w is None else w for w in twin_info],
                 "n_iter": [len(t[2].history) for t in tried],
                 "converged": [t[2].converged for t in tried],
                 "chosen": [i == index for i in range(len(tried))],
@@ -910,9 +913,7 @@ class TruthDiscovery:
             top = table.iloc[0]
             learnt = f"{top['information']:.3f} nats a claim"
             if top["information"] >= MIN_INFORMATION:  # a pooled fit below its twin's share
-                twin = table.loc[(table["model"] == top["model"]) & ~table["pooled"]
-                                 & ~table["copying"] & ~table["shared_error"], "information"]
-                learnt += f" against {twin.iloc[0]:.3f} with fixed priors"
+                learnt += f" against {top['twin_information']:.3f} with fixed priors"
             self.choice_ = (
                 f"{chosen['fit']}: the best {score} of the {int(table['learned'].sum())} fits "
                 f"that learned about the claims; {versus(top)}, left every claim near the "
