@@ -100,9 +100,16 @@ def block_report_weights(block: Block, result: VBResult) -> tuple[np.ndarray, Re
     if rank is None:  # without copying, in the table's order
         rank = earlier_matches(block.claim, block.label, np.arange(size))[0]
     before = _exclusive_sums(block.claim, rank, logs)
-    later = _exclusive_sums(block.claim, rank, logs, later=True)
-    without = (later if terms.copy is None
-               else _later_without(block, terms, rank, _by_label(block, terms.own, two)))
+    if terms.copy is None:
+        later = without = _exclusive_sums(block.claim, rank, logs, later=True)
+    else:
+        gone = _logs_without(terms, rank, _by_label(block, terms.own, two))
+        k = logs.shape[1]
+        # the later reports' sums with and without the report, in one pass
+        sums = _exclusive_sums(block.claim, rank, np.concatenate([logs, gone[1]], axis=1),
+                               later=True)
+        later = sums[:, :k]
+        without = _later_without(block, rank, gone, sums[:, k:])
     pick = np.arange(size), verdict[block.claim]
 
     def odds(scores: np.ndarray) -> np.ndarray:
@@ -169,29 +176,38 @@ def _exclusive_sums(
     return out
 
 
-def _later_without(
-    block: Block, terms: HeldOutTerms, rank: np.ndarray, own: np.ndarray
-) -> np.ndarray:
-    """Per report, the summed log probabilities of its claim's later reports without it.
+def _logs_without(terms: HeldOutTerms, rank: np.ndarray, own: np.ndarray) -> list[np.ndarray]:
+    """Each report's log probability, ``(N, K)``, once one earlier report is gone.
 
     Removing report r leaves each later report j one earlier report fewer, and
     one fewer with j's label if r had it: j's probability is then one of two
-    values, so the sums over r's later reports are sums over the later reports
-    with r's label and over all of them. A report left first has no earlier
-    one to repeat, and is its source's own.
+    values, the first where r had j's label and the second where it had
+    another. A report left first has no earlier one to repeat, and is its
+    source's own.
     """
     earlier = rank - 1  # of a later report, once an earlier one is gone
     c = np.where(earlier > 0, terms.copy, 0.0)
     same = np.rint(terms.match * rank)  # earlier reports with the same label
-    with np.errstate(divide="ignore"):  # r had j's label, or another
-        logs = [np.log((c * np.maximum(same - gone, 0.0) / np.maximum(earlier, 1))[:, None]
+    with np.errstate(divide="ignore"):
+        return [np.log((c * np.maximum(same - gone, 0.0) / np.maximum(earlier, 1))[:, None]
                        + (1.0 - c)[:, None] * own) for gone in (1.0, 0.0)]
-    k = own.shape[1]
+
+
+def _later_without(
+    block: Block, rank: np.ndarray, logs: list[np.ndarray], all_not: np.ndarray
+) -> np.ndarray:
+    """Per report, the summed log probabilities of its claim's later reports without it.
+
+    ``logs`` are :func:`_logs_without`'s two values and ``all_not`` the second's
+    sums over each report's later reports: the sums over r's later reports are
+    sums over the later reports with r's label and over all of them.
+    """
+    k = all_not.shape[1]
     by_label = block.claim * (int(block.label.max(initial=0)) + 1) + block.label
     # both values' sums over the later reports with r's label, in one pass
     same = _exclusive_sums(by_label, rank, np.concatenate(logs, axis=1), later=True)
     same_had, same_not = same[:, :k], same[:, k:]
-    return same_had + _exclusive_sums(block.claim, rank, logs[1], later=True) - same_not
+    return same_had + all_not - same_not
 
 
 def _log_posterior(block: Block, terms: HeldOutTerms, scores: np.ndarray) -> np.ndarray:
