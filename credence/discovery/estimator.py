@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
@@ -39,6 +38,7 @@ from credence.discovery.table import (
     encode_reports,
     show_value,
 )
+from credence.discovery.threads import thread_map
 from credence.discovery.vb import (
     COPY_PRIOR,
     MODELS,
@@ -203,13 +203,7 @@ class Blocks:
 
     def _map(self, fn: Callable[[Any], Any], items: list | None = None) -> list:
         """``fn`` of each block (or of each of ``items``, one a block), on threads."""
-        items = self.blocks if items is None else items
-        if len(items) == 1:
-            return [fn(items[0])]
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(min(len(items), os.cpu_count() or 1)) as pool:
-            return list(pool.map(fn, items))
+        return thread_map(fn, self.blocks if items is None else items)
 
     def init_stats(self, model: str) -> tuple[np.ndarray, ...]:
         """Summed :func:`~credence.discovery.vb.block_init_stats`."""

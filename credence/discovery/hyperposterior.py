@@ -35,12 +35,11 @@ References
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from scipy.special import betaln, logsumexp
 
 from credence.discovery.pooling import MIN_ALPHA, concentration_cap
+from credence.discovery.threads import thread_map
 
 __all__ = ["COARSE", "GRID", "ZOOMS", "marginal_betas", "predictive_betas"]
 
@@ -84,14 +83,7 @@ def _log_posterior(t: np.ndarray, v: np.ndarray, counts: np.ndarray) -> np.ndarr
     def evidence(chunk: np.ndarray) -> np.ndarray:
         return betaln(alpha[:, None] + chunk[:, 0], beta[:, None] + chunk[:, 1]).sum(axis=1)
 
-    if len(chunks) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(min(len(chunks), os.cpu_count() or 1)) as pool:
-            parts = list(pool.map(evidence, chunks))
-    else:
-        parts = [evidence(chunk) for chunk in chunks]
-    for part in parts:
+    for part in thread_map(evidence, chunks):
         out += part
     return out - len(seen) * betaln(alpha, beta)
 

@@ -184,7 +184,8 @@ def pooled_prior(
     flat = counts.reshape(s, -1, d)
     code = np.zeros(s, np.intp) if group is None else np.asarray(group, np.intp)
     present = np.bincount(code, minlength=n_groups) > 0
-    alpha = np.clip(start, MIN_ALPHA, None).astype(float).reshape(n_groups, -1, d)
+    initial = np.clip(start, MIN_ALPHA, None).astype(float).reshape(n_groups, -1, d)
+    alpha = initial
     totals = row_sums(flat)
     group_totals = _group_sum(totals, code, n_groups)
     cap = concentration_cap(group_totals, d)[..., None]
@@ -207,7 +208,7 @@ def pooled_prior(
     # a row without counts keeps its prior (the fixed point leaves it), as does a group
     # without sources
     empty = group_totals <= 0
-    alpha[empty] = np.clip(start, MIN_ALPHA, None).reshape(alpha.shape)[empty]
+    alpha[empty] = initial[empty]
     alpha = alpha.reshape(start.shape)
     alpha[~present] = start[~present]
     return alpha
