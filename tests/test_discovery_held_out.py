@@ -11,14 +11,7 @@ from sheet import SHEET
 
 from credence.calibration import log_loss
 from credence.discovery import TruthDiscovery, encode_reports
-from credence.discovery.choice import (
-    MIN_INFORMATION,
-    MIN_POOLED_SHARE,
-    choose,
-    learned,
-    size,
-    twins,
-)
+from credence.discovery.choice import MIN_INFORMATION, choose, learned, size
 from credence.discovery.estimator import Blocks
 from credence.discovery.held_out import FOLDS, REFIT_ITER, claim_folds, standard_error
 from credence.discovery.simulate import copy_cascades
@@ -111,12 +104,15 @@ def test_held_out_log_likelihood_is_each_fold_scored_under_a_refit(seed, copying
                          copy=C_PRIOR if copying else None)
     result = run_vb(priors, blocks.init_stats("one-coin"), blocks.step, max_iter=1000, tol=1e-12)
     held = blocks.held_out(result, priors, None, tol=1e-12)
-    fold_of = dict(zip(reports.claims, claim_folds(reports.claims), strict=True))
-    in_fold = df["claim"].map(fold_of).to_numpy()
+    folds = claim_folds(reports.claims)
+    # fold by fold, each fold's claims in the table's order
+    order = np.concatenate([np.flatnonzero(folds == f) for f in range(FOLDS)])
+    assert held.shape == (reports.n_claims,)
+    held_of = dict(zip(reports.claims[order], held, strict=True))
+    in_fold = df["claim"].map(dict(zip(reports.claims, folds, strict=True))).to_numpy()
     for f in range(FOLDS):
         train, test = df[in_fold != f], df[in_fold == f]
         if test.empty:
-            assert held[f] == 0.0
             continue
         rest = encode_reports(train)
         assume(list(rest.sources) == list(reports.sources))  # the same source codes
@@ -128,12 +124,11 @@ def test_held_out_log_likelihood_is_each_fold_scored_under_a_refit(seed, copying
              else np.tile([0.0, 1.0], (reports.n_sources, 1)))
         pi = refit.class_params / refit.class_params.sum()
         code = {s: i for i, s in enumerate(reports.sources)}
-        expected = 0.0
-        for _, rows in test.groupby("claim"):
+        for claim, rows in test.groupby("claim"):
             src = [code[s] for s in rows["source"]]
-            expected += np.log(sum(w for *_, w in _configurations(rows["label"].tolist(), src,
-                                                                 r, c, pi)))
-        assert held[f] == pytest.approx(expected, rel=1e-10)
+            expected = np.log(sum(w for *_, w in _configurations(rows["label"].tolist(), src,
+                                                                r, c, pi)))
+            assert held_of[claim] == pytest.approx(expected, rel=1e-10)
 
 
 @settings(max_examples=10, deadline=None)
@@ -203,24 +198,25 @@ def test_folds_follow_the_claims_not_their_order():
     assert np.abs(np.bincount(folds, minlength=FOLDS) - claims.size * p).max() < 5 * sd
 
 
-def _folds(*totals, spread=1.0):
-    """Per-fold scores with given totals, the folds differing by ``spread``."""
-    wiggle = spread * np.linspace(-1, 1, FOLDS)
-    return [np.full(FOLDS, t / FOLDS) + wiggle * i for i, t in enumerate(totals)]
+def _scores(*totals, spread=1.0, n=5):
+    """Per-claim held-out scores of ``n`` claims with given totals, the claims differing
+    by ``spread``."""
+    wiggle = spread * np.linspace(-1, 1, n)
+    return [np.full(n, t / n) + wiggle * i for i, t in enumerate(totals)]
 
 
 def test_choose_keeps_a_simpler_fit_within_a_standard_error():
-    simple, rich = _folds(-1000.0, -999.0, spread=1.0)
+    simple, rich = _scores(-1000.0, -999.0, spread=1.0)
     se = standard_error(rich - simple)
     assert se > 1.0  # the richer fit's gain is within its standard error
     assert choose([simple, rich], [1.0, 1.0], [1, 2]) == (0, "simpler")
-    simple, rich = _folds(-1000.0, -900.0, spread=1.0)
+    simple, rich = _scores(-1000.0, -900.0, spread=1.0)
     assert choose([simple, rich], [1.0, 1.0], [1, 2]) == (1, "best")
 
 
 def test_among_fits_of_one_size_the_better_held_out_likelihood_wins():
     # with or without one fidelity: one size, however close
-    plain, shared = _folds(-1000.0, -999.5, spread=1.0)
+    plain, shared = _scores(-1000.0, -999.5, spread=1.0)
     assert choose([plain, shared], [1.0, 1.0], [(1, 0, 0), (1, 0, 0)]) == (1, "best")
     one_coin = make_priors("one-coin", 2)
     assert size(one_coin) == size(make_priors("one-coin", 2, fidelity=(2, 1))) == (1, 0, 0)
@@ -237,60 +233,49 @@ def test_a_channel_by_label_or_pooling_must_beat_the_plainer_fit_by_a_standard_e
     by_label = size(make_priors("one-coin", 2, fidelity=(2, 1), fidelity_by_label=True))
     copying = size(make_priors("one-coin", 2, copy=(1, 1)))
     assert size(one_coin) < pooled < by_label < copying
-    plain, close = _folds(-1000.0, -999.5, spread=1.0)
+    plain, close = _scores(-1000.0, -999.5, spread=1.0)
     assert standard_error(close - plain) > 0.5
     for richer in (pooled, by_label):
         assert choose([plain, close], [1.0, 1.0], [size(one_coin), richer]) == (0, "simpler")
-    plain, far = _folds(-1000.0, -900.0, spread=1.0)
+    plain, far = _scores(-1000.0, -900.0, spread=1.0)
     for richer in (pooled, by_label):
         assert choose([plain, far], [1.0, 1.0], [size(one_coin), richer]) == (1, "best")
 
 
 def test_a_richer_fit_must_gain_a_thousandth_of_a_nat_a_claim():
-    simple, rich = _folds(-1000.0, -999.0, spread=0.0)  # no spread: no standard error
+    simple, rich = _scores(-1000.0, -999.0, spread=0.0)  # no spread: no standard error
     assert choose([simple, rich], [1.0, 1.0], [1, 2], n_claims=500) == (1, "best")
     assert choose([simple, rich], [1.0, 1.0], [1, 2], n_claims=2000) == (0, "simpler")
 
 
 def test_choose_sets_aside_a_fit_that_learned_nothing():
-    quiet, informative = _folds(-900.0, -1000.0)
+    quiet, informative = _scores(-900.0, -1000.0)
     index, reason = choose([quiet, informative], [MIN_INFORMATION / 2, 1.0], [2, 2])
     assert (index, reason) == (1, "uninformative")
     # a single fit is chosen without scores
     assert choose([np.full(FOLDS, np.nan)], [0.0], [1]) == (0, "best")
 
 
-def test_a_pooled_fit_that_learned_less_than_its_twin_is_set_aside():
-    fixed, pooled = make_priors("one-coin", 2), make_priors("one-coin", 2, pooling=True)
-    copying = make_priors("one-coin", 2, copy=(1, 1), pooling=True)
-    shared = make_priors("one-coin", 2, fidelity=(2, 1), pooling=True)
-    fits = [("one-coin", fixed), ("one-coin", pooled), ("two-coin", pooled),
-            ("one-coin", copying), ("one-coin", shared)]
-    # only the same fit with fixed priors is a twin: a copying fit's claims are less
-    # sure than an independent one's by design
-    assert twins(fits) == [None, 0, None, None, None]
-    assert learned(MIN_POOLED_SHARE * 0.4, 0.4)
-    assert not learned(MIN_POOLED_SHARE * 0.4 - 1e-9, 0.4)
-    assert not learned(MIN_INFORMATION / 2)
-    worse, better = _folds(-1000.0, -900.0)
-    # the pooled fit predicts better, but learned a tenth of its twin's information
-    assert choose([worse, better], [0.3, 0.03], [1, 1], twins=[None, 0]) == (0, "uninformative")
-    assert choose([worse, better], [0.3, 0.2], [1, 1], twins=[None, 0]) == (1, "best")
+def test_a_fit_learned_about_the_claims_from_a_hundredth_of_a_nat_a_claim():
+    assert learned(MIN_INFORMATION)
+    assert not learned(MIN_INFORMATION - 1e-12)
 
 
-def test_four_claims_do_not_pool_the_sources_into_coin_flips():
-    # Pooled, the sheet's fits settle where every source is alike and each claim stays
-    # at the class prior the one resolved claim taught (0.72-0.75 "false" measured,
-    # 0.010 nats a claim against 0.234 with fixed priors); they predict the held-out
-    # reports better and were chosen. Set aside, the fixed priors' fits decide, and
-    # "troops", which two of its three sources call true, leans true.
+def test_four_sources_do_not_pool_into_coin_flips():
+    # Pooled, the sheet's four sources were learned alike and each claim stayed at the
+    # class prior the one resolved claim taught (0.72-0.75 "false" measured); the
+    # pooled fit predicted the held-out reports better and was chosen. Four sources
+    # teach no population prior: the fit keeps the fixed priors, and "troops", which
+    # two of its three sources call true, leans true.
     model = TruthDiscovery().fit(SHEET, {"ceasefire": "false"})
     table = model.selection_
-    assert not model.priors_.pooling
-    pooled = table.loc[table["pooled"]]
-    assert len(pooled) and not pooled["learned"].any()
-    assert "with fixed priors) and was set aside" in model.choice_
+    assert not model.priors_.pooling and not table["pooled"].any()
+    assert table["fit"].str.endswith("fixed priors").all()
     assert model.predict_proba().loc["troops", "true"] > 0.5
+    # forced, it is the same fit
+    forced = TruthDiscovery(model.model_, copying=model.copying_,
+                            shared_error=model.shared_error_).fit(SHEET, {"ceasefire": "false"})
+    assert not forced.priors_.pooling
 
 
 def test_the_default_counts_copies_once_on_thin_records():
@@ -390,3 +375,11 @@ def test_the_command_lines_progress_bar_names_each_fit(monkeypatch, capsys):
     assert f"fitting {stages[-1].stage[:25]}" in err
     assert f"iteration {stages[-1].iteration:>3d}/{stages[-1].max_iter}" in err
     pd.testing.assert_frame_equal(shown.predict_proba(), plain.predict_proba())
+
+
+def test_one_claim_shows_no_gain_above_noise():
+    # the standard error is of the claims' paired differences; one claim has no spread
+    assert standard_error(np.array([0.3])) == np.inf
+    assert standard_error(np.zeros(1)) == 0.0
+    simple, rich = _scores(-10.0, -9.0, spread=0.0, n=1)
+    assert choose([simple, rich], [1.0, 1.0], [1, 2], n_claims=1) == (0, "simpler")

@@ -10,7 +10,7 @@ from scipy import integrate
 from scipy.special import betaln
 from sheet import SHEET
 
-from credence.discovery import TruthDiscovery, copy_probability, source_reliabilities
+from credence.discovery import TruthDiscovery, copy_probability
 from credence.discovery.bridge import exported_betas
 from credence.discovery.hyperposterior import marginal_betas, predictive_betas
 from credence.discovery.pooling import MIN_ALPHA, concentration_cap, pooled_prior
@@ -148,19 +148,26 @@ def test_on_a_rich_record_the_export_is_the_fits_own_posterior():
 
 
 @pytest.mark.parametrize("model", ["one-coin", "two-coin"])
-def test_a_thin_record_exports_what_it_knows(model):
-    fitted = TruthDiscovery(model, pooling=True).fit(SHEET, {"ceasefire": "false"})
-    reports = SHEET["source"].value_counts()
-    for source in source_reliabilities(fitted, digits=6):
-        reliability = source.reliability
-        for beta in ([reliability] if model == "one-coin" else
-                     [reliability.sensitivity, reliability.false_positive_rate]):
-            # 14 reports in all, on 4 claims: no source is known better than all of them
-            assert sum(beta.beta) <= 2 + len(SHEET)
-        assert reports[source.id] <= 4
-    # nor is the fit's own pooled prior (without the cap it grew past 1,000: sure that
-    # the sources are alike), at complete pooling or short of it
-    assert fitted.source_prior_.sum(axis=-1).max() <= 2 + len(SHEET) + 1e-9
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_thin_record_exports_what_it_knows(model, seed):
+    # twelve sources, three reports on each of twenty claims
+    thin = copy_cascades(20, 12, reports_per_claim=3, copy=(1.0, 19.0), seed=seed)
+    record = thin.reports[["claim", "source", "label"]]
+    fitted = TruthDiscovery(model, copying=False, shared_error=False).fit(
+        record, thin.truth.iloc[:1])
+    assert fitted.priors_.pooling
+    # the fit's own prior is at most complete pooling's posterior: 60 reports in all
+    assert fitted.source_prior_.sum(axis=-1).max() <= 2 + len(record) + 1e-9
+    betas = exported_betas(fitted)
+    p = fitted.positive_index_
+    own = ({"reliability": fitted.source_params_} if model == "one-coin" else
+           {"sensitivity": fitted.source_params_[:, p, [p, 1 - p]],
+            "false_positive_rate": fitted.source_params_[:, 1 - p, [p, 1 - p]]})
+    for field, pairs in betas.items():
+        # no source is known better than all the reports together, nor (the prior's
+        # own uncertainty integrated in) better than the fit holds it
+        assert pairs.sum(axis=1).max() <= 2 + len(record)
+        assert (pairs.sum(axis=1) <= own[field].sum(axis=1) * (1 + 1e-9)).all()
 
 
 def test_fixed_priors_export_the_fits_posterior():
@@ -186,3 +193,27 @@ def test_copy_propensities_export_with_their_priors_uncertainty():
         assert sum(pair) <= 2 + counts.sum()
     assert _beta_moments(copy_probability(fitted, digits=9).beta) == pytest.approx(
         _beta_moments(predictive_betas(counts)[0]), rel=1e-6)
+
+
+def test_a_kind_too_small_to_pool_keeps_and_exports_its_fixed_prior():
+    sim = copy_cascades(300, 15, copy=(1.0, 19.0), seed=3)
+    df = sim.reports[["claim", "source", "label"]].copy()
+    official = sorted(df["source"].unique())[-3:]  # three sources of one kind, twelve of another
+    df["kind"] = np.where(df["source"].isin(official), "official", "wire")
+    fitted = TruthDiscovery("one-coin", copying=False, shared_error=False).fit(df)
+    assert fitted.priors_.pooling and list(fitted.kinds_) == ["official", "wire"]
+    np.testing.assert_array_equal(fitted.source_prior_[0], fitted.reliability_prior)
+    assert not np.allclose(fitted.source_prior_[1], fitted.reliability_prior)
+    small = fitted.source_group_ == 0
+    betas = exported_betas(fitted)["reliability"]
+    np.testing.assert_array_equal(betas[small], fitted.source_params_[small])
+    assert not np.allclose(betas[~small], fitted.source_params_[~small])
+    # so too the copy propensities, with copying
+    copying = TruthDiscovery("one-coin", copying=True, shared_error=False).fit(df)
+    assert copying.priors_.pool_copying
+    i = copying.sources_.get_loc(official[0])
+    assert copy_probability(copying, source=official[0], digits=9).beta == pytest.approx(
+        tuple(copying.copy_params_[i]), rel=1e-9)
+    assert copy_probability(copying, kind="official", digits=9).beta == pytest.approx(
+        tuple(copying.copy_prior_[0]), rel=1e-9)
+    np.testing.assert_array_equal(copying.copy_prior_[0], copying.copy_prior)

@@ -11,8 +11,10 @@ from scipy.special import digamma, gammaln
 from credence.discovery import TruthDiscovery
 from credence.discovery.pooling import (
     MIN_ALPHA,
+    MIN_POOLED_SOURCES,
     concentration_cap,
     inverse_digamma,
+    learns,
     pooled_prior,
 )
 from credence.errors import CaseError
@@ -59,28 +61,46 @@ def test_pooled_prior_per_group_equals_pooling_each_group_alone():
 
 
 def test_no_learned_prior_holds_more_than_its_groups_counts():
-    # five sources, three reports each, none wrong: the counts' evidence rises to a
+    # ten sources, three reports each, none wrong: the counts' evidence rises to a
     # point mass at "never wrong"; the prior stops at complete pooling's posterior
-    counts = np.tile([3.0, 0.0], (5, 1))
+    counts = np.tile([3.0, 0.0], (MIN_POOLED_SOURCES, 1))
     alpha = pooled_prior(counts, None, 1, np.array([[2.0, 1.0]]), steps=5000)[0]
     assert alpha.sum() == pytest.approx(2 + counts.sum())
     assert alpha[1] == pytest.approx(MIN_ALPHA)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_group_of_fewer_than_ten_sources_keeps_its_prior(seed):
+    # a population's spread is read from its sources' differences: a handful say
+    # almost nothing about it, and the prior learned from them sat at complete pooling
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 9, (30, 2)).astype(float)
+    group = np.repeat([0, 1, 2], [MIN_POOLED_SOURCES - 1, MIN_POOLED_SOURCES, 11])
+    start = rng.uniform(0.5, 5.0, (3, 2))
+    alpha = pooled_prior(counts, group, 3, start, steps=200)
+    np.testing.assert_array_equal(learns(group, 30, 3), [False, True, True])
+    np.testing.assert_array_equal(alpha[0], start[0])
+    for g in (1, 2):  # the others as if pooled alone
+        alone = pooled_prior(counts[group == g], None, 1, start[g:g + 1], steps=200)
+        np.testing.assert_allclose(alpha[g], alone[0], rtol=1e-12)
 
 
 @settings(max_examples=50, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), d=st.integers(2, 4))
 def test_each_groups_prior_is_within_its_counts_cap(seed, d):
     rng = np.random.default_rng(seed)
-    counts = rng.integers(0, 4, (12, 2, d)) * rng.random((12, 2, d))
-    group = rng.integers(0, 3, 12)
+    counts = rng.integers(0, 4, (36, 2, d)) * rng.random((36, 2, d))
+    group = rng.integers(0, 3, 36)
     start = rng.uniform(0.5, 5.0, (3, 2, d))
     alpha = pooled_prior(counts, group, 3, start, steps=200)
+    learned = learns(group, 36, 3)
     for g in range(3):
         total = counts[group == g].sum(axis=(0, 2))  # per row
         for r in range(2):
-            if total[r] > 0:
+            if total[r] > 0 and learned[g]:
                 assert alpha[g, r].sum() <= concentration_cap(total[r], d) * (1 + 1e-12)
-            else:  # a row without counts (or a group without sources) keeps its prior
+            else:  # a row without counts (or a group of too few sources) keeps its prior
                 np.testing.assert_array_equal(alpha[g, r], start[g, r])
 
 

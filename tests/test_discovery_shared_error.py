@@ -12,7 +12,7 @@ from scipy.special import betaln, digamma, gammaln
 
 from credence.calibration import ece_noise_floor, expected_calibration_error, log_loss
 from credence.discovery import TruthDiscovery, encode_reports, shared_error
-from credence.discovery.choice import MIN_GAIN, MIN_INFORMATION
+from credence.discovery.choice import MIN_GAIN, MIN_INFORMATION, MIN_KNOWN_CLAIMS
 from credence.discovery.estimator import Blocks, block_of
 from credence.discovery.simulate import copy_cascades
 from credence.discovery.vb import Expectations, block_step, make_priors, run_vb
@@ -302,7 +302,7 @@ def claim_terms(draw, k):
 
 
 def _enumerate(scores, prior, channel, gold):
-    """Per claim P(T = t, A = a | reports) ``(n, K, K)`` and the summed log evidence.
+    """Per claim P(T = t, A = a | reports) ``(n, K, K)`` and its log evidence ``(n,)``.
 
     ``channel``: ``(n, K, K)`` P(A = a | T = t) of each claim; a gold claim counts
     P(T = gold, reports).
@@ -313,7 +313,7 @@ def _enumerate(scores, prior, channel, gold):
         if gold[i] < 0 or t == gold[i]:
             weights[i, t, a] = np.exp(prior[i, t] + scores[i, a]) * channel[i, t, a]
     total = weights.sum(axis=(1, 2))
-    return weights / total[:, None, None], float(np.log(total).sum())
+    return weights / total[:, None, None], np.log(total)
 
 
 @settings(max_examples=60, deadline=None)
@@ -334,7 +334,7 @@ def test_posterior_by_label_is_enumeration_over_true_and_apparent_labels(data, k
     np.testing.assert_allclose(agree, joint, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(q_true, joint.sum(axis=2), rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(q_apparent, joint.sum(axis=1), rtol=1e-10, atol=1e-14)
-    assert log_z == pytest.approx(evidence, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(log_z, evidence, rtol=1e-12, atol=1e-12)
     known = gold >= 0
     np.testing.assert_array_equal(q_true[known], np.eye(k)[gold[known]])
 
@@ -355,7 +355,7 @@ def test_a_channel_by_label_with_one_fidelitys_rows_is_the_scalar_form(data, k, 
     # the same terms (up to the rounding of exp and log): 1e-12
     for x, y in zip(one[:2], by_label[:2], strict=True):
         np.testing.assert_allclose(y, x, rtol=0, atol=1e-12)
-    assert by_label[2] == pytest.approx(one[2], rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(by_label[2], one[2], rtol=1e-12, atol=1e-12)
     told = np.trace(by_label[3], axis1=1, axis2=2)
     np.testing.assert_allclose(told, one[3][:, 0], rtol=0, atol=1e-12)
     np.testing.assert_allclose(1.0 - told, one[3][:, 1], rtol=0, atol=1e-12)
@@ -836,9 +836,28 @@ def test_a_channel_by_label_needs_labels_every_claim_shares():
     with pytest.raises(ValueError, match="labels every claim shares"):
         make_priors("one-coin", 3, per_claim=True, fidelity=(2.0, 1.0), fidelity_by_label=True)
     # per-claim candidates with the default still try the one fidelity
-    model = TruthDiscovery("one-coin", candidates="per-claim", copying=False).fit(df, TINY_GOLD)
+    model = TruthDiscovery("one-coin", candidates="per-claim", copying=False).fit(*_copies(3))
     assert model.selection_["shared_error"].sum() == 1
     assert not model.selection_["fit"].str.contains("by label").any()
+
+
+def _copies(n):
+    """TINY ``n`` times over, its first four claims known in each copy."""
+    df = pd.concat([_frame(TINY).assign(claim=lambda d, k=k: d["claim"] + f"-{k}")
+                    for k in range(n)], ignore_index=True)
+    known = {f"{claim}-{k}": label for k in range(n)
+             for claim, label in {**TINY_GOLD, "c3": 1, "c4": 1}.items()}
+    return df, known
+
+
+def test_a_shared_error_is_tried_from_ten_known_claims():
+    # on a claim without a known label a shared error only reshapes the class prior,
+    # so only known claims can show one: with fewer than ten, none is tried
+    for n, tried in ((2, False), (3, True)):
+        df, known = _copies(n)
+        assert (len(known) >= MIN_KNOWN_CLAIMS) == tried
+        model = TruthDiscovery("one-coin", copying=False).fit(df, known)
+        assert model.selection_["shared_error"].any() == tried
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -36,6 +36,7 @@ import numpy as np
 from credence.case import Beta, Source, TwoCoin
 from credence.discovery import models, shared_error
 from credence.discovery.hyperposterior import marginal_betas, predictive_betas
+from credence.discovery.pooling import learns
 from credence.errors import CaseError, shown
 from credence.options import strict_options
 
@@ -58,6 +59,16 @@ def _pair(params: np.ndarray, index: tuple[tuple, tuple]) -> np.ndarray:
     return np.stack([params[(..., *a)], params[(..., *b)]], axis=-1)
 
 
+def _pooled(model: Any) -> np.ndarray:
+    """Whether each source's group prior was learned (:func:`~.pooling.learns`)."""
+    if not model.priors_.pooling:
+        return np.zeros(model.source_group_.size, bool)
+    kinds = getattr(model, "kinds_", None)
+    n_groups = 1 if kinds is None else len(kinds)
+    group = model.source_group_
+    return learns(group, group.size, n_groups)[group]
+
+
 def _copy_counts(model: Any) -> np.ndarray | None:
     """Each source's copy counts, when the fit learned their prior (else None)."""
     priors = model.priors_
@@ -78,17 +89,19 @@ def exported_betas(model: Any) -> dict[str, np.ndarray]:
     -------
     dict of str to numpy.ndarray
         ``reliability``, or ``sensitivity`` and ``false_positive_rate``, each
-        ``(S, 2)``: the posterior Betas, and with pooling the hierarchical
-        posteriors, the pooled prior's uncertainty integrated in
-        (:func:`~credence.discovery.hyperposterior.marginal_betas`).
+        ``(S, 2)``: the posterior Betas, and where the group's prior was
+        learned the hierarchical posteriors, the pooled prior's uncertainty
+        integrated in (:func:`~credence.discovery.hyperposterior.marginal_betas`).
     """
     fields = models.get(model.model_).export(model.positive_index_, _says(model))
+    pooled = _pooled(model)
+    group = model.source_group_[pooled]
     out = {}
     for field, index in fields.items():
         betas = _pair(model.source_params_, index)
-        if model.priors_.pooling:
-            counts = betas - _pair(model.source_prior_, index)[model.source_group_]
-            betas = marginal_betas(counts, model.source_group_)
+        if pooled.any():
+            counts = betas[pooled] - _pair(model.source_prior_, index)[group]
+            betas[pooled] = marginal_betas(counts, group)
         out[field] = betas
     return out
 
@@ -164,15 +177,16 @@ def copy_probability(
             if match.size == 0:
                 raise CaseError(f"kind {shown(kind)} was not in the fitted reports")
             g = int(match[0])
-        if counts is None:
+        members = model.source_group_ == g
+        if counts is None or not _pooled(model)[members].any():
             a, b = model.copy_prior_[g]
         else:  # the group's own sources are all its prior's posterior depends on
-            a, b = predictive_betas(counts[model.source_group_ == g])[0]
+            a, b = predictive_betas(counts[members])[0]
         return _beta(a, b, digits)
     i = model.sources_.get_indexer([source])[0]
     if i < 0:
         raise CaseError(f"source {shown(source)} was not in the fitted reports")
-    if counts is None:
+    if counts is None or not _pooled(model)[i]:
         a, b = model.copy_params_[i]
     else:
         members = model.source_group_ == model.source_group_[i]

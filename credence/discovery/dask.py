@@ -165,14 +165,14 @@ def _code_partition(
 
 
 def _facts(part: _Part | CaseError) -> tuple | CaseError:
-    """What the client needs of a partition: its width, gold, kinds, reports per source, claims.
+    """A partition's width, known claims, kinds, reports per source and claims.
 
     (Or the partition's problems.)
     """
     if isinstance(part, CaseError):
         return part
     block = part.block
-    return (block.n_classes, bool((block.gold >= 0).any()), part.kinds, (block.source_total,),
+    return (block.n_classes, int((block.gold >= 0).sum()), part.kinds, (block.source_total,),
             block.n_claims)
 
 
@@ -474,7 +474,7 @@ copy_prior, claim_labels, shared_error, fidelity_prior, report_weights
         )
         partitions = _Partitions(tuple(parts), per_claim)
         _, _, priors, _, result = self._fit_and_choose(
-            meta, lambda copying: partitions, any(f[1] for f in facts), sum(f[4] for f in facts),
+            meta, lambda copying: partitions, sum(f[1] for f in facts), sum(f[4] for f in facts),
             callback,
         )
         asked = meta if self.report_weights else None

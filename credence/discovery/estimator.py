@@ -14,14 +14,12 @@ import pandas as pd
 from credence.discovery import models
 from credence.discovery.choice import (
     MIN_GAIN,
-    MIN_INFORMATION,
     block_information,
     candidate_fits,
     choose_final,
     learned,
     search,
     size,
-    twins,
 )
 from credence.discovery.held_out import (
     FOLDS,
@@ -30,6 +28,7 @@ from credence.discovery.held_out import (
     split_block,
     standard_error,
 )
+from credence.discovery.pooling import learns
 from credence.discovery.shared_error import is_channel, posterior_mean
 from credence.discovery.table import (
     Reports,
@@ -326,8 +325,11 @@ class TruthDiscovery:
     pooling : bool, default True
         Learn the sources' prior (and the copy propensities' prior) from the
         data, per ``kind`` when the table has that column (variational
-        empirical Bayes, :mod:`credence.discovery.pooling`); False keeps the
-        priors above fixed. With ``model=None`` a fit with fixed priors is a
+        empirical Bayes, :mod:`credence.discovery.pooling`); a group of fewer
+        than ten sources keeps the fixed prior
+        (:data:`~credence.discovery.pooling.MIN_POOLED_SOURCES`), and with no
+        larger group the fit has fixed priors. False keeps the priors above
+        fixed. With ``model=None`` a fit with fixed priors is a
         candidate too, and held-out likelihood chooses.
     copying : bool or None, default None
         Model copying among the reports on a claim (True), assume them
@@ -380,8 +382,7 @@ class TruthDiscovery:
         (``fit``, as ``choice_`` and the iterations' ``stage`` give it), its
         held-out log likelihood (:mod:`~credence.discovery.held_out`) and the
         standard error of its difference from the chosen fit's, its ELBO,
-        information about the claims (``information``; ``twin_information``
-        its fixed-prior twin's, for a pooled fit), whether it counts as having
+        information about the claims (``information``), whether it counts as having
         learned about them (``learned``: :func:`~credence.discovery.choice.learned`)
         and iterations.
     choice_ : str
@@ -682,7 +683,7 @@ class TruthDiscovery:
             n_labels=r,
             match=reports.label_match,
             copy=tuple(self.copy_prior) if copying else None,
-            pooling=bool(self.pooling if pooling is None else pooling),
+            pooling=self._pools(reports) if pooling is None else bool(pooling),
             fidelity=tuple(self.fidelity_prior) if shared else None,
             fidelity_by_label=shared == "label",
             pool_copying=pool_copying,
@@ -701,6 +702,12 @@ class TruthDiscovery:
 
     def _groups(self, reports: Reports) -> np.ndarray | None:
         return reports.kind if self.pooling else None
+
+    def _pools(self, reports: Reports) -> bool:
+        """Whether the fit learns a prior: pooling asked, and a group large enough."""
+        n_groups = 1 if reports.kinds is None else len(reports.kinds)
+        return bool(self.pooling) and bool(
+            learns(self._groups(reports), reports.n_sources, n_groups).any())
 
     def fit(
         self,
@@ -745,7 +752,7 @@ class TruthDiscovery:
             return blocks[copying]
 
         _, _, priors, block, result = self._fit_and_choose(
-            reports, data, bool((reports.gold >= 0).any()), reports.n_claims, callback
+            reports, data, int((reports.gold >= 0).sum()), reports.n_claims, callback
         )
         if self.report_weights:
             posterior, rows, weights = block.posterior_and_weights(reports, result)
@@ -762,7 +769,7 @@ class TruthDiscovery:
         self,
         meta: Reports,
         data: Callable[[bool], Any],
-        has_gold: bool,
+        n_known: int,
         n_claims: int,
         callback: Callable[[IterationInfo], None] | None,
     ) -> tuple:
@@ -776,8 +783,8 @@ class TruthDiscovery:
             ``data(copying)``: the reports as the fits read them, with
             ``init_stats(model)``, ``step(exp)`` and ``information(result)``
             (:class:`Blocks`, or Dask's partitions).
-        has_gold : bool
-            Whether some claims' labels are known.
+        n_known : int
+            Claims whose labels are known.
         n_claims : int
             Claims in the table.
         callback : callable, optional
@@ -817,27 +824,26 @@ class TruthDiscovery:
                                          staged(callback, f"held out, {self._fit_name(fit[2])}"))
             return fit[6]
 
-        def scores() -> tuple[list, list, list, int, list]:
+        def scores() -> tuple[list, list, list, int]:
             folds = (
-                [np.full(FOLDS, np.nan)] if len(tried) == 1
+                [np.full(n_claims, np.nan)] if len(tried) == 1
                 else [held_out(i) for i in range(len(tried))]
             )
-            return (folds, [t[5] for t in tried], [size(t[2]) for t in tried], n_claims,
-                    twins([(t[0], t[2]) for t in tried]))
+            return folds, [t[5] for t in tried], [size(t[2]) for t in tried], n_claims
 
         # with the model left to the data, so is pooling: on some tables a pooled prior
         # merges labels the fixed prior keeps apart
-        pooling = (False, True) if self.pooling and self.model is None else (bool(self.pooling),)
+        pools = self._pools(meta)
+        pooling = (False, True) if pools and self.model is None else (pools,)
         search(candidate_fits(meta, self.model, self.copying), self.copying, pooling, run,
                lambda: held_out(-1), lambda: tried[-1][5])
         index, reason = choose_final(
-            run, scores, lambda i: tuple(tried[i][:3]), self.shared_error, has_gold,
+            run, scores, lambda i: tuple(tried[i][:3]), self.shared_error, n_known,
             by_label=not meta.per_claim,
         )
-        folds, info, _, _, twin = scores()
         self._set_selection(
-            [(t[0], t[1], t[4], t[5], t[2], f) for t, f in zip(tried, folds, strict=True)],
-            index, reason, [None if j is None else info[j] for j in twin],
+            [(t[0], t[1], t[4], t[5], t[2], f) for t, f in zip(tried, scores()[0], strict=True)],
+            index, reason,
         )
         return tuple(tried[index][:5])
 
@@ -852,15 +858,11 @@ class TruthDiscovery:
         copying = "with" if priors.copy is not None else "without"
         return f"{priors.model} {copying} copying{shared}{fixed}"
 
-    def _set_selection(
-        self, tried: list[tuple], index: int, reason: str, twin_info: list[float | None]
-    ) -> None:
+    def _set_selection(self, tried: list[tuple], index: int, reason: str) -> None:
         """Record the candidate fits and why the chosen one was chosen.
 
         ``tried``: per fit, ``(model, copying, VBResult, information, Priors,
-        held-out log likelihood per fold)``; ``reason`` from :func:`.choice.choose`;
-        ``twin_info``: each pooled fit's fixed-prior twin's information
-        (:func:`.choice.learned`), None where it has none.
+        held-out log likelihood per claim)``; ``reason`` from :func:`.choice.choose`.
         """
         folds = [t[5] for t in tried]
         table = pd.DataFrame(
@@ -877,8 +879,7 @@ class TruthDiscovery:
                 "held_out_se": [standard_error(f - folds[index]) for f in folds],
                 "elbo": [t[2].history[-1].elbo for t in tried],
                 "information": [t[3] for t in tried],
-                "learned": [learned(t[3], w) for t, w in zip(tried, twin_info, strict=True)],
-                "twin_information": [np.nan if w is None else w for w in twin_info],
+                "learned": [learned(t[3]) for t in tried],
                 "n_iter": [len(t[2].history) for t in tried],
                 "converged": [t[2].converged for t in tried],
                 "chosen": [i == index for i in range(len(tried))],
@@ -905,13 +906,10 @@ class TruthDiscovery:
         others = table.loc[~table["chosen"]]
         if reason == "uninformative":
             top = table.iloc[0]
-            learnt = f"{top['information']:.3f} nats a claim"
-            if top["information"] >= MIN_INFORMATION:  # a pooled fit below its twin's share
-                learnt += f" against {top['twin_information']:.3f} with fixed priors"
             self.choice_ = (
                 f"{chosen['fit']}: the best {score} of the {int(table['learned'].sum())} fits "
                 f"that learned about the claims; {versus(top)}, left every claim near the "
-                f"class prior ({learnt}) and was set aside"
+                f"class prior ({top['information']:.3f} nats a claim) and was set aside"
             )
         elif reason == "simpler":
             self.choice_ = (

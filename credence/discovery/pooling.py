@@ -18,10 +18,20 @@ sources is learned from the sources that have a record. The price: with
 pooling, an iteration no longer provably raises the lower bound (without
 pooling it does).
 
+A group's prior is learned only from :data:`MIN_POOLED_SOURCES` sources or
+more (:func:`learns`); a smaller group keeps its fixed prior. A population's
+spread is read from the differences between its sources, and from a handful
+of them the evidence for it is nearly flat with its maximum often at no
+spread at all (so in the eight schools of Gelman et al. [2]_, sec. 5.5): on
+a four-source table the learned prior made every source alike and left
+every claim near the class prior.
+
 References
 ----------
 .. [1] Minka, T. P. (2000, revised 2012). Estimating a Dirichlet distribution.
    Technical report, Microsoft Research.
+.. [2] Gelman, A., Carlin, J. B., Stern, H. S., Dunson, D. B., Vehtari, A. and
+   Rubin, D. B. (2013). *Bayesian Data Analysis*, 3rd ed. CRC Press.
 """
 
 from __future__ import annotations
@@ -34,9 +44,11 @@ from credence.discovery.arrays import column_sums, row_sums, rows
 __all__ = [
     "MAX_CONCENTRATION",
     "MIN_ALPHA",
+    "MIN_POOLED_SOURCES",
     "concentration_cap",
     "expected_log",
     "inverse_digamma",
+    "learns",
     "pooled_prior",
     "within_cap",
 ]
@@ -48,6 +60,28 @@ MAX_CONCENTRATION = 1e4
 #: source has not used, digamma(alpha) - digamma(A), heads to minus infinity, and a
 #: source with one report would be read as certain never to give any other label.
 MIN_ALPHA = 0.5
+#: Fewest sources a group's prior is learned from (see the module's notes).
+MIN_POOLED_SOURCES = 10
+
+
+def learns(group: np.ndarray | None, n_sources: int, n_groups: int = 1) -> np.ndarray:
+    """Which groups' priors are learned: those of at least :data:`MIN_POOLED_SOURCES` sources.
+
+    Parameters
+    ----------
+    group : numpy.ndarray of int or None
+        Group code of each source (None: one group).
+    n_sources : int
+    n_groups : int, default 1
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        ``(n_groups,)``.
+    """
+    sizes = (np.array([n_sources]) if group is None
+             else np.bincount(np.asarray(group, np.intp), minlength=n_groups))
+    return sizes >= MIN_POOLED_SOURCES
 
 
 def concentration_cap(total: np.ndarray, d: int) -> np.ndarray:
@@ -177,13 +211,14 @@ def pooled_prior(
     with one report informs only the prior's mean (its evidence is
     :math:`\alpha_l / A`), so the spread between sources is learned from the
     sources that have several reports. Each row's concentration is kept within
-    :func:`concentration_cap` of its group's counts.
+    :func:`concentration_cap` of its group's counts, and a group of fewer than
+    :data:`MIN_POOLED_SOURCES` sources keeps ``start`` (:func:`learns`).
     """
     s = counts.shape[0]
     d = counts.shape[-1]
     flat = counts.reshape(s, -1, d)
     code = np.zeros(s, np.intp) if group is None else np.asarray(group, np.intp)
-    present = np.bincount(code, minlength=n_groups) > 0
+    learned = learns(code, s, n_groups)
     initial = np.clip(start, MIN_ALPHA, None).astype(float).reshape(n_groups, -1, d)
     alpha = initial
     totals = row_sums(flat)
@@ -206,11 +241,11 @@ def pooled_prior(
         ratio = np.where(np.isfinite(ratio) & (bottom_sum[..., None] > 0), ratio, 1.0)
         alpha = within_cap(alpha * ratio, cap)
     # a row without counts keeps its prior (the fixed point leaves it), as does a group
-    # without sources
+    # of too few sources
     empty = group_totals <= 0
     alpha[empty] = initial[empty]
     alpha = alpha.reshape(start.shape)
-    alpha[~present] = start[~present]
+    alpha[~learned] = start[~learned]
     return alpha
 
 

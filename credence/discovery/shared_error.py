@@ -204,8 +204,8 @@ def posterior(
     -------
     q_true, q_apparent : numpy.ndarray
         ``(n, K)`` marginal posteriors of the true and the apparent label.
-    log_z : float
-        Sum over claims of the log normaliser.
+    log_z : numpy.ndarray
+        ``(n,)`` each claim's log normaliser.
     agree : numpy.ndarray
         ``(n, 2)``: per claim, the probability that its story is true and that
         it is not (zero for a claim with one label); by label, ``(n, K, K)``:
@@ -230,7 +230,7 @@ def posterior(
         weights = np.exp(flat - top)
     total = weights.sum(axis=1, keepdims=True)
     weights = (weights / total).reshape(n, k, k)
-    log_z = float((top[:, 0] + np.log(total[:, 0])).sum())
+    log_z = top[:, 0] + np.log(total[:, 0])
     if by_label:
         agree = weights
     else:

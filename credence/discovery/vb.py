@@ -578,8 +578,8 @@ def _copy_terms(block: Block, exp: Expectations) -> tuple[np.ndarray, _Own]:
     return scores, _Own(own)
 
 
-def _normalise(block: Block, scores: np.ndarray) -> tuple[np.ndarray, float]:
-    """Posterior q(T) and the sum of log normalisers (the data part of the bound)."""
+def _normalise(block: Block, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior q(T) and each claim's log normaliser (summed, the data part of the bound)."""
     # logsumexp by hand: numpy's reductions along a short last axis are slow, so the
     # row maximum is taken column by column (see credence.discovery.arrays)
     top = scores[:, 0].copy()
@@ -594,14 +594,14 @@ def _normalise(block: Block, scores: np.ndarray) -> tuple[np.ndarray, float]:
         log_z[known] = scores[known, block.gold[known]]
         q[known] = 0.0
         q[known, block.gold[known]] = 1.0
-    return q, float(log_z.sum())
+    return q, log_z
 
 
 def _posterior(block: Block, exp: Expectations) -> tuple:
     """The claims' posteriors given the expected log parameters.
 
     Returns q(T), q(A) (the label the reports describe; q(T) without a shared
-    error), the log normalisers' sum, per label each report's P(own report)
+    error), each claim's log normaliser, per label each report's P(own report)
     and per claim the probabilities that its story is true and is not
     (:mod:`.shared_error`; zero without one).
     """
@@ -712,7 +712,7 @@ def block_step(block: Block, exp: Expectations) -> tuple:
     """
     q_true, q_apparent, log_z, own, agree = _posterior(block, exp)
     source, copies = _stats(block, exp.model, q_apparent, own)
-    return source, column_sums(q_true), copies, column_sums(agree), log_z
+    return source, column_sums(q_true), copies, column_sums(agree), float(log_z.sum())
 
 
 @dataclass(frozen=True, eq=False)
@@ -886,11 +886,12 @@ def block_posterior(
     return _shared(block, scores, terms.prior, terms.fidelity, terms.by_label)[:2]
 
 
-def block_log_evidence(block: Block, exp: Expectations) -> float:
-    """Sum over a block's claims of the log normaliser of q.
+def block_log_evidence(block: Block, exp: Expectations) -> np.ndarray:
+    """Each of a block's claims' log normaliser of q.
 
     With ``exp`` holding the logs of point values rather than expected logs,
-    the log likelihood of the block's reports at those values.
+    the log likelihood of each claim's reports (and known label) at those
+    values.
 
     Parameters
     ----------
@@ -899,7 +900,8 @@ def block_log_evidence(block: Block, exp: Expectations) -> float:
 
     Returns
     -------
-    float
+    numpy.ndarray
+        ``(n_claims,)``.
     """
     return _posterior(block, exp)[2]
 
