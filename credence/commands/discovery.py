@@ -267,14 +267,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=[*CHOICE, "label"],
         default="auto",
         help="model the reports on a claim sharing one error (telling one story, true with "
-        "a probability learned from --truth): chosen from the data when --truth is given "
-        "(auto, default), always (yes), by claim label (label: how often a claim of each "
-        "label is told as each other), or never",
+        "a probability learned from --truth): chosen from the data when --truth gives ten "
+        "claims or more (auto, default), always (yes), by claim label (label: how often a "
+        "claim of each label is told as each other), or never",
     )
     p.add_argument(
         "--no-pooling",
         action="store_true",
-        help="keep the sources' priors fixed instead of learning them from all sources",
+        help="keep the sources' priors fixed instead of learning them from all sources (of "
+        "each kind; a kind of fewer than ten sources keeps them fixed anyway)",
     )
     p.add_argument(
         "--candidates",

@@ -345,8 +345,9 @@ class TruthDiscovery:
         fidelity; :mod:`credence.discovery.shared_error`): True; "label",
         a story channel by claim label (how often a claim of each label is
         told as each other; global labels only); False; or None to try both
-        when some claims' labels are known (only they can teach the
-        fidelity) and choose by held-out likelihood.
+        when at least ten claims' labels are known (only they can teach the
+        fidelity: :data:`~credence.discovery.choice.MIN_KNOWN_CLAIMS`) and
+        choose by held-out likelihood.
     fidelity_prior : (a, b), default (2, 1)
         Beta prior of the fidelity (by label, of each row's diagonal entry:
         :func:`~credence.discovery.shared_error.label_prior`).
