@@ -211,3 +211,23 @@ def test_the_bound_does_not_fall_when_the_priors_start_being_learned(seed):
     elbo = np.array([info.elbo for info in model.history_])
     assert (np.diff(elbo) / np.abs(elbo[1:])).min() > -0.01
     assert model.converged_
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_sources=st.integers(2, MIN_POOLED_SOURCES - 1),
+       model=st.sampled_from([None, "one-coin", "two-coin"]))
+def test_fewer_than_ten_sources_fit_as_with_fixed_priors(seed, n_sources, model):
+    rng = np.random.default_rng(seed)
+    n_claims = int(rng.integers(3, 30))
+    rows = [(f"c{i}", f"s{j}", int(rng.integers(0, 2))) for i in range(n_claims)
+            for j in rng.choice(n_sources, int(rng.integers(1, n_sources + 1)), replace=False)]
+    df = pd.DataFrame(rows, columns=["claim", "source", "label"])
+    if df["label"].nunique() < 2:
+        df.loc[0, "label"] = 1 - df.loc[0, "label"]
+    known = {"c0": int(rng.integers(0, 2))}
+    pooled = TruthDiscovery(model).fit(df, known)
+    fixed = TruthDiscovery(model, pooling=False).fit(df, known)
+    assert not pooled.priors_.pooling
+    pd.testing.assert_frame_equal(pooled.predict_proba(), fixed.predict_proba())
+    pd.testing.assert_frame_equal(pooled.selection_.drop(columns="fit"),
+                                  fixed.selection_.drop(columns="fit"))
