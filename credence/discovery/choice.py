@@ -145,9 +145,9 @@ def size(priors: Priors) -> tuple[int, int, int]:
     parameters) counts as richer than one fidelity (one). Pooled priors count
     as richer than fixed ones: among fits of one size otherwise, the pooled
     fit is kept only where it predicts held-out claims better by more than
-    :func:`choose`'s margin. On a small table (a few sources, tens of claims)
-    the held-out likelihoods lie within a standard error of each other, and
-    the analyst's fixed priors are the ones to keep.
+    :func:`choose`'s margin. On a small table (tens of sources and claims) the
+    held-out likelihoods lie within a standard error of each other, and the
+    analyst's fixed priors are the ones to keep.
 
     Parameters
     ----------
