@@ -272,6 +272,9 @@ def test_four_sources_do_not_pool_into_coin_flips():
     assert not model.priors_.pooling and not table["pooled"].any()
     assert table["fit"].str.endswith("fixed priors").all()
     assert model.predict_proba().loc["troops", "true"] > 0.5
+    # and it says what the sheet is too small to learn
+    assert "; priors fixed: 4 sources, fewer than the 10 a learned prior needs" in model.choice_
+    assert "; no shared error tried: 1 known claim, fewer than the 10" in model.choice_
     # forced, it is the same fit
     forced = TruthDiscovery(model.model_, copying=model.copying_,
                             shared_error=model.shared_error_).fit(SHEET, {"ceasefire": "false"})

@@ -202,6 +202,8 @@ def test_a_kind_too_small_to_pool_keeps_and_exports_its_fixed_prior():
     df["kind"] = np.where(df["source"].isin(official), "official", "wire")
     fitted = TruthDiscovery("one-coin", copying=False, shared_error=False).fit(df)
     assert fitted.priors_.pooling and list(fitted.kinds_) == ["official", "wire"]
+    assert fitted.choice_.endswith("; fixed priors for kind ['official']: fewer than the 10 "
+                                   "sources a learned prior needs")
     np.testing.assert_array_equal(fitted.source_prior_[0], fitted.reliability_prior)
     assert not np.allclose(fitted.source_prior_[1], fitted.reliability_prior)
     small = fitted.source_group_ == 0

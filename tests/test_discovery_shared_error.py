@@ -858,6 +858,8 @@ def test_a_shared_error_is_tried_from_ten_known_claims():
         assert (len(known) >= MIN_KNOWN_CLAIMS) == tried
         model = TruthDiscovery("one-coin", copying=False).fit(df, known)
         assert model.selection_["shared_error"].any() == tried
+        said = f"no shared error tried: {len(known)} known claims, fewer than the 10 it needs"
+        assert (said in model.choice_) != tried
 
 
 @pytest.mark.parametrize("seed", [0, 1])

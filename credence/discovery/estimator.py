@@ -14,6 +14,7 @@ import pandas as pd
 from credence.discovery import models
 from credence.discovery.choice import (
     MIN_GAIN,
+    MIN_KNOWN_CLAIMS,
     block_information,
     candidate_fits,
     choose_final,
@@ -28,7 +29,7 @@ from credence.discovery.held_out import (
     split_block,
     standard_error,
 )
-from credence.discovery.pooling import learns
+from credence.discovery.pooling import MIN_POOLED_SOURCES, learns
 from credence.discovery.shared_error import is_channel, posterior_mean
 from credence.discovery.table import (
     Reports,
@@ -387,7 +388,9 @@ class TruthDiscovery:
         learned about them (``learned``: :func:`~credence.discovery.choice.learned`)
         and iterations.
     choice_ : str
-        The chosen fit and why, in a sentence.
+        The chosen fit and why, in a sentence, and what the table is too small
+        to learn though asked (priors from fewer than ten sources, a shared
+        error from fewer than ten known claims).
     claim_posterior_ : numpy.ndarray
         ``(n_claims, K)`` posterior probability of each label (of each
         candidate, in ``candidate_values_`` order, for per-claim candidates),
@@ -846,7 +849,28 @@ class TruthDiscovery:
             [(t[0], t[1], t[4], t[5], t[2], f) for t, f in zip(tried, scores()[0], strict=True)],
             index, reason,
         )
+        self.choice_ = "; ".join([self.choice_, *self._not_learned(meta, n_known)])
         return tuple(tried[index][:5])
+
+    def _not_learned(self, meta: Reports, n_known: int) -> list[str]:
+        """What the table is too small to learn, though asked for: priors, a shared error."""
+        out = []
+        if self.pooling:
+            kinds = meta.kinds
+            learned = learns(meta.kind, meta.n_sources, 1 if kinds is None else len(kinds))
+            if kinds is None and not learned[0]:
+                out.append(f"priors fixed: {meta.n_sources} sources, fewer than the "
+                           f"{MIN_POOLED_SOURCES} a learned prior needs")
+            elif kinds is not None and not learned.all():
+                small = kinds[~learned].tolist()
+                out.append(f"fixed priors for kind{'s' if len(small) > 1 else ''} "
+                           f"{shown(small)}: fewer than the {MIN_POOLED_SOURCES} sources a "
+                           "learned prior needs")
+        if self.shared_error is None and 0 < n_known < MIN_KNOWN_CLAIMS:
+            out.append(f"no shared error tried: {n_known} known claim"
+                       f"{'s' if n_known > 1 else ''}, fewer than the {MIN_KNOWN_CLAIMS} "
+                       f"it needs")
+        return out
 
     def _fit_name(self, priors: Priors) -> str:
         """What a candidate fit is, in words (as ``choice_`` and the progress bar say)."""
