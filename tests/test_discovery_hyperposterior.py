@@ -11,7 +11,7 @@ from scipy.special import betaln
 from sheet import SHEET
 
 from credence.discovery import TruthDiscovery, copy_probability
-from credence.discovery.bridge import exported_betas
+from credence.discovery.bridge import exported_betas, sources_yaml
 from credence.discovery.hyperposterior import marginal_betas, predictive_betas
 from credence.discovery.pooling import MIN_ALPHA, concentration_cap, pooled_prior
 from credence.discovery.simulate import copy_cascades
@@ -210,6 +210,8 @@ def test_a_kind_too_small_to_pool_keeps_and_exports_its_fixed_prior():
     betas = exported_betas(fitted)["reliability"]
     np.testing.assert_array_equal(betas[small], fitted.source_params_[small])
     assert not np.allclose(betas[~small], fitted.source_params_[~small])
+    assert "# (Where a kind's prior was learned, that prior's own uncertainty" in (
+        sources_yaml(fitted))
     # so too the copy propensities, with copying
     copying = TruthDiscovery("one-coin", copying=True, shared_error=False).fit(df)
     assert copying.priors_.pool_copying

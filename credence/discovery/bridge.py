@@ -297,8 +297,12 @@ def sources_yaml(model: Any, **kwargs: Any) -> str:
         "# Source reliabilities learned from a track record (credence discover).\n"
         "# Posterior Beta parameters; paste under a case file's top level.\n"
     )
-    if model.priors_.pooling:
+    pooled = _pooled(model)
+    if pooled.all():
         header += "# (The learned population prior's own uncertainty is integrated in.)\n"
+    elif pooled.any():
+        header += ("# (Where a kind's prior was learned, that prior's own uncertainty is "
+                   "integrated in.)\n")
     if getattr(model, "copy_params_", None) is not None:
         kinds = getattr(model, "kinds_", None)
         names = [None] if kinds is None or len(kinds) < 2 else list(kinds)
