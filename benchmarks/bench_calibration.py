@@ -22,7 +22,8 @@ share errors (a story true with probability 0.85), half its claims' labels given
 and the other half scored. (d) Small fact-checking sheets (4-15 claims, 3-6
 sources, one claim resolved): credence's default (fixed priors, with so few
 sources), the simplest model (one-coin, fixed priors, independent reports) and a
-Laplace-smoothed majority vote on the unresolved claims, pooled over sheets.
+Laplace-smoothed majority vote on the unresolved claims, pooled over sheets; (e)
+the same with half the sources repeating earlier reports.
 
 For each: accuracy, log loss, Brier, ECE (10 bins), the ECE a perfectly
 calibrated predictor would show on the same predictions (90th percentile of
@@ -247,11 +248,32 @@ def shared_error_table(n_claims: int) -> tuple[pd.DataFrame, object]:
     return pd.DataFrame(rows), diagram
 
 
-def small_sheets(n_tables: int, seed: int = 0) -> pd.DataFrame:
+def _sheet(rng: np.random.Generator, copy: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """One sheet's reports, in order, and its claims' truths (see :func:`small_sheets`)."""
+    n, s = int(rng.integers(4, 16)), int(rng.integers(3, 7))
+    accuracy = rng.beta(6.0, 2.0, s)
+    copier = rng.random(s) < 0.5 if copy else np.zeros(s, bool)
+    truth = rng.integers(0, 2, n)
+    rows = []
+    for i in range(n):
+        said: list[int] = []
+        for j in rng.choice(s, int(rng.integers(2, s + 1)), False):
+            if said and copier[j] and rng.random() < copy:  # repeats an earlier report
+                label = said[int(rng.integers(len(said)))]
+            else:
+                label = int(truth[i] if rng.random() < accuracy[j] else 1 - truth[i])
+            said.append(label)
+            rows.append((f"c{i}", f"s{j}", label))
+    return pd.DataFrame(rows, columns=["claim", "source", "label"]), truth
+
+
+def small_sheets(n_tables: int, seed: int = 0, copy: float = 0.0) -> pd.DataFrame:
     """Fact-checkers' sheets: 4-15 claims, 3-6 sources, one claim resolved; the rest scored.
 
     Sources' accuracies are drawn from Beta(6, 2); each claim is reported by two
-    or more of them. The scored claims of every sheet are pooled.
+    or more of them, in order. With ``copy``, about half the sources repeat an
+    earlier report on the claim (chosen uniformly) with that probability. The
+    scored claims of every sheet are pooled.
     """
     rng = np.random.default_rng(seed)
     runs = {"credence default": {},
@@ -260,12 +282,8 @@ def small_sheets(n_tables: int, seed: int = 0) -> pd.DataFrame:
     p: dict[str, list] = {m: [] for m in [*runs, "majority vote"]}
     y: list[int] = []
     for _ in range(n_tables):
-        n, s = int(rng.integers(4, 16)), int(rng.integers(3, 7))
-        accuracy = rng.beta(6.0, 2.0, s)
-        truth = rng.integers(0, 2, n)
-        rows = [(f"c{i}", f"s{j}", int(truth[i] if rng.random() < accuracy[j] else 1 - truth[i]))
-                for i in range(n) for j in rng.choice(s, int(rng.integers(2, s + 1)), False)]
-        reports = pd.DataFrame(rows, columns=["claim", "source", "label"])
+        reports, truth = _sheet(rng, copy)
+        n = truth.size
         scored = [f"c{i}" for i in range(1, n)]
         y.extend(truth[1:])
         for method, options in runs.items():
@@ -310,8 +328,11 @@ def main() -> int:
     shared, diagram = shared_error_table(n)
     print(shared.to_string(**fmt))
     _diagram("shared errors, credence default", diagram)
+    sheets = 60 if args.quick else 200
     print("\n(d) small fact-checking sheets, one claim resolved in each\n")
-    print(small_sheets(60 if args.quick else 200).to_string(**fmt))
+    print(small_sheets(sheets).to_string(**fmt))
+    print("\n(e) the same, half the sources repeating an earlier report 80% of the time\n")
+    print(small_sheets(sheets, seed=1, copy=0.8).to_string(**fmt))
     return 0
 
 
