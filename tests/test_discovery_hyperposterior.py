@@ -145,8 +145,6 @@ def test_on_a_rich_record_the_export_is_the_fits_own_posterior():
     np.testing.assert_allclose(out.sum(1), fitted.sum(1), rtol=0.05)
 
 
-
-
 @pytest.mark.parametrize("model", ["one-coin", "two-coin"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_thin_record_exports_what_it_knows(model, seed):

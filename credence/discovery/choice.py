@@ -216,26 +216,22 @@ def block_information(block: Block, result: VBResult) -> tuple[float, int]:
 
 
 def choose(
-    folds: list[np.ndarray],
-    info: list[float],
-    sizes: list,
-    n_claims: int = 0,
+    folds: list[np.ndarray], info: list[float], sizes: list, n_claims: int = 0
 ) -> tuple[int, str]:
     """The simplest fit within one standard error of the best held-out likelihood.
 
     Among the fits that learned about the claims (:func:`learned`: mean-field
     variational Bayes can settle where no source carries information and
-    agreement is all copying),
-    the one with the highest held-out log likelihood is the best; a simpler
-    fit (:func:`size`: fewer parameters a source, then one fidelity rather
-    than a story channel by label, then fixed priors rather than pooled ones)
-    whose held-out likelihood is within one standard error of the paired
-    difference from it (or within :data:`MIN_GAIN` nats a claim,
-    :func:`margin`) is chosen instead (the one-standard-error rule of
-    cross-validation: Hastie, Tibshirani and Friedman, *The Elements of
-    Statistical Learning*, 2nd ed., sec. 7.10), so that copying, a richer
-    channel or pooling is kept only where the reports show it. Among fits of
-    one size the higher held-out likelihood wins.
+    agreement is all copying), the one with the highest held-out log
+    likelihood is the best; a simpler fit (:func:`size`: fewer parameters a
+    source, then one fidelity rather than a story channel by label, then
+    fixed priors rather than pooled ones) whose held-out likelihood is within
+    one standard error of the paired difference from it (or within
+    :data:`MIN_GAIN` nats a claim, :func:`margin`) is chosen instead (the
+    one-standard-error rule of cross-validation: Hastie, Tibshirani and
+    Friedman, *The Elements of Statistical Learning*, 2nd ed., sec. 7.10), so
+    that copying, a richer channel or pooling is kept only where the reports
+    show it. Among fits of one size the higher held-out likelihood wins.
 
     Parameters
     ----------
@@ -286,13 +282,12 @@ def search(
     priors (given both, fixed priors first and the pooled fit continuing
     it); then, when ``copying`` is None, the best of them that learned about
     the claims (by held-out log likelihood; :func:`learned`) with copying.
-    Forced choices run as given. A pooled fit with
-    copying that learned nothing about the claims (see :func:`choose`) is
-    followed by the same fit with the copy propensities' prior kept at its
-    start (the reliabilities' still learned): with few reports per source,
-    learning both priors can settle where every source is uninformative and
-    all agreement is copying, a fixed point whose bound exceeds that of the
-    informative one.
+    Forced choices run as given. A pooled fit with copying that learned
+    nothing about the claims (see :func:`choose`) is followed by the same fit
+    with the copy propensities' prior kept at its start (the reliabilities'
+    still learned): with few reports per source, learning both priors can
+    settle where every source is uninformative and all agreement is copying,
+    a fixed point whose bound exceeds that of the informative one.
 
     Parameters
     ----------

@@ -707,11 +707,14 @@ class TruthDiscovery:
     def _groups(self, reports: Reports) -> np.ndarray | None:
         return reports.kind if self.pooling else None
 
+    def _learned_groups(self, reports: Reports) -> np.ndarray:
+        """Which groups' priors a pooled fit learns (:func:`~.pooling.learns`)."""
+        n_groups = 1 if reports.kinds is None else len(reports.kinds)
+        return learns(self._groups(reports), reports.n_sources, n_groups)
+
     def _pools(self, reports: Reports) -> bool:
         """Whether the fit learns a prior: pooling asked, and a group large enough."""
-        n_groups = 1 if reports.kinds is None else len(reports.kinds)
-        return bool(self.pooling) and bool(
-            learns(self._groups(reports), reports.n_sources, n_groups).any())
+        return bool(self.pooling) and bool(self._learned_groups(reports).any())
 
     def fit(
         self,
@@ -857,7 +860,7 @@ class TruthDiscovery:
         out = []
         if self.pooling:
             kinds = meta.kinds
-            learned = learns(meta.kind, meta.n_sources, 1 if kinds is None else len(kinds))
+            learned = self._learned_groups(meta)
             if kinds is None and not learned[0]:
                 out.append(f"priors fixed: {meta.n_sources} sources, fewer than the "
                            f"{MIN_POOLED_SOURCES} a learned prior needs")
